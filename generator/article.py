@@ -1,0 +1,45 @@
+"""The data that flows from the loaders to the renderer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic
+
+PAPER_SIZES = ("a4", "letter")
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Front matter, checked and normalised (strings, keywords as a tuple)."""
+
+    title: str
+    subtitle: str | None = None
+    author: str | None = None
+    date: str | None = None
+    lang: str = "en"
+    source_url: str | None = None
+    summary: str | None = None
+    keywords: tuple[str, ...] = ()
+    theme: str | None = None
+    paper: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article, read and cleaned, with its body as Markdown.
+
+    Plain-text articles are turned into Markdown by their loader, so every
+    article reaches the renderer in one form, and `handout import` writes
+    exactly what `handout build` renders.
+    """
+
+    source: Path
+    slug: str
+    meta: Metadata
+    body: str
+    # Line in the source file where `body` begins, so later stages can name
+    # the source line of a problem they find in the body.
+    body_first_line: int = 1
+    diagnostics: tuple[Diagnostic, ...] = field(default=())

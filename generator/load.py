@@ -1,0 +1,169 @@
+"""Stage 1: read an article file into an Article.
+
+One small loader class per kind of file, chosen by extension, in the manner of
+Pelican's readers. Everything a user can get wrong here raises ArticleError
+naming the file and line.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import re
+from pathlib import Path
+
+import yaml
+
+from . import plaintext
+from .article import PAPER_SIZES, Article, Metadata
+from .diagnostics import Diagnostic
+from .errors import ArticleError
+
+KNOWN_KEYS = (
+    "title", "subtitle", "author", "date", "lang", "source_url",
+    "summary", "keywords", "theme", "paper",
+)
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
+FIRST_H1 = re.compile(r"\A\s*#[ \t]+(?P<title>[^\n]+?)[ \t#]*(?:\n|\Z)")
+
+
+def slug_for(path: Path) -> str:
+    """The output name: the file's stem, lower-cased, anything unsafe turned into '-'."""
+    slug = re.sub(r"[^\w-]+", "-", path.stem.lower()).strip("-.")
+    return slug or "article"
+
+
+def read_text(path: Path) -> str:
+    """The file's text as UTF-8 with '\\n' line ends; a BOM is dropped."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"cannot read the file ({exc.strerror})", path) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ArticleError(
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            path, line,
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ArticleError("the file is empty", path)
+    return text
+
+
+class MarkdownLoader:
+    extensions = (".md", ".markdown")
+
+    def load(self, path: Path) -> Article:
+        text = read_text(path)
+        fields: dict = {}
+        diagnostics: list[Diagnostic] = []
+        body, body_first_line = text, 1
+        match = FRONT_MATTER.match(text)
+        if match:
+            fields, diagnostics = parse_front_matter(match["yaml"] or "", path)
+            body = text[match.end():]
+            body_first_line = text[: match.end()].count("\n") + 1
+        if not body.strip():
+            raise ArticleError("no article text after the front matter", path, body_first_line)
+        if "title" not in fields:
+            # Like pandoc: a leading '# Heading' is the title when the front matter has none.
+            h1 = FIRST_H1.match(body)
+            if h1:
+                fields["title"] = h1["title"]
+                body_first_line += body[: h1.end()].count("\n")
+                body = body[h1.end():]
+            else:
+                fields["title"] = path.stem.replace("_", " ").replace("-", " ").strip() or "Untitled"
+        return Article(
+            source=path, slug=slug_for(path), meta=Metadata(**fields), body=body,
+            body_first_line=body_first_line, diagnostics=tuple(diagnostics),
+        )
+
+
+class TextLoader:
+    extensions = (".txt",)
+
+    def load(self, path: Path) -> Article:
+        converted = plaintext.convert(read_text(path), path)
+        return Article(
+            source=path, slug=slug_for(path), meta=Metadata(title=converted.title),
+            body=converted.markdown, diagnostics=converted.diagnostics,
+        )
+
+
+LOADERS = (MarkdownLoader(), TextLoader())
+EXTENSIONS = tuple(ext for loader in LOADERS for ext in loader.extensions)
+
+
+def load_article(path: Path) -> Article:
+    path = Path(path)
+    for loader in LOADERS:
+        if path.suffix.lower() in loader.extensions:
+            return loader.load(path)
+    raise ArticleError(
+        f"not an article: handout reads {', '.join(EXTENSIONS)} files", path
+    )
+
+
+def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]:
+    """Check the YAML front matter; returns Metadata fields and warnings."""
+    loader = yaml.SafeLoader(source)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else {}
+    except yaml.YAMLError as exc:
+        # The context mark is where the broken construct began (an unclosed
+        # bracket's line); the problem mark alone may point at the end of input.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark else 1  # +1 for 1-based, +1 for the opening '---'
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ArticleError(f"broken YAML front matter: {problem}", path, line) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ArticleError("front matter must be 'key: value' lines", path, 2)
+
+    key_lines = {
+        key_node.value: key_node.start_mark.line + 2
+        for key_node, _ in node.value
+        if isinstance(key_node, yaml.ScalarNode)
+    }
+    fields: dict = {}
+    diagnostics: list[Diagnostic] = []
+    for key, value in data.items():
+        line = key_lines.get(key, 2) if isinstance(key, str) else 2
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            diagnostics.append(Diagnostic("W101", f"unknown front-matter key '{key}'{hint}", path, line))
+            continue
+        if value is None or value == "":
+            continue
+        fields[key] = front_matter_value(key, value, path, line)
+    return fields, diagnostics
+
+
+def front_matter_value(key: str, value, path: Path, line: int):
+    if key == "keywords":
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
+            raise ArticleError("keywords must be a list or a comma-separated line", path, line)
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    if isinstance(value, (dict, list)):
+        raise ArticleError(f"{key} must be a single value, not a list or mapping", path, line)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        value = value.isoformat()
+    value = str(value).strip()
+    if key == "lang" and not LANG_TAG.match(value):
+        raise ArticleError(f"lang '{value}' is not a language tag such as en, de or pt-BR", path, line)
+    if key == "paper":
+        value = value.lower()
+        if value not in PAPER_SIZES:
+            raise ArticleError(f"paper '{value}' is not one of: {', '.join(PAPER_SIZES)}", path, line)
+    return value

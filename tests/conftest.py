@@ -1,0 +1,64 @@
+"""Shared helpers: build articles in a throw-away project and read PDFs as a reader would."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from generator.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "content" / "000_22cf51892c953b2a.txt"
+SAMPLE_SLUG = "000_22cf51892c953b2a"
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """Each page's text, with words split by a line-break hyphen (U+2010) joined again."""
+    texts = []
+    for page in PdfReader(pdf).pages:
+        text = page.extract_text()
+        text = re.sub("\u2010\\s*\n\\s*", "", text)
+        text = re.sub(r"-\n", "-", text)
+        texts.append(text)
+    return texts
+
+
+def words(text: str) -> str:
+    """Text with its white space folded, for comparing what was written to what was printed."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """An empty handout project as the working directory, with content/ ready."""
+    (tmp_path / "content").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def run(*args: str):
+    """`handout ARGS...` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def sample_pdf(tmp_path_factory) -> Path:
+    """The sample article built once, as `handout build` in a fresh project makes it."""
+    root = tmp_path_factory.mktemp("sample")
+    (root / "content").mkdir()
+    shutil.copy(SAMPLE, root / "content")
+    result = CliRunner().invoke(main, ["build", str(root / "content"), "-o", str(root / "output")])
+    assert result.exit_code == 0, result.output
+    return root / "output" / f"{SAMPLE_SLUG}.pdf"

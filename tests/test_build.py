@@ -1,0 +1,184 @@
+"""`handout build` end to end, read back from the PDFs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import page_texts, run, words, write
+from generator import BuildOptions, build
+from generator.render import builtin_templates
+
+MM = 72 / 25.4
+
+FULL_FRONT_MATTER = """
+    ---
+    title: Hand washing at home
+    subtitle: A guide for families
+    author: Dr. Ana Ruiz
+    date: 2024-03-05
+    lang: de
+    source_url: https://example.org/hands
+    summary: Why and how to wash hands.
+    keywords: [hygiene, hand washing]
+    ---
+    # Why
+
+    Händewaschen schützt vor Krankheiten.
+
+    ## How
+
+    Mit Seife, zwanzig Sekunden lang.
+"""
+
+
+def test_metadata_title_block_and_outline(project):
+    write(project / "content" / "hands.md", FULL_FRONT_MATTER)
+    assert run("build").exit_code == 0
+    pdf = project / "output" / "hands.pdf"
+    reader = PdfReader(pdf)
+    meta = reader.metadata
+    assert meta.title == "Hand washing at home"
+    assert meta.author == "Dr. Ana Ruiz"
+    assert meta.subject == "Why and how to wash hands."
+    assert meta["/Keywords"] == "hygiene, hand washing"
+    assert reader.trailer["/Root"]["/Lang"] == "de"
+    first_page = page_texts(pdf)[0]
+    for shown in ("Hand washing at home", "A guide for families", "Dr. Ana Ruiz", "2024-03-05",
+                  "Source: https://example.org/hands"):
+        assert shown in first_page
+    title, children = reader.outline
+    assert title["/Title"] == "Hand washing at home"
+    assert children[0]["/Title"] == "Why"
+    assert [c["/Title"] for c in children[1]] == ["How"]
+
+
+def test_front_matter_cannot_inject_markup(project):
+    write(project / "content" / "x.md", '---\ntitle: "<b>Bold</b> & <script>x</script>"\n---\nText.\n')
+    assert run("build").exit_code == 0
+    assert "<b>Bold</b> & <script>x</script>" in page_texts(project / "output" / "x.pdf")[0]
+
+
+@pytest.mark.parametrize("paper, width, height", [("a4", 210, 297), ("letter", 215.9, 279.4)])
+def test_paper_size_from_option_and_front_matter(project, paper, width, height):
+    write(project / "content" / "cli.md", "Text.\n")
+    write(project / "content" / "front.md", f"---\ntitle: T\npaper: {paper}\n---\nText.\n")
+    assert run("build", "content/cli.md", "--paper", paper).exit_code == 0
+    assert run("build", "content/front.md").exit_code == 0
+    for name in ("cli", "front"):
+        box = PdfReader(project / "output" / f"{name}.pdf").pages[0].mediabox
+        assert (round(float(box.width) / MM, 1), round(float(box.height) / MM, 1)) == (width, height)
+
+
+def long_article(project: Path) -> None:
+    sections = []
+    for n in range(1, 25):
+        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more." for k in range(n % 5 + 2))
+        sections.append(f"## Section {n}\n\n{paragraph}\n")
+    write(project / "content" / "long.md", "---\ntitle: Long\n---\n" + "\n".join(sections))
+
+
+def headings_at_page_bottom(pdf: Path) -> list[str]:
+    texts = page_texts(pdf)
+    assert len(texts) >= 3
+    printed = words(" ".join(texts))
+    assert all(f"Section {n}" in printed for n in range(1, 25))
+    last_body_lines = [text.strip().split("\n")[-2] for text in texts]  # [-1] is the footer
+    return [line for line in last_body_lines if line.startswith("Section ")]
+
+
+def test_headings_are_never_left_alone_at_the_bottom_of_a_page(project):
+    long_article(project)
+    assert run("build").exit_code == 0
+    assert headings_at_page_bottom(project / "output" / "long.pdf") == []
+
+
+def test_the_heading_check_catches_a_theme_that_strands_headings(project):
+    theme = project / "templates" / "handout"
+    shutil.copytree(builtin_templates() / "handout", theme)
+    css = (theme / "style.css").read_text()
+    (theme / "style.css").write_text(css.replace("break-after: avoid;", "break-after: auto;"))
+    long_article(project)
+    assert run("build").exit_code == 0
+    assert headings_at_page_bottom(project / "output" / "long.pdf") != []
+
+
+def test_user_template_override_wins_over_the_built_in(project):
+    write(project / "templates" / "handout" / "style.css", "@page { size: A5; }\nbody { color: red; }\n")
+    write(project / "content" / "a.md", "Text.\n")
+    assert run("build").exit_code == 0
+    box = PdfReader(project / "output" / "a.pdf").pages[0].mediabox
+    assert round(float(box.width) / MM) == 148
+
+
+@pytest.mark.parametrize(
+    "template, line, message",
+    [
+        ("<html>\n<body>\n{% if meta.title %}\n</body>\n", 3, "template error: Unexpected end of template"),
+        ("<html>\n<body>\n<p>{{ meta.titel }}</p>\n</body>\n", 3, "template error: 'generator.article.Metadata object' has no attribute 'titel'"),
+        ("<html>\n{% include 'nothere.css' %}\n", 2, "template not found: nothere.css"),
+    ],
+)
+def test_error_in_a_template_override_names_template_and_line(project, template, line, message):
+    write(project / "templates" / "handout" / "article.html", template)
+    write(project / "content" / "a.md", "Text.\n")
+    result = run("build")
+    assert result.exit_code == 1
+    assert f"templates/handout/article.html:{line}: error: {message}" in result.stderr
+    assert "Traceback" not in result.output
+
+
+BAD_ARTICLES = {
+    "broken-yaml.md": (b"---\ntitle: [oops\n---\nText.\n", "content/broken-yaml.md:2: error: broken YAML front matter"),
+    "latin1.txt": (b"Title\n\nCaf\xe9.\n", "content/latin1.txt:3: error: not valid UTF-8"),
+    "empty.md": (b"", "content/empty.md: error: the file is empty"),
+    "no-image.md": (b"Look:\n\n![chart](chart.png)\n", "content/no-image.md:3: error: image not found: chart.png"),
+    "bad-theme.md": (b"---\ntheme: fancy\n---\nText.\n", "content/bad-theme.md: error: unknown theme 'fancy' (known themes: handout)"),
+}
+
+
+def test_bad_articles_fail_alone_with_one_line_each(project):
+    for name, (data, _) in BAD_ARTICLES.items():
+        (project / "content" / name).write_bytes(data)
+    write(project / "content" / "good.md", "All good.\n")
+    result = run("build")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == len(BAD_ARTICLES)
+    for _, expected in BAD_ARTICLES.values():
+        assert any(line.startswith(expected) for line in errors), expected
+    assert "Traceback" not in result.output
+    assert "content/good.md -> output/good.pdf" in result.stdout
+    assert f"1 of {len(BAD_ARTICLES) + 1} handouts built" in result.stdout
+    assert sorted(p.name for p in (project / "output").iterdir()) == ["good.pdf"]
+
+
+def test_failed_rebuild_keeps_the_last_good_pdf_and_leaves_no_temporary_file(project):
+    article = write(project / "content" / "a.md", "First version.\n")
+    assert run("build").exit_code == 0
+    good = (project / "output" / "a.pdf").read_bytes()
+    article.write_text("---\ntitle: [broken\n---\nSecond version.\n")
+    assert run("build").exit_code == 1
+    assert (project / "output" / "a.pdf").read_bytes() == good
+    assert os.listdir(project / "output") == ["a.pdf"]
+
+
+def test_two_articles_with_one_slug_do_not_overwrite_each_other(project):
+    write(project / "content" / "a.md", "Markdown.\n")
+    write(project / "content" / "a.txt", "Plain\n\nText.\n")
+    result = run("build")
+    assert result.exit_code == 1
+    assert "content/a.txt: error: content/a.md already makes output/a.pdf; rename one of them" in result.stderr
+    assert "Markdown." in page_texts(project / "output" / "a.pdf")[0]
+
+
+def test_python_api_returns_a_result_per_article(project):
+    write(project / "content" / "a.md", "Text.\n")
+    (result,) = build([Path("content")], BuildOptions(output_dir=Path("out")))
+    assert result.ok and result.output == Path("out/a.pdf") and result.pages == 1
+    assert result.size == (project / "out" / "a.pdf").stat().st_size
+    assert (result.theme, result.paper) == ("handout", "a4")

@@ -1,0 +1,87 @@
+"""The command line: exit codes, output lines, and `handout import`."""
+
+from __future__ import annotations
+
+import shutil
+
+from conftest import SAMPLE, SAMPLE_SLUG, page_texts, run, words, write
+
+
+def test_exit_codes(project):
+    write(project / "content" / "a.md", "Text.\n")
+    assert run("build").exit_code == 0
+    write(project / "content" / "b.md", "---\ntitle: [\n---\nText.\n")
+    assert run("build").exit_code == 1
+    assert run("build", "--paper", "a3").exit_code == 2
+    assert run("build", "--frobnicate").exit_code == 2
+
+
+def test_usage_errors_are_one_line_and_exit_2(project):
+    write(project / "content" / "a.md", "Text.\n")
+    for args, message in [
+        (["build", "--theme", "nosuch"], "error: unknown theme 'nosuch' (known themes: handout)"),
+        (["build", "missing.md"], "error: no such file or folder: missing.md"),
+        (["build", "--quiet", "--verbose"], "--quiet and --verbose cannot be used together"),
+    ]:
+        result = run(*args)
+        assert result.exit_code == 2, args
+        assert message in result.stderr
+        assert "Traceback" not in result.output
+    assert not (project / "output").exists()
+
+
+def test_folder_without_articles_is_a_usage_error(project):
+    result = run("build")
+    assert result.exit_code == 2
+    assert "no articles (.md, .markdown, .txt) in content" in result.stderr
+
+
+def test_quiet_prints_errors_and_summary_only_and_verbose_adds_details(project):
+    shutil.copy(SAMPLE, project / "content")
+    quiet = run("build", "--quiet")
+    assert quiet.stderr == ""
+    assert quiet.stdout.splitlines() == ["1 of 1 handouts built into output/ (0 failed, 3 warnings)"]
+    verbose = run("build", "--verbose")
+    assert "[theme handout, paper a4, " in verbose.stdout
+
+
+def test_output_folder_option(project):
+    write(project / "content" / "a.md", "Text.\n")
+    result = run("build", "-o", "handouts/today")
+    assert result.exit_code == 0
+    assert (project / "handouts" / "today" / "a.pdf").is_file()
+    assert "content/a.md -> handouts/today/a.pdf (1 page, " in result.stdout
+
+
+def test_import_writes_markdown_that_builds_the_same_handout(project):
+    shutil.copy(SAMPLE, project / "content")
+    imported = run("import", f"content/{SAMPLE.name}", "-o", "edit")
+    assert imported.exit_code == 0
+    assert f"content/{SAMPLE.name} -> edit/{SAMPLE_SLUG}.md" in imported.stdout
+    assert imported.stderr.count("warning: removed web boilerplate") == 2
+    markdown = (project / "edit" / f"{SAMPLE_SLUG}.md").read_text()
+    assert markdown.startswith("---\n# Imported from")
+    assert "title: 'The Therapeutic Likely of Ketamine: An extensive Overview'" in markdown
+    assert "## Historic Qualifications and Clinical Use\n" in markdown
+
+    assert run("build", "content", "-o", "from-text").exit_code == 0
+    assert run("build", "edit", "-o", "from-markdown").exit_code == 0
+    from_text = page_texts(project / "from-text" / f"{SAMPLE_SLUG}.pdf")
+    from_markdown = page_texts(project / "from-markdown" / f"{SAMPLE_SLUG}.pdf")
+    assert words(" ".join(from_text)) == words(" ".join(from_markdown))
+
+
+def test_import_refuses_to_overwrite_without_force(project):
+    shutil.copy(SAMPLE, project / "content")
+    assert run("import", f"content/{SAMPLE.name}").exit_code == 0
+    again = run("import", f"content/{SAMPLE.name}")
+    assert again.exit_code == 1
+    assert f"content/{SAMPLE_SLUG}.md exists; pass --force to overwrite it" in again.stderr
+    assert run("import", f"content/{SAMPLE.name}", "--force").exit_code == 0
+
+
+def test_import_takes_only_plain_text(project):
+    write(project / "content" / "a.md", "Text.\n")
+    result = run("import", "content/a.md")
+    assert result.exit_code == 2
+    assert "content/a.md: error: import takes a plain-text article (.txt)" in result.stderr

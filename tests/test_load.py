@@ -1,0 +1,103 @@
+"""Loading articles: front matter, encodings, and the errors users can cause."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import write
+from generator.errors import ArticleError
+from generator.load import load_article, slug_for
+
+
+def test_front_matter_fields(tmp_path):
+    path = write(tmp_path / "a.md", """
+        ---
+        title: Hand washing
+        subtitle: A guide for families
+        author: Dr. Ana Ruiz
+        date: 2024-03-05
+        lang: es
+        source_url: https://example.org/hands
+        summary: Why and how to wash hands.
+        keywords: [hygiene, "hand washing"]
+        theme: handout
+        paper: Letter
+        ---
+        Body text.
+    """)
+    article = load_article(path)
+    meta = article.meta
+    assert (meta.title, meta.subtitle, meta.author) == ("Hand washing", "A guide for families", "Dr. Ana Ruiz")
+    assert meta.date == "2024-03-05"
+    assert meta.lang == "es"
+    assert meta.keywords == ("hygiene", "hand washing")
+    assert meta.paper == "letter"
+    assert article.body == "Body text.\n"
+    assert article.body_first_line == 13
+    assert article.diagnostics == ()
+
+
+def test_keywords_may_be_a_comma_separated_line(tmp_path):
+    path = write(tmp_path / "a.md", "---\ntitle: T\nkeywords: one, two ,three\n---\nText.\n")
+    assert load_article(path).meta.keywords == ("one", "two", "three")
+
+
+def test_unknown_key_warns_with_the_closest_known_key(tmp_path):
+    path = write(tmp_path / "a.md", "---\ntitle: T\nauther: Me\ncolour: red\n---\nText.\n")
+    first, second = load_article(path).diagnostics
+    assert str(first).endswith("a.md:3: warning: unknown front-matter key 'auther' (did you mean 'author'?) [W101]")
+    assert str(second).endswith("a.md:4: warning: unknown front-matter key 'colour' [W101]")
+
+
+def test_title_falls_back_to_the_first_h1_then_the_file_name(tmp_path):
+    article = load_article(write(tmp_path / "x.md", "# Big title\n\nText.\n"))
+    assert article.meta.title == "Big title"
+    assert article.body == "\nText.\n"
+    assert article.body_first_line == 2
+    assert load_article(write(tmp_path / "flu-season_2024.md", "Text.\n")).meta.title == "flu season 2024"
+
+
+def test_byte_order_mark_and_windows_line_ends(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_bytes("\ufeff---\r\ntitle: Café\r\n---\r\nText.\r\n".encode("utf-8"))
+    article = load_article(path)
+    assert article.meta.title == "Café"
+    assert article.body == "Text.\n"
+
+
+@pytest.mark.parametrize(
+    "name, data, line, message",
+    [
+        ("broken.md", b"---\ntitle: T\nauthor: [unclosed\n---\nText.\n", 3, "broken YAML front matter"),
+        ("tabs.md", b"---\ntitle: T\n\tauthor: x\n---\nText.\n", 3, "broken YAML front matter"),
+        ("latin1.md", b"---\ntitle: T\n---\nCaf\xe9 au lait.\n", 4, "not valid UTF-8 (byte 0xe9)"),
+        ("empty.md", b"  \n\n", None, "the file is empty"),
+        ("only-front.md", b"---\ntitle: T\n---\n\n", 4, "no article text after the front matter"),
+        ("list.md", b"---\n- a\n- b\n---\nText.\n", 2, "front matter must be 'key: value' lines"),
+        ("lang.md", b"---\ntitle: T\nlang: english please\n---\nText.\n", 3, "lang 'english please' is not a language tag"),
+        ("paper.md", b"---\ntitle: T\npaper: A3\n---\nText.\n", 3, "paper 'a3' is not one of: a4, letter"),
+        ("nested.md", b"---\ntitle:\n  en: T\n---\nText.\n", 2, "title must be a single value"),
+        ("notes.rtf", b"{\\rtf1 hello}", None, "not an article: handout reads .md, .markdown, .txt files"),
+    ],
+)
+def test_bad_input_is_one_clear_error_naming_file_and_line(tmp_path, name, data, line, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(ArticleError) as caught:
+        load_article(path)
+    error = caught.value
+    assert error.path == path
+    assert error.line == line
+    assert message in error.problem
+    assert "\n" not in error.format_message()
+    where = f"{name}:{line}" if line else name
+    assert f"{where}: error: {message}" in error.format_message()
+
+
+@pytest.mark.parametrize(
+    "name, slug",
+    [("Flu Season 2024.md", "flu-season-2024"), ("../x/a b.txt", "a-b"), ("статья.md", "статья"),
+     ("000_22cf51892c953b2a.txt", "000_22cf51892c953b2a"), ("!!!.md", "article")],
+)
+def test_slug_comes_from_the_file_name(name, slug, tmp_path):
+    assert slug_for(tmp_path / name) == slug

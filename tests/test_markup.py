@@ -1,0 +1,49 @@
+"""Markdown to HTML: the syntax the article format promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.article import Article, Metadata
+from generator.errors import ArticleError
+from generator.markup import to_html
+
+
+def article(body: str, source: Path = Path("a.md"), first_line: int = 1) -> Article:
+    return Article(source=source, slug="a", meta=Metadata(title="T"), body=body, body_first_line=first_line)
+
+
+def test_commonmark_with_tables_footnotes_definition_lists_and_task_lists():
+    html = to_html(article(
+        "Text with a note.[^1] and ~~gone~~\n\n"
+        "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        "Term\n: Definition\n\n"
+        "- [x] done\n- [ ] to do\n\n"
+        "[^1]: The note.\n"
+    )).html
+    assert "<table>" in html and "<td>1</td>" in html
+    assert 'class="footnote-ref"' in html and "The note." in html
+    assert "<dt>Term</dt>" in html and "<dd>Definition</dd>" in html
+    assert 'class="task-list-item' in html and 'checked="checked"' in html
+    assert "<s>gone</s>" in html
+
+
+def test_body_headings_start_at_h2_and_carry_anchors():
+    body = to_html(article("# One\n\n## Two\n\ntext\n"))
+    assert [(h.level, h.text) for h in body.headings] == [(2, "One"), (3, "Two")]
+    assert '<h2 id="one">One</h2>' in body.html
+
+
+def test_headings_already_below_h1_stay_as_they_are():
+    assert [h.level for h in to_html(article("## Two\n\n### Three\n")).headings] == [2, 3]
+
+
+def test_missing_image_names_the_source_line(tmp_path):
+    (tmp_path / "here.png").write_bytes(b"not really a png")
+    body = "Intro.\n\nSee ![a chart](here.png) and\nthen ![another](img/gone%20away.png) too.\n"
+    with pytest.raises(ArticleError) as caught:
+        to_html(article(body, tmp_path / "a.md", first_line=5))
+    assert caught.value.line == 8
+    assert caught.value.problem == "image not found: img/gone away.png"

@@ -1,0 +1,116 @@
+"""Pasted web text: headings guessed, furniture removed and reported, text kept word for word."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+from generator.plaintext import convert
+
+PATH = Path("pasted.txt")
+WRAPPED = """\
+Washing hands well
+
+Wash your hands with soap and clean running water for
+at least twenty seconds, and dry them with a clean towel
+or let them dry in the air before you touch food again.
+
+Before meals and after the toilet, every time.
+"""
+
+
+def headings(markdown: str) -> list[str]:
+    return [line[3:] for line in markdown.splitlines() if line.startswith("## ")]
+
+
+def rendered_text(markdown: str) -> str:
+    """What a reader sees of the Markdown: its text with the markup gone."""
+    tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(markdown)
+    return " ".join(
+        child.content for token in tokens if token.children
+        for child in token.children if child.type == "text"
+    )
+
+
+def test_first_line_is_the_title():
+    assert convert(WRAPPED, PATH).title == "Washing hands well"
+
+
+def test_hard_wrapped_lines_join_into_one_paragraph_not_headings():
+    result = convert(WRAPPED, PATH)
+    assert headings(result.markdown) == []
+    assert "for at least twenty seconds, and dry them with a clean towel or let them" in result.markdown
+    assert result.diagnostics == ()
+
+
+def test_short_line_before_a_paragraph_is_a_heading_and_a_run_of_two_is_heading_and_subheading():
+    text = "Title\n\nIntro paragraph that is long enough to be text.\n\nSymptoms\nFever\nA fever is a body temperature above 38 degrees.\n"
+    assert headings(convert(text, PATH).markdown) == ["Symptoms", "Fever"]
+
+
+def test_three_short_lines_are_an_address_not_headings():
+    text = "Title\n\nCity Clinic\n12 Main Street\nSpringfield\nOpen every weekday from eight until six in the evening.\n"
+    markdown = convert(text, PATH).markdown
+    assert headings(markdown) == []
+    assert "City Clinic\\\n12 Main Street\\\nSpringfield" in markdown
+
+
+def test_lines_ending_in_punctuation_or_starting_lowercase_are_not_headings():
+    text = "Title\n\nCall us today:\nwe answer quickly.\n\nnote this\nThe end.\n"
+    assert headings(convert(text, PATH).markdown) == []
+
+
+def test_boilerplate_is_removed_and_each_removal_reported_with_its_line():
+    text = (
+        "Title\n\nArticle text.\n\nShare this:\nTweet\nFacebook\n\nLeave a Reply\nCancel reply\n"
+        "Your email address will not be published. Required fields are marked *\n"
+        "Comment *\nName *\nEmail *\nWebsite\n"
+        "Save my name, email, and website in this browser for the next time I comment.\n"
+        "\nWe use cookies to improve your experience.\n"
+    )
+    result = convert(text, PATH)
+    assert rendered_text(result.markdown) == "Article text."
+    removed_lines = [d.line for d in result.diagnostics if d.code == "W102"]
+    assert removed_lines == [5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 18]
+    assert all(d.path == PATH for d in result.diagnostics)
+
+
+def test_article_words_that_look_like_form_labels_stay_when_no_form_is_near():
+    text = "Title\n\nWebsite\nOur website lists the opening hours.\n\nComment\nShare your comment with the nurse.\n"
+    result = convert(text, PATH)
+    assert headings(result.markdown) == ["Website", "Comment"]
+    assert result.diagnostics == ()
+
+
+def test_sentence_that_mentions_cookies_is_not_boilerplate():
+    text = "Title\n\nWe use cookies as a reward in class, sparingly.\n"
+    assert "cookies as a reward" in convert(text, PATH).markdown
+
+
+def test_truncated_ending_is_kept_and_reported():
+    result = convert("Title\n\nFirst sentence. The second one stops in the midd\n", PATH)
+    assert "stops in the midd" in result.markdown
+    (warning,) = result.diagnostics
+    assert warning.code == "W103" and warning.line == 3
+    assert "text appears truncated at line 3" in warning.message
+
+
+def test_ending_with_a_quote_after_the_full_stop_is_not_truncated():
+    assert convert('Title\n\nShe said "wash your hands."\n', PATH).diagnostics == ()
+
+
+def test_markdown_characters_in_pasted_text_print_as_themselves():
+    text = (
+        "Title\n\n"
+        "Use *only* 2 tablets, not 3_4 or _five_; see [note] <b>here</b> & &amp; ~this~ `x` a|b \\n.\n\n"
+        "# not a heading, just a hash.\n\n"
+        "1. not a list item, a sentence.\n\n"
+        "- dash at the start, also text.\n"
+    )
+    markdown = convert(text, PATH).markdown
+    expected = (
+        "Use *only* 2 tablets, not 3_4 or _five_; see [note] <b>here</b> & &amp; ~this~ `x` a|b \\n. "
+        "# not a heading, just a hash. 1. not a list item, a sentence. - dash at the start, also text."
+    )
+    assert rendered_text(markdown) == expected

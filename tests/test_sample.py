@@ -1,0 +1,96 @@
+"""The sample article, pasted web text, comes out as a clean handout."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+from pypdf import PdfReader
+
+from conftest import SAMPLE, SAMPLE_SLUG, page_texts, run, words
+
+SECTION_HEADINGS = [
+    "Historic Qualifications and Clinical Use",
+    "Pharmacology and System of Action",
+    "Therapeutic Purposes",
+    "Depression",
+    "Continual Soreness",
+    "Other Psychiatric Disorders",
+    "Administration and Security",
+    "Potential Instructions",
+    "Summary",
+]
+TITLE = "The Therapeutic Likely of Ketamine: An extensive Overview"
+BOILERPLATE = ["Leave a Reply", "Your email address will not be published", "Required fields are marked"]
+
+
+def body_sentences() -> list[str]:
+    """Every sentence of the sample's paragraphs (the long lines), in order."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    paragraphs = [line for line in lines if len(line) > 100]
+    return [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p) if s]
+
+
+def test_every_body_sentence_is_printed_in_order(sample_pdf):
+    printed = words(" ".join(page_texts(sample_pdf)))
+    position = 0
+    sentences = body_sentences()
+    assert len(sentences) > 20
+    for sentence in sentences:
+        found = printed.find(words(sentence), position)
+        assert found >= 0, f"missing or out of order: {sentence!r}"
+        position = found + len(sentence)
+
+
+def test_comment_form_is_not_on_the_page(sample_pdf):
+    printed = " ".join(page_texts(sample_pdf))
+    for phrase in BOILERPLATE:
+        assert phrase not in printed
+
+
+def test_nine_section_headings_make_the_outline(sample_pdf):
+    outline = PdfReader(sample_pdf).outline
+    assert outline[0]["/Title"] == TITLE
+    assert [item["/Title"] for item in outline[1]] == SECTION_HEADINGS
+
+
+def test_footer_numbers_every_page(sample_pdf):
+    texts = page_texts(sample_pdf)
+    assert len(texts) >= 2
+    for number, text in enumerate(texts, start=1):
+        assert f"page {number} of {len(texts)}" in text
+        assert "Ketamine: An extensive Overview" in text.split("\n")[-1]
+
+
+def test_metadata(sample_pdf):
+    reader = PdfReader(sample_pdf)
+    assert reader.metadata.title == TITLE
+    assert reader.metadata.creator.startswith("handout ")
+    assert reader.metadata.creation_date is not None
+    assert reader.metadata.modification_date is not None
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+def test_lines_hold_about_75_characters(sample_pdf):
+    lines = [line for text in PdfReader(sample_pdf).pages for line in text.extract_text().split("\n")]
+    body_lines = [line for line in lines if "page" not in line]
+    assert max(len(line) for line in body_lines) <= 78
+    assert max(len(line) for line in body_lines) >= 65  # the measure is used, not a narrow column
+
+
+def test_build_reports_every_cleaning(project):
+    shutil.copy(SAMPLE, project / "content")
+    result = run("build")
+    assert result.exit_code == 0
+    warnings = result.stderr.splitlines()
+    name = f"content/{SAMPLE.name}"
+    assert f"{name}:30: warning: removed web boilerplate: 'Leave a Reply' [W102]" in warnings
+    assert any(w.startswith(f"{name}:32: warning: removed web boilerplate: 'Your email") for w in warnings)
+    assert any(w.startswith(f"{name}:28: warning: text appears truncated at line 28") for w in warnings)
+    assert len(warnings) == 3
+    assert f"{name} -> output/{SAMPLE_SLUG}.pdf (2 pages," in result.stdout
+    assert "1 of 1 handouts built into output/ (0 failed, 3 warnings)" in result.stdout
+
+
+def test_truncated_ending_is_kept(sample_pdf):
+    assert page_texts(sample_pdf)[-1].split("\n")[-2].endswith("might lead to innovativ")
