@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
+import pyphen
 import pytest
 from pypdf import PdfReader
 
@@ -182,3 +184,23 @@ def test_python_api_returns_a_result_per_article(project):
     assert result.ok and result.output == Path("out/a.pdf") and result.pages == 1
     assert result.size == (project / "out" / "a.pdf").stat().st_size
     assert (result.theme, result.paper) == ("handout", "a4")
+
+
+def hyphen_breaks(pdf: Path) -> list[tuple[str, int]]:
+    """(word, position) of each word broken at a line end by a U+2010 hyphen."""
+    raw = PdfReader(pdf).pages[0].extract_text()
+    return [(head + tail, len(head)) for head, tail in re.findall(r"(\w+)\u2010\s*\n\s*(\w+)", raw)]
+
+
+def test_hyphenation_follows_the_article_language(project):
+    sentence = "Die Gesundheitsversorgung der Bevölkerung braucht Krankenversicherungsbeiträge. "
+    breaks = {}
+    for lang in ("de", "en"):
+        write(project / "content" / f"{lang}.md", f"---\ntitle: T\nlang: {lang}\n---\n{sentence * 12}\n")
+        assert run("build", f"content/{lang}.md").exit_code == 0
+        breaks[lang] = hyphen_breaks(project / "output" / f"{lang}.pdf")
+        assert breaks[lang], "no word was hyphenated"
+        dictionary = pyphen.Pyphen(lang=lang)
+        assert all(position in dictionary.positions(word) for word, position in breaks[lang])
+    german = pyphen.Pyphen(lang="de")
+    assert any(position not in german.positions(word) for word, position in breaks["en"])
