@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import markup, pdf, render
+from . import fonts, markup, pdf, render
 from .diagnostics import Diagnostic
 from .errors import HandoutError, OutputError, UsageError
 from .load import EXTENSIONS, load_article
@@ -66,14 +66,18 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions()) -> list[Bui
     articles = find_articles([Path(p) for p in paths])
     if not articles:
         raise UsageError(f"no articles ({', '.join(EXTENSIONS)}) in {', '.join(map(str, paths))}")
-    if options.theme and options.theme not in render.available_themes(options.project_dir.resolve()):
-        known = ", ".join(render.available_themes(options.project_dir.resolve()))
-        raise UsageError(f"unknown theme '{options.theme}' (known themes: {known})")
+    renderer = render.Renderer(options.project_dir)
+    if options.theme:
+        try:
+            renderer.check_theme(options.theme)
+        except HandoutError as exc:
+            raise UsageError(exc.problem) from None
     claimed: dict[Path, Path] = {}
-    return [build_one(source, options, claimed) for source in articles]
+    return [build_one(source, options, renderer, claimed) for source in articles]
 
 
-def build_one(source: Path, options: BuildOptions, claimed: dict[Path, Path]) -> BuildResult:
+def build_one(source: Path, options: BuildOptions, renderer: render.Renderer,
+              claimed: dict[Path, Path]) -> BuildResult:
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
     try:
@@ -84,7 +88,7 @@ def build_one(source: Path, options: BuildOptions, claimed: dict[Path, Path]) ->
             raise OutputError(f"{claimed[target]} already makes {target}; rename one of them", source)
         claimed[target] = source
         body = markup.to_html(article)
-        page = render.render(article, body, options.project_dir, options.theme, options.paper)
+        page = renderer.render(article, body, options.theme, options.paper)
         document = pdf.typeset(page, source, allowed_roots(source, options))
         diagnostics.extend(document.diagnostics)
         write_atomically(target, document.data, source)
@@ -98,7 +102,7 @@ def build_one(source: Path, options: BuildOptions, claimed: dict[Path, Path]) ->
 
 
 def allowed_roots(source: Path, options: BuildOptions) -> list[Path]:
-    return [options.project_dir, source.parent, render.builtin_templates()]
+    return [options.project_dir, source.parent, render.builtin_templates(), *fonts.font_dirs()]
 
 
 def write_atomically(target: Path, data: bytes, source: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -10,8 +11,20 @@ import click
 from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
+from .check import CheckReport, check, check_handout, options_from_config, summary
 from .errors import display_path
 from .importer import import_text
+
+output_option = click.option(
+    "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output"), show_default=True, help="Folder of the PDFs.")
+format_option = click.option(
+    "--format", "report_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Check report as text, or as JSON for scripts.")
+max_size_option = click.option(
+    "--max-size", "max_size_mb", type=click.FloatRange(min=0, min_open=True), metavar="MB",
+    help="Email budget per PDF in MB (default 10, or [check] max_size_mb in handout.toml).")
+strict_option = click.option("--strict", is_flag=True, help="Check warnings fail too.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,32 +35,43 @@ def main() -> None:
 
 @main.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("output"), show_default=True, help="Folder for the PDFs.")
+@output_option
 @click.option("--theme", help="Theme for every article, over the front matter's.")
 @click.option("--paper", type=click.Choice(PAPER_SIZES, case_sensitive=False),
               help="Paper size for every article, over the front matter's.")
+@click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
+@format_option
+@max_size_option
+@strict_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print theme, paper and time per article.")
-def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None,
-                  paper: str | None, quiet: bool, verbose: bool) -> None:
+def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, paper: str | None,
+                  run_check: bool, report_format: str, max_size_mb: float | None, strict: bool,
+                  quiet: bool, verbose: bool) -> None:
     """Build a PDF handout for each article in PATHS (default: content/)."""
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
     options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper)
     results = build(list(paths) or [Path("content")], options)
+    # With a JSON report on standard output, the build's own lines go to standard error.
+    to_stderr = run_check and report_format == "json"
     for result in results:
-        report(result, quiet, verbose)
+        report_build(result, quiet, verbose, to_stderr)
     failed = sum(not r.ok for r in results)
     warnings = sum(len(r.diagnostics) for r in results)
     click.echo(
         f"{len(results) - failed} of {len(results)} handouts built into {display_path(output_dir)}/"
-        f" ({failed} failed, {warnings} warning{'s' * (warnings != 1)})"
+        f" ({failed} failed, {warnings} warning{'s' * (warnings != 1)})",
+        err=to_stderr,
     )
+    if run_check:
+        check_options, config_warnings = options_from_config(Path("."), output_dir, max_size_mb)
+        reports = [check_handout(r.source, r.output, check_options) for r in results if r.ok]
+        failed += print_reports(reports, config_warnings, report_format, strict, quiet)
     sys.exit(1 if failed else 0)
 
 
-def report(result: BuildResult, quiet: bool, verbose: bool) -> None:
+def report_build(result: BuildResult, quiet: bool, verbose: bool, to_stderr: bool) -> None:
     if not quiet:
         for diagnostic in result.diagnostics:
             click.echo(str(diagnostic), err=True)
@@ -58,7 +82,60 @@ def report(result: BuildResult, quiet: bool, verbose: bool) -> None:
                 f" ({result.pages} page{'s' * (result.pages != 1)}, {result.size / 1024:.0f} KiB)")
         if verbose:
             line += f" [theme {result.theme}, paper {result.paper}, {result.seconds:.2f} s]"
-        click.echo(line)
+        click.echo(line, err=to_stderr)
+
+
+@main.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@output_option
+@format_option
+@max_size_option
+@click.option("--min-dpi", type=click.FloatRange(min=0, min_open=True),
+              help="Lowest acceptable image resolution (default 150).")
+@strict_option
+@click.option("-q", "--quiet", is_flag=True, help="Print only the handouts with findings, and the summary.")
+def check_command(paths: tuple[Path, ...], output_dir: Path, report_format: str, max_size_mb: float | None,
+                  min_dpi: float | None, strict: bool, quiet: bool) -> None:
+    """Check that each handout holds its whole article, readably.
+
+    PATHS are articles, folders of articles (default: content/) or built PDFs.
+    """
+    options, config_warnings = options_from_config(Path("."), output_dir, max_size_mb, min_dpi)
+    reports = check(list(paths) or [Path("content")], options)
+    sys.exit(1 if print_reports(reports, config_warnings, report_format, strict, quiet) else 0)
+
+
+def print_reports(reports: list[CheckReport], config_warnings, report_format: str, strict: bool,
+                  quiet: bool) -> int:
+    """Print the check reports; returns how many handouts failed."""
+    failed = [r for r in reports if not r.ok or (strict and r.diagnostics)]
+    totals = summary(reports)
+    if report_format == "json":
+        click.echo(json.dumps({
+            "version": 1,
+            "handouts": [r.as_dict() for r in reports],
+            "config": [d.as_dict() for d in config_warnings],
+            "summary": {**totals, "failed": len(failed)},
+        }, indent=2, ensure_ascii=False))
+        return len(failed)
+    for diagnostic in config_warnings:
+        click.echo(str(diagnostic), err=True)
+    for report in reports:
+        if quiet and not report.diagnostics:
+            continue
+        source = display_path(report.article) + " -> " if report.article else ""
+        coverage = (f", {report.words - report.missing_words} of {report.words} words"
+                    f" ({report.coverage:.1%})" if report.article else "")
+        warnings = len(report.diagnostics) - report.errors
+        click.echo(f"{source}{display_path(report.pdf)}: {report.pages} page{'s' * (report.pages != 1)}{coverage},"
+                   f" {report.errors} error{'s' * (report.errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        for diagnostic in report.diagnostics:
+            click.echo(f"  {diagnostic}")
+    click.echo(
+        f"Checked {len(reports)} handout{'s' * (len(reports) != 1)}: {len(reports) - len(failed)} passed, "
+        f"{len(failed)} failed ({totals['errors']} errors, {totals['warnings']} warnings)"
+    )
+    return len(failed)
 
 
 @main.command("import")

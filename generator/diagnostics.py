@@ -1,7 +1,9 @@
-"""Warnings found along the pipeline, each with a stable code.
+"""Problems found along the pipeline, each with a stable code.
 
 Codes are stable so users can grep logs and scripts can count them; the README
 lists them. Stages return diagnostics as data; only the CLI prints them.
+W1xx come from building, C2xx from checking a PDF, L3xx from linting an
+article's text.
 """
 
 from __future__ import annotations
@@ -11,12 +13,28 @@ from pathlib import Path
 
 from .errors import location
 
-# code -> one-line meaning, the table the README documents.
+# code -> (severity, meaning): the table the README documents.
 CODES = {
-    "W101": "unknown front-matter key (the closest known key is suggested)",
-    "W102": "web boilerplate removed from a plain-text article",
-    "W103": "text appears truncated (the last sentence stops without end punctuation)",
-    "W104": "the renderer reported a problem (for example an image it could not draw)",
+    "W101": ("warning", "unknown front-matter key (the closest known key is suggested)"),
+    "W102": ("warning", "web boilerplate removed from a plain-text article"),
+    "W103": ("warning", "text appears truncated: the last sentence stops without end punctuation"),
+    "W104": ("warning", "the renderer reported a problem (for example an image it could not draw)"),
+    "W105": ("warning", "unknown key in handout.toml (the closest known key is suggested)"),
+    "C201": ("error", "words of the article missing from the PDF (with the source line of each run)"),
+    "C202": ("error", "text drawn outside the visible page (off the edge or clipped by its box)"),
+    "C203": ("error", "a character no font on the page can draw (printed as an empty box)"),
+    "C204": ("error", "an empty page"),
+    "C205": ("warning", "a heading alone at the bottom of a page"),
+    "C206": ("warning", "an image printed below the minimum resolution (default 150 dpi)"),
+    "C207": ("warning", "an image without alt text"),
+    "C208": ("warning", "a link whose target the print reader cannot see"),
+    "C209": ("error", "the PDF is larger than the email budget (default 10 MB)"),
+    "C210": ("error", "the PDF is missing or cannot be read"),
+    "L301": ("warning", "web boilerplate left in the article's text"),
+    "L302": ("warning", "an advertising or SEO phrase inside the text"),
+    "L303": ("warning", "placeholder text (lorem ipsum, TODO, [insert ...])"),
+    "L304": ("warning", "a doubled word"),
+    "L305": ("warning", "the text stops mid-sentence: the last paragraph has no end punctuation"),
 }
 
 
@@ -26,10 +44,24 @@ class Diagnostic:
     message: str
     path: Path | None = None
     line: int | None = None
+    page: int | None = None
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
             raise ValueError(f"undocumented diagnostic code {self.code}")
 
+    @property
+    def severity(self) -> str:
+        return CODES[self.code][0]
+
     def __str__(self) -> str:
-        return f"{location(self.path, self.line)}: warning: {self.message} [{self.code}]"
+        where = location(self.path, self.line)
+        if self.page is not None:
+            where += f": page {self.page}"
+        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+
+    def as_dict(self) -> dict:
+        return {
+            "code": self.code, "severity": self.severity, "message": self.message,
+            "file": str(self.path) if self.path else None, "line": self.line, "page": self.page,
+        }

@@ -8,6 +8,8 @@ not a home-made dialect.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import itertools
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -53,6 +55,8 @@ def to_html(article: Article) -> Body:
     tokens = PARSER.parse(article.body)
     demote_headings(tokens)
     check_images(tokens, article)
+    mark_printed_urls(tokens)
+    mark_wide_tables(tokens)
     headings = tuple(
         Heading(int(token.tag[1]), tokens[i + 1].content, token.attrs.get("id", ""))
         for i, token in enumerate(tokens) if token.type == "heading_open"
@@ -68,6 +72,44 @@ def demote_headings(tokens: list[Token]) -> None:
     for token in tokens:
         if token.type in ("heading_open", "heading_close"):
             token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
+
+
+def mark_printed_urls(tokens: list[Token]) -> None:
+    """Give each outside link whose text hides its address a `data-url` to print.
+
+    On paper nobody can click: the theme prints the address after the text
+    (a::after), unless the text already is the address.
+    """
+    for block in tokens:
+        children = block.children or []
+        for i, token in enumerate(children):
+            href = str(token.attrs.get("href", "")) if token.type == "link_open" else ""
+            if urlsplit(href).scheme.lower() not in ("http", "https", "ftp", "mailto"):
+                continue
+            shown = re.sub(r"^(https?|ftp)://|^mailto:", "", href, flags=re.I)
+            link_text = "".join(
+                t.content for t in itertools.takewhile(lambda t: t.type != "link_close", children[i + 1:])
+            )
+            if shown.rstrip("/").casefold() not in link_text.casefold():
+                token.attrs["data-url"] = shown
+
+
+WIDE_TABLE_COLUMNS = {"wide": 6, "very-wide": 9}
+
+
+def mark_wide_tables(tokens: list[Token]) -> None:
+    """Class tables by column count, so the theme can set many columns smaller."""
+    for i, token in enumerate(tokens):
+        if token.type != "table_open":
+            continue
+        columns = 0
+        for cell in tokens[i + 1:]:
+            if cell.type == "tr_close":
+                break
+            columns += cell.type == "th_open"
+        for name, minimum in WIDE_TABLE_COLUMNS.items():
+            if columns >= minimum:
+                token.attrs["class"] = name
 
 
 def check_images(tokens: list[Token], article: Article) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import SAMPLE, SAMPLE_SLUG, page_texts, run, words, write
+from conftest import REPO, SAMPLE, SAMPLE_SLUG, page_texts, run, words, write
+from generator.diagnostics import CODES
 
 
 def test_exit_codes(project):
@@ -85,3 +86,9 @@ def test_import_takes_only_plain_text(project):
     result = run("import", "content/a.md")
     assert result.exit_code == 2
     assert "content/a.md: error: import takes a plain-text article (.txt)" in result.stderr
+
+
+def test_readme_documents_every_code():
+    readme = (REPO / "README.md").read_text()
+    for code, (severity, meaning) in CODES.items():
+        assert f"| {code} | {severity} | {meaning} |" in readme

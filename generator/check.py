@@ -1,0 +1,322 @@
+"""Stage 5: prove a handout holds its whole article, readable on paper.
+
+For each pair of article and PDF: every word of the article, in order, in the
+PDF's text; nothing drawn outside the visible page; no character without a
+glyph; no empty page; no heading stranded at a page bottom; images sharp
+enough and described; links whose target a print reader can see; a file
+small enough to email; and the article's own text linted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from html.parser import HTMLParser
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from . import markup
+from .build import find_articles
+from .config import load_config
+from .diagnostics import Diagnostic
+from .errors import HandoutError, UsageError
+from .lint import lint
+from .load import EXTENSIONS, load_article, read_text, slug_for
+from .pdfscan import Line, PageScan, scan_pdf
+from .words import LINE_BREAK_HYPHEN, SourceWords, printed_words, words
+
+MEGABYTE = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    output_dir: Path = Path("output")
+    # Where the article of a PDF named on the command line is looked for.
+    content_dir: Path = Path("content")
+    max_size: int = 10 * MEGABYTE
+    min_dpi: float = 150
+    ad_phrases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    article: Path | None
+    pdf: Path
+    pages: int = 0
+    words: int = 0
+    missing_words: int = 0
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+
+    @property
+    def coverage(self) -> float:
+        """Share of the article's words found in order in the PDF, 0 to 1."""
+        return 1.0 if not self.words else (self.words - self.missing_words) / self.words
+
+    @property
+    def errors(self) -> int:
+        return sum(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+    def as_dict(self) -> dict:
+        return {
+            "article": str(self.article) if self.article else None,
+            "pdf": str(self.pdf),
+            "ok": self.ok,
+            "pages": self.pages,
+            "words": self.words,
+            "missing_words": self.missing_words,
+            "coverage": round(self.coverage * 100, 3),
+            "findings": [d.as_dict() for d in self.diagnostics],
+        }
+
+
+def options_from_config(project_dir: Path, output_dir: Path = Path("output"),
+                        max_size_mb: float | None = None, min_dpi: float | None = None,
+                        ) -> tuple[CheckOptions, tuple[Diagnostic, ...]]:
+    """Check options from handout.toml, with the values given here winning."""
+    config = load_config(project_dir)
+    settings = config.check
+    return CheckOptions(
+        output_dir=output_dir,
+        content_dir=project_dir / "content",
+        max_size=int((max_size_mb or settings.max_size_mb) * MEGABYTE),
+        min_dpi=min_dpi or settings.min_dpi,
+        ad_phrases=settings.ad_phrases,
+    ), config.diagnostics
+
+
+def summary(reports: list[CheckReport]) -> dict:
+    return {
+        "handouts": len(reports),
+        "failed": sum(not r.ok for r in reports),
+        "errors": sum(r.errors for r in reports),
+        "warnings": sum(len(r.diagnostics) - r.errors for r in reports),
+    }
+
+
+def pairs(paths: list[Path], options: CheckOptions) -> list[tuple[Path | None, Path]]:
+    """(article, PDF) for each path: an article, a PDF, or a folder of articles."""
+    found = []
+    for path in paths:
+        if path.suffix.lower() == ".pdf":
+            if not path.is_file():
+                raise UsageError(f"no such file: {path}")
+            articles = [
+                a for a in sorted(options.content_dir.glob(f"{path.stem}.*"))
+                if a.suffix.lower() in EXTENSIONS and slug_for(a) == path.stem
+            ] if options.content_dir.is_dir() else []
+            found.append((articles[0] if articles else None, path))
+        else:
+            found.extend(
+                (article, options.output_dir / f"{slug_for(article)}.pdf")
+                for article in find_articles([path])
+            )
+    return found
+
+
+def check(paths: list[Path], options: CheckOptions = CheckOptions()) -> list[CheckReport]:
+    found = pairs([Path(p) for p in paths], options)
+    if not found:
+        raise UsageError(f"nothing to check in {', '.join(map(str, paths))}")
+    return [check_handout(article, pdf, options) for article, pdf in found]
+
+
+def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions) -> CheckReport:
+    try:
+        reader = PdfReader(pdf, strict=False)
+        pages = scan_pdf(reader)
+    except FileNotFoundError:
+        hint = "; run handout build first" if article_path else ""
+        return CheckReport(article_path, pdf, diagnostics=(
+            Diagnostic("C210", f"{pdf} does not exist{hint}", article_path or pdf),))
+    except (PyPdfError, OSError, ValueError) as exc:
+        return CheckReport(article_path, pdf, diagnostics=(
+            Diagnostic("C210", f"{pdf} cannot be read as a PDF ({exc})", pdf),))
+
+    found: list[Diagnostic] = []
+    total = missing = 0
+    if article_path is not None:
+        try:
+            article = load_article(article_path)
+            body = markup.to_html(article)
+        except HandoutError as exc:
+            found.append(Diagnostic("C210", f"the article cannot be read: {exc.problem}", article_path, exc.line))
+        else:
+            source = SourceWords.of(read_text(article_path))
+            expected = words(" ".join(filter(None, (
+                article.meta.title, article.meta.subtitle, article.meta.author, article.meta.date,
+            )))) + words(html_text(body.html))
+            printed = "\n".join(line.text for page in body_lines(pages) for line in page)
+            runs = missing_runs(expected, printed_words(printed))
+            total, missing = len(expected), sum(len(run) for run in runs)
+            for run in runs:
+                shown = " ".join(run[:12]) + (" …" if len(run) > 12 else "")
+                found.append(Diagnostic(
+                    "C201", f"{len(run)} word{'s' * (len(run) != 1)} missing from the PDF: '{shown}'",
+                    article_path, source.line_of(run),
+                ))
+            found.extend(images_without_alt(body.html, article_path))
+            found.extend(lint(article, options.ad_phrases))
+
+    found.extend(page_problems(pdf, pages, body_lines(pages), options))
+    found.extend(stranded_headings(pdf, reader, pages))
+    found.extend(hidden_links(pdf, reader, pages))
+    size = pdf.stat().st_size
+    if size > options.max_size:
+        found.append(Diagnostic(
+            "C209", f"{size / MEGABYTE:.1f} MB is over the email budget of {options.max_size / MEGABYTE:.1f} MB", pdf))
+    return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)))
+
+
+def missing_runs(expected: list[str], printed: list[str]) -> list[list[str]]:
+    """Runs of `expected` words not found, in order, among the printed ones.
+
+    A word the PDF broke without a hyphen (a long URL wrapped anywhere, CJK
+    text broken between characters) comes back in pieces: pieces that join
+    to the expected words count as found.
+    """
+    runs = []
+    matcher = SequenceMatcher(None, expected, printed, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "delete" or (tag == "replace" and "".join(expected[i1:i2]) != "".join(printed[j1:j2])):
+            runs.append(expected[i1:i2])
+    return runs
+
+
+class TextCollector(HTMLParser):
+    SKIPPED = {"script", "style", "head", "template"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts: list[str] = []
+        self.skipping = 0
+        self.images_without_alt: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIPPED:
+            self.skipping += 1
+        if tag == "img" and not (dict(attrs).get("alt") or "").strip():
+            self.images_without_alt.append(dict(attrs).get("src") or "")
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIPPED and self.skipping:
+            self.skipping -= 1
+
+    def handle_data(self, data):
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_text(html: str) -> str:
+    collector = TextCollector()
+    collector.feed(html)
+    return " ".join(collector.parts)
+
+
+def images_without_alt(html: str, article: Path) -> list[Diagnostic]:
+    collector = TextCollector()
+    collector.feed(html)
+    lines = read_text(article).split("\n")
+    return [
+        Diagnostic("C207", f"image without alt text: {src}", article,
+                   next((n for n, line in enumerate(lines, 1) if src and src in line), None))
+        for src in collector.images_without_alt
+    ]
+
+
+def page_problems(pdf: Path, pages: list[PageScan], bodies: list[list[Line]],
+                  options: CheckOptions) -> list[Diagnostic]:
+    found = []
+    for page, body in zip(pages, bodies):
+        for text in page.hidden:
+            shown = text if len(text) <= 60 else text[:59] + "…"
+            found.append(Diagnostic("C202", f"text drawn outside the visible page: '{shown}'", pdf, page=page.number))
+        for char in dict.fromkeys(page.missing_glyphs):
+            code = f" (U+{ord(char):04X})" if len(char) == 1 else ""
+            found.append(Diagnostic("C203", f"no font draws '{char}'{code}: it prints as an empty box", pdf, page=page.number))
+        if not body and not page.images:  # a running footer alone is an empty page
+            found.append(Diagnostic("C204", "the page is empty", pdf, page=page.number))
+        for image in page.images:
+            if image.dpi < options.min_dpi:
+                found.append(Diagnostic(
+                    "C206", f"an image of {image.pixels[0]}x{image.pixels[1]} pixels prints at {image.dpi:.0f} dpi "
+                    f"(under {options.min_dpi:.0f})", pdf, page=page.number))
+    return found
+
+
+def outline_entries(reader: PdfReader, outline=None) -> list[tuple[str, int, float]]:
+    """(title, page number, top) of every bookmark."""
+    entries = []
+    for item in reader.outline if outline is None else outline:
+        if isinstance(item, list):
+            entries.extend(outline_entries(reader, item))
+        elif item.top is not None:
+            entries.append((item.title, reader.get_destination_page_number(item) + 1, float(item.top)))
+    return entries
+
+
+def key(line: Line) -> tuple[int, str]:
+    return (round(line.y), re.sub(r"\d+", "#", line.text.strip()))
+
+
+def body_lines(pages: list[PageScan]) -> list[list[Line]]:
+    """Each page's lines without its running header and footer.
+
+    Those are the lines repeated at one height on several pages (page numbers
+    aside) that stand outside the area where the other text is. A table
+    header repeated on each page stands inside it, and stays.
+    """
+    seen = Counter(k for page in pages for k in {key(line) for line in page.lines if line.text.strip()})
+    repeated = {k for k, count in seen.items() if count > 1}
+    heights = [line.y for page in pages for line in page.lines if line.text.strip() and key(line) not in repeated]
+    if not heights:
+        return [page.lines for page in pages]
+    top, bottom = max(heights), min(heights)
+    return [
+        [line for line in page.lines if line.text.strip()
+         and not (key(line) in repeated and not bottom <= line.y <= top)]
+        for page in pages
+    ]
+
+
+def stranded_headings(pdf: Path, reader: PdfReader, pages: list[PageScan]) -> list[Diagnostic]:
+    if len(pages) < 2:
+        return []
+    found = []
+    bodies = body_lines(pages)
+    for title, number, top in outline_entries(reader):
+        if number >= len(pages):
+            continue  # on the last page nothing follows that could have been kept with it
+        title_words = set(words(title))
+        body = [line for line in bodies[number - 1] if line.y <= top + 1]
+        heading = max((line for line in body if set(words(line.text)) & title_words), key=lambda l: l.y, default=None)
+        if heading is None:
+            continue
+        below = [line for line in body if line.y < heading.y - 1 and not set(words(line.text)) <= title_words]
+        if not below:
+            found.append(Diagnostic("C205", f"heading '{title}' stands alone at the bottom of the page", pdf, page=number))
+    return found
+
+
+def hidden_links(pdf: Path, reader: PdfReader, pages: list[PageScan]) -> list[Diagnostic]:
+    found = []
+    for page, scan in zip(reader.pages, pages):
+        text = "\n".join(line.text for line in scan.lines)
+        visible = re.sub(r"\s+", "", LINE_BREAK_HYPHEN.sub("", text)).casefold()
+        for annotation in page.get("/Annots") or ():
+            action = annotation.get_object().get("/A")
+            if not action or action.get("/S") != "/URI":
+                continue
+            uri = str(action["/URI"])
+            bare = re.sub(r"^(https?://(www\.)?|ftp://|mailto:)", "", uri, flags=re.I).rstrip("/").casefold()
+            if bare and bare not in visible:
+                found.append(Diagnostic(
+                    "C208", f"link to {uri}: the address is not printed", pdf, page=scan.number))
+    return found

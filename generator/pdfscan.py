@@ -1,0 +1,349 @@
+"""Read a PDF the way a printer draws it: where each glyph lands, what clips it.
+
+pypdf gives the content stream; this module follows the graphics state
+(transformations, clipping rectangles, text positioning) far enough to know,
+for every glyph drawn, whether it is inside the visible part of the page and
+whether its font can draw it, and where each image is printed and how large.
+Text extraction alone cannot tell a clipped code line or a tofu box from
+good text: the characters are in the file either way.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+from pypdf.generic import ContentStream, DictionaryObject, IndirectObject
+
+Matrix = tuple[float, float, float, float, float, float]
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in page space, y up
+IDENTITY: Matrix = (1, 0, 0, 1, 0, 0)
+# A glyph counts as visible when its middle is inside the visible area; this
+# much slack absorbs rounding in positions and clip rectangles.
+TOLERANCE = 0.5
+
+
+def multiply(m: Matrix, n: Matrix) -> Matrix:
+    a, b, c, d, e, f = m
+    p, q, r, s, t, u = n
+    return (a * p + b * r, a * q + b * s, c * p + d * r, c * q + d * s, e * p + f * r + t, e * q + f * s + u)
+
+
+def apply(m: Matrix, x: float, y: float) -> tuple[float, float]:
+    return (m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5])
+
+
+def intersect(a: Box, b: Box) -> Box:
+    return (max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3]))
+
+
+def bounding_box(points: list[tuple[float, float]]) -> Box:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+@dataclass(frozen=True)
+class Image:
+    pixels: tuple[int, int]
+    printed: tuple[float, float]  # points
+
+    @property
+    def dpi(self) -> float:
+        return min(px * 72 / max(pt, 1e-6) for px, pt in zip(self.pixels, self.printed))
+
+
+@dataclass
+class Line:
+    """Glyphs sharing a baseline, left to right."""
+
+    y: float
+    size: float
+    text: str = ""
+    end_x: float = 0.0  # where the last glyph ends, to see gaps between cells
+
+
+@dataclass
+class PageScan:
+    number: int
+    box: Box
+    lines: list[Line] = field(default_factory=list)
+    hidden: list[str] = field(default_factory=list)  # runs of glyphs outside the visible area
+    missing_glyphs: list[str] = field(default_factory=list)  # characters drawn with no glyph
+    images: list[Image] = field(default_factory=list)
+
+
+class Font:
+    """What the scan needs of a PDF font: code widths, Unicode, and which glyphs exist."""
+
+    def __init__(self, font: DictionaryObject):
+        self.two_byte = font.get("/Subtype") == "/Type0"
+        self.widths: dict[int, float] = {}
+        self.default_width = 1000.0 if self.two_byte else 0.0
+        self.glyph_count: int | None = None
+        if self.two_byte:
+            descendant = font["/DescendantFonts"][0].get_object()
+            self.default_width = float(descendant.get("/DW", 1000))
+            self._read_cid_widths(descendant.get("/W", []))
+            self.glyph_count = embedded_glyph_count(descendant.get("/FontDescriptor"))
+            self.identity_gids = descendant.get("/CIDToGIDMap", "/Identity") == "/Identity"
+        else:
+            first = int(font.get("/FirstChar", 0))
+            for offset, width in enumerate(font.get("/Widths", [])):
+                self.widths[first + offset] = float(width)
+        self.to_unicode = parse_to_unicode(font["/ToUnicode"].get_data()) if "/ToUnicode" in font else {}
+
+    def _read_cid_widths(self, w) -> None:
+        items = [item.get_object() if isinstance(item, IndirectObject) else item for item in w]
+        i = 0
+        while i < len(items):
+            start = int(items[i])
+            if isinstance(items[i + 1], list):
+                for offset, width in enumerate(items[i + 1]):
+                    self.widths[start + offset] = float(width)
+                i += 2
+            else:
+                end, width = int(items[i + 1]), float(items[i + 2])
+                for code in range(start, end + 1):
+                    self.widths[code] = width
+                i += 3
+
+    def codes(self, data: bytes) -> list[int]:
+        if self.two_byte:
+            return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data) - 1, 2)]
+        return list(data)
+
+    def char(self, code: int) -> str:
+        return self.to_unicode.get(code) or ("" if self.two_byte else bytes([code]).decode("latin-1"))
+
+    def width(self, code: int) -> float:
+        return self.widths.get(code, self.default_width) / 1000
+
+    def has_glyph(self, code: int) -> bool:
+        if not self.two_byte or self.glyph_count is None or not self.identity_gids:
+            return True
+        return 0 < code < self.glyph_count
+
+
+def embedded_glyph_count(descriptor) -> int | None:
+    if descriptor is None:
+        return None
+    descriptor = descriptor.get_object()
+    stream = descriptor.get("/FontFile2") or descriptor.get("/FontFile3")
+    if stream is None:
+        return None
+    try:
+        return TTFont(io.BytesIO(stream.get_object().get_data()), lazy=True)["maxp"].numGlyphs
+    except Exception:  # noqa: BLE001 - a font fontTools cannot read is simply not checked
+        return None
+
+
+HEX = re.compile(rb"<([0-9A-Fa-f]+)>")
+
+
+def parse_to_unicode(data: bytes) -> dict[int, str]:
+    """The code -> text map of a ToUnicode CMap (bfchar and bfrange sections)."""
+    mapping: dict[int, str] = {}
+
+    def text(hex_bytes: bytes) -> str:
+        return bytes.fromhex(hex_bytes.decode()).decode("utf-16-be", "replace")
+
+    for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
+        values = HEX.findall(section)
+        for source, target in zip(values[::2], values[1::2]):
+            mapping[int(source, 16)] = text(target)
+    for section in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
+        for line in re.findall(rb"<[0-9A-Fa-f]+>\s*<[0-9A-Fa-f]+>\s*(?:\[[^\]]*\]|<[0-9A-Fa-f]+>)", section):
+            values = HEX.findall(line)
+            low, high = int(values[0], 16), int(values[1], 16)
+            if b"[" in line:
+                for offset, target in enumerate(values[2:]):
+                    mapping[low + offset] = text(target)
+            else:
+                start = bytes.fromhex(values[2].decode())
+                for offset in range(high - low + 1):
+                    last = int.from_bytes(start, "big") + offset
+                    mapping[low + offset] = last.to_bytes(len(start), "big").decode("utf-16-be", "replace")
+    return mapping
+
+
+@dataclass
+class GraphicsState:
+    ctm: Matrix = IDENTITY
+    clip: Box | None = None
+    font: Font | None = None
+    size: float = 0.0
+    char_spacing: float = 0.0
+    word_spacing: float = 0.0
+    scale: float = 1.0
+    leading: float = 0.0
+    rise: float = 0.0
+    render_mode: int = 0
+
+    def copy(self) -> GraphicsState:
+        return GraphicsState(**self.__dict__)
+
+
+class PageScanner:
+    def __init__(self, reader: PdfReader, number: int):
+        page = reader.pages[number - 1]
+        self.reader = reader
+        box = page.cropbox
+        self.scan = PageScan(number, (float(box.left), float(box.bottom), float(box.right), float(box.top)))
+        self.fonts: dict[int, Font] = {}
+        self.hidden_run: list[str] = []
+        self.run(page.get_contents(), page.get("/Resources", DictionaryObject()), GraphicsState())
+        self.flush_hidden()
+
+    def font(self, resources, name) -> Font | None:
+        ref = resources.get("/Font", {}).get(name)
+        if ref is None:
+            return None
+        key = ref.idnum if isinstance(ref, IndirectObject) else id(ref)
+        if key not in self.fonts:
+            self.fonts[key] = Font(ref.get_object())
+        return self.fonts[key]
+
+    def run(self, contents, resources, state: GraphicsState) -> None:
+        if contents is None:
+            return
+        resources = resources.get_object()
+        stack: list[GraphicsState] = []
+        path: list[tuple[float, float]] = []
+        clip_pending = False
+        text_matrix = line_matrix = IDENTITY
+        for operands, operator in ContentStream(contents, self.reader).operations:
+            op = operator.decode("latin-1") if isinstance(operator, bytes) else operator
+            if op == "q":
+                stack.append(state.copy())
+            elif op == "Q" and stack:
+                state = stack.pop()
+            elif op == "cm":
+                state.ctm = multiply(tuple(map(float, operands)), state.ctm)
+            elif op in ("m", "l"):
+                path.append(apply(state.ctm, float(operands[0]), float(operands[1])))
+            elif op in ("c", "v", "y"):
+                values = list(map(float, operands))
+                path.extend(apply(state.ctm, x, y) for x, y in zip(values[::2], values[1::2]))
+            elif op == "re":
+                x, y, w, h = map(float, operands)
+                path.extend(apply(state.ctm, px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h)))
+            elif op in ("W", "W*"):
+                clip_pending = True
+            elif op in ("n", "f", "f*", "F", "S", "s", "B", "B*", "b", "b*"):
+                if clip_pending and path:
+                    box = bounding_box(path)
+                    state.clip = box if state.clip is None else intersect(state.clip, box)
+                path, clip_pending = [], False
+            elif op == "BT":
+                text_matrix = line_matrix = IDENTITY
+            elif op == "Tf":
+                state.font, state.size = self.font(resources, operands[0]), float(operands[1])
+            elif op == "Tc":
+                state.char_spacing = float(operands[0])
+            elif op == "Tw":
+                state.word_spacing = float(operands[0])
+            elif op == "Tz":
+                state.scale = float(operands[0]) / 100
+            elif op == "TL":
+                state.leading = float(operands[0])
+            elif op == "Ts":
+                state.rise = float(operands[0])
+            elif op == "Tr":
+                state.render_mode = int(operands[0])
+            elif op == "Tm":
+                text_matrix = line_matrix = tuple(map(float, operands))
+            elif op in ("Td", "TD"):
+                tx, ty = float(operands[0]), float(operands[1])
+                if op == "TD":
+                    state.leading = -ty
+                text_matrix = line_matrix = multiply((1, 0, 0, 1, tx, ty), line_matrix)
+            elif op == "T*":
+                text_matrix = line_matrix = multiply((1, 0, 0, 1, 0, -state.leading), line_matrix)
+            elif op in ("Tj", "TJ", "'", '"'):
+                if op in ("'", '"'):
+                    if op == '"':
+                        state.word_spacing, state.char_spacing = float(operands[0]), float(operands[1])
+                    text_matrix = line_matrix = multiply((1, 0, 0, 1, 0, -state.leading), line_matrix)
+                items = operands[0] if op == "TJ" else [operands[-1]]
+                text_matrix = self.show(items, state, text_matrix)
+            elif op == "Do":
+                self.draw_object(resources, operands[0], state)
+
+    def show(self, items, state: GraphicsState, text_matrix: Matrix) -> Matrix:
+        font = state.font
+        if font is None:
+            return text_matrix
+        for item in items:
+            if not isinstance(item, (bytes, str)):  # a TJ kerning number
+                shift = -float(item) / 1000 * state.size * state.scale
+                text_matrix = multiply((1, 0, 0, 1, shift, 0), text_matrix)
+                continue
+            data = item if isinstance(item, bytes) else item.original_bytes
+            for code in font.codes(data):
+                advance = font.width(code) * state.size
+                matrix = multiply(text_matrix, state.ctm)
+                self.place(font, code, state, matrix, advance)
+                spacing = state.char_spacing + (state.word_spacing if not font.two_byte and code == 32 else 0)
+                text_matrix = multiply((1, 0, 0, 1, (advance + spacing) * state.scale, 0), text_matrix)
+        return text_matrix
+
+    def place(self, font: Font, code: int, state: GraphicsState, matrix: Matrix, advance: float) -> None:
+        char = font.char(code)
+        x, y = apply(matrix, advance * state.scale / 2, state.rise + state.size * 0.3)
+        start, baseline = apply(matrix, 0, state.rise)
+        end, _ = apply(matrix, advance * state.scale, state.rise)
+        visible = intersect(self.scan.box, state.clip) if state.clip else self.scan.box
+        inside = (visible[0] - TOLERANCE <= x <= visible[2] + TOLERANCE
+                  and visible[1] - TOLERANCE <= y <= visible[3] + TOLERANCE)
+        if inside and state.render_mode != 3:  # mode 3 draws nothing
+            self.flush_hidden()
+            size = abs(apply(matrix, 0, state.size)[1] - baseline) or state.size
+            self.add_to_line(char, baseline, size, start, end)
+        else:
+            self.hidden_run.append(char)
+        if not font.has_glyph(code) and not char.isspace():
+            self.scan.missing_glyphs.append(char or f"<glyph {code}>")
+
+    def add_to_line(self, char: str, baseline: float, size: float, start: float, end: float) -> None:
+        lines = self.scan.lines
+        line = lines[-1] if lines else None
+        if line and abs(line.y - baseline) < 0.5 * min(size, line.size):
+            # Table cells and columns are drawn without a space between them:
+            # a gap, or a jump back to the left, separates their words.
+            gap = start - line.end_x
+            if (gap > 0.2 * size or gap < -size) and not line.text.endswith(" ") and not char.isspace():
+                line.text += " "
+            line.text += char
+            line.end_x = end
+        else:
+            lines.append(Line(baseline, size, char, end))
+
+    def flush_hidden(self) -> None:
+        text = "".join(self.hidden_run).strip()
+        if text:
+            self.scan.hidden.append(text)
+        self.hidden_run = []
+
+    def draw_object(self, resources, name, state: GraphicsState) -> None:
+        ref = resources.get("/XObject", {}).get(name)
+        if ref is None:
+            return
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") == "/Image":
+            corners = [apply(state.ctm, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))]
+            x0, y0, x1, y1 = bounding_box(corners)
+            self.scan.images.append(Image(
+                pixels=(int(xobject.get("/Width", 0)), int(xobject.get("/Height", 0))),
+                printed=(x1 - x0, y1 - y0),
+            ))
+        elif xobject.get("/Subtype") == "/Form":
+            inner = state.copy()
+            inner.ctm = multiply(tuple(map(float, xobject.get("/Matrix", IDENTITY))), state.ctm)
+            self.run(xobject, xobject.get("/Resources", resources), inner)
+
+
+def scan_pdf(reader: PdfReader) -> list[PageScan]:
+    return [PageScanner(reader, number).scan for number in range(1, len(reader.pages) + 1)]

@@ -1,0 +1,243 @@
+"""`handout check`: passes on good handouts, and catches each way a handout can lose words."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from conftest import SAMPLE, SAMPLE_SLUG, run, write
+from generator.check import CheckOptions, check
+from generator.cli import main
+from generator.render import builtin_templates
+
+CORPUS = Path(__file__).parent / "corpus"
+CORPUS_ARTICLES = sorted(p.name for p in CORPUS.glob("*.md"))
+
+
+@pytest.fixture(scope="session")
+def corpus_reports(tmp_path_factory) -> dict:
+    """The corpus built with the default theme and checked, as `handout build --check` does."""
+    root = tmp_path_factory.mktemp("corpus")
+    shutil.copytree(CORPUS, root / "content")
+    result = CliRunner().invoke(main, ["build", str(root / "content"), "-o", str(root / "output")])
+    assert result.exit_code == 0, result.output
+    reports = check([root / "content"], CheckOptions(output_dir=root / "output"))
+    return {report.article.name: report for report in reports}
+
+
+@pytest.mark.parametrize("name", CORPUS_ARTICLES)
+def test_corpus_handout_holds_every_word_on_the_page(corpus_reports, name):
+    report = corpus_reports[name]
+    assert report.words > 50
+    assert report.coverage == 1.0, [str(d) for d in report.diagnostics]
+    assert report.diagnostics == (), [str(d) for d in report.diagnostics]
+
+
+def test_the_corpus_covers_the_hard_cases():
+    text = " ".join((CORPUS / name).read_text() for name in CORPUS_ARTICLES)
+    for needle in ("| Clinic | Monday |", "```javascript", "https://www.example.org/search?q=",
+                   "[^heal]", "- [x]", "\n: A pad", "![Bar chart", "Ελληνικά", "Русский", "Tiếng Việt",
+                   "中文", "日本語", "한국어", "<details open>"):
+        assert needle in text
+
+
+def test_sample_passes_with_its_lint_warnings(project):
+    shutil.copy(SAMPLE, project / "content")
+    assert run("build").exit_code == 0
+    result = run("check")
+    assert result.exit_code == 0
+    name = f"content/{SAMPLE.name}"
+    assert f"{name} -> output/{SAMPLE_SLUG}.pdf: 2 pages, 565 of 565 words (100.0%), 0 errors, 2 warnings" in result.stdout
+    assert f"{name}:28: warning: advertising or SEO phrase: 'order ketamine online USA' [L302]" in result.stdout
+    assert f"{name}:28: warning: text cut off: it ends '…derivatives might lead to innovativ'" in result.stdout
+    assert run("check", "--strict").exit_code == 1
+
+
+def test_json_report_is_stable(project):
+    shutil.copy(SAMPLE, project / "content")
+    result = run("build", "--check", "--format", "json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["version"] == 1
+    assert report["summary"] == {"handouts": 1, "failed": 0, "errors": 0, "warnings": 2}
+    (handout,) = report["handouts"]
+    assert handout["coverage"] == 100.0 and handout["ok"] is True
+    assert handout["article"] == f"content/{SAMPLE.name}" and handout["pdf"] == f"output/{SAMPLE_SLUG}.pdf"
+    assert handout["findings"][0] == {
+        "code": "L302", "severity": "warning", "message": "advertising or SEO phrase: 'order ketamine online USA'",
+        "file": f"content/{SAMPLE.name}", "line": 28, "page": None,
+    }
+
+
+def test_a_pdf_finds_its_article_and_a_missing_pdf_is_an_error(project):
+    write(project / "content" / "a.md", "Some words here.\n")
+    write(project / "content" / "b.md", "Never built.\n")
+    assert run("build", "content/a.md").exit_code == 0
+    by_pdf = run("check", "output/a.pdf")
+    assert by_pdf.exit_code == 0
+    assert "content/a.md -> output/a.pdf: 1 page, 4 of 4 words (100.0%)" in by_pdf.stdout
+    missing = run("check", "content/b.md")
+    assert missing.exit_code == 1
+    assert "content/b.md: error: output/b.pdf does not exist; run handout build first [C210]" in missing.stdout
+
+
+def theme_with(project: Path, css: str = "", template_change: tuple[str, str] | None = None) -> None:
+    """A copy of the built-in theme in the project, with extra CSS or a changed template."""
+    theme = project / "templates" / "handout"
+    shutil.copytree(builtin_templates() / "handout", theme)
+    with (theme / "style.css").open("a") as stylesheet:
+        stylesheet.write("\n" + css)
+    if template_change:
+        page = theme / "article.html"
+        page.write_text(page.read_text().replace(*template_change))
+
+
+def build_and_check(project: Path, *args: str):
+    assert run("build").exit_code == 0
+    return run("check", *args)
+
+
+def test_catches_a_dropped_paragraph(project):
+    write(project / "content" / "a.md", """
+        ---
+        title: Three paragraphs
+        ---
+        The first paragraph stays.
+
+        The second paragraph is dropped by the stylesheet.
+
+        The third paragraph stays.
+    """)
+    theme_with(project, "main p:nth-of-type(2) { display: none; }")
+    result = build_and_check(project)
+    assert result.exit_code == 1
+    # The aligner may pair either "the" of the paragraphs around the gap with the printed one.
+    assert "content/a.md:6: error: 8 words missing from the PDF: '" in result.stdout
+    assert "second paragraph is dropped by the stylesheet" in result.stdout
+    assert "10 of 18 words (55.6%), 1 error" in result.stdout
+
+
+LONG_CODE = "x = compute(" + ", ".join(f"argument_{i}" for i in range(25)) + ")"
+
+
+@pytest.mark.parametrize("css", [
+    "pre { white-space: pre; overflow: hidden; }",  # clipped by its box
+    "pre { white-space: pre; }",                    # runs off the page
+])
+def test_catches_a_stylesheet_that_clips_code(project, css):
+    write(project / "content" / "a.md", f"Code:\n\n```\n{LONG_CODE}\n```\n")
+    theme_with(project, css)
+    result = build_and_check(project)
+    assert result.exit_code == 1
+    assert "output/a.pdf: page 1: error: text drawn outside the visible page: '" in result.stdout
+    assert "[C202]" in result.stdout
+    # What cannot be seen is missing too.
+    assert "words missing from the PDF: 'argument_" in result.stdout and "[C201]" in result.stdout
+
+
+def test_catches_a_character_no_font_has(project):
+    write(project / "content" / "a.md", "Linear B: \U00010000 is not in any font here.\n")
+    result = build_and_check(project)
+    assert result.exit_code == 1
+    assert "output/a.pdf: page 1: error: no font draws '\U00010000' (U+10000): it prints as an empty box [C203]" in result.stdout
+
+
+def test_catches_an_empty_page(project):
+    write(project / "content" / "a.md", "Text.\n")
+    theme_with(project, "main { break-before: right; }")
+    result = build_and_check(project)
+    assert result.exit_code == 1
+    assert "output/a.pdf: page 2: error: the page is empty [C204]" in result.stdout
+
+
+def test_catches_a_heading_left_at_the_bottom_of_a_page(project):
+    sections = []
+    for n in range(1, 25):
+        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more." for k in range(n % 5 + 2))
+        sections.append(f"## Section {n}\n\n{paragraph}\n")
+    write(project / "content" / "long.md", "---\ntitle: Long\n---\n" + "\n".join(sections))
+    assert run("build").exit_code == 0
+    assert "C205" not in run("check").stdout
+    theme_with(project, "h2 { break-after: auto; }")
+    result = build_and_check(project)
+    assert result.exit_code == 0  # a warning: the words are all there
+    assert re.search(r"output/long.pdf: page \d: warning: heading 'Section \d+' stands alone at the bottom of the page \[C205\]",
+                     result.stdout)
+
+
+def test_catches_a_blurry_image_and_missing_alt_text(project):
+    Image.new("RGB", (120, 60), "navy").save(project / "content" / "small.png")
+    write(project / "content" / "a.md", "Intro.\n\n![](small.png)\n")
+    result = build_and_check(project)
+    assert result.exit_code == 0
+    assert "content/a.md:3: warning: image without alt text: small.png [C207]" in result.stdout
+    assert "output/a.pdf: page 1: warning: an image of 120x60 pixels prints at 96 dpi (under 150) [C206]" in result.stdout
+    assert "C206" not in run("check", "--min-dpi", "90").stdout
+
+
+def test_catches_a_link_whose_address_is_not_printed(project):
+    write(project / "content" / "a.md", "Read [the guide](https://example.org/guide) today.\n")
+    assert "C208" not in build_and_check(project).stdout
+    theme_with(project, "a[data-url]::after { content: none; }")
+    result = build_and_check(project)
+    assert "output/a.pdf: page 1: warning: link to https://example.org/guide: the address is not printed [C208]" in result.stdout
+
+
+def test_catches_a_pdf_over_the_email_budget(project):
+    write(project / "content" / "a.md", "Text.\n")
+    result = build_and_check(project, "--max-size", "0.001")
+    assert result.exit_code == 1
+    assert "MB is over the email budget of 0.0 MB [C209]" in result.stdout
+    write(project / "handout.toml", "[check]\nmax_size_mb = 0.001\n")
+    assert "[C209]" in run("check").stdout
+
+
+def test_lints_the_articles_own_text(project):
+    write(project / "content" / "a.md", """
+        ---
+        title: Lint
+        ---
+        Your email address will not be published.
+
+        Buy cheap pills online now and claim free shipping. Lorem ipsum dolor.
+
+        Wash the the hands. TODO: check the dose with [insert name].
+
+        Our friends at Acme Pharmacy say hello.
+
+        The text stops in the midd
+    """)
+    write(project / "handout.toml", '[check]\nad_phrases = ["Acme Pharmacy"]\n')
+    result = build_and_check(project)
+    assert result.exit_code == 0
+    for expected in [
+        "content/a.md:4: warning: web boilerplate left in the text: 'Your email address will not be published.' [L301]",
+        "content/a.md:6: warning: advertising or SEO phrase: 'Buy cheap pills online now' [L302]",
+        "content/a.md:6: warning: advertising or SEO phrase: 'free shipping' [L302]",
+        "content/a.md:6: warning: placeholder text: 'Lorem ipsum' [L303]",
+        "content/a.md:8: warning: doubled word: 'the the' [L304]",
+        "content/a.md:8: warning: placeholder text: 'TODO' [L303]",
+        "content/a.md:8: warning: placeholder text: '[insert name]' [L303]",
+        "content/a.md:10: warning: advertising or SEO phrase: 'Acme Pharmacy' [L302]",
+        "content/a.md:12: warning: text cut off: it ends '…text stops in the midd' with no end punctuation [L305]",
+    ]:
+        assert expected in result.stdout
+
+
+def test_handout_toml_problems_are_reported(project):
+    write(project / "content" / "a.md", "Text.\n")
+    write(project / "handout.toml", "[check]\nmax_sise_mb = 3\n[extras]\n")
+    result = build_and_check(project)
+    assert result.exit_code == 0
+    assert "handout.toml: warning: unknown key 'check.max_sise_mb' (did you mean 'check.max_size_mb'?) [W105]" in result.stderr
+    assert "handout.toml: warning: unknown key 'extras' [W105]" in result.stderr
+    write(project / "handout.toml", "[check]\nmin_dpi = 'high'\n")
+    bad = run("check")
+    assert bad.exit_code == 1
+    assert "handout.toml: error: check.min_dpi must be a positive number" in bad.stderr
