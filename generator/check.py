@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from .errors import HandoutError, UsageError
 from .lint import lint
 from .load import EXTENSIONS, load_article, read_text, slug_for
 from .pdfscan import Line, PageScan, scan_pdf
-from .words import LINE_BREAK_HYPHEN, SourceWords, printed_words, words
+from .words import LINE_BREAK_HYPHEN, SourceWords, missing_runs, printed_words, words
 
 MEGABYTE = 1024 * 1024
 
@@ -173,21 +172,6 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions) -
         found.append(Diagnostic(
             "C209", f"{size / MEGABYTE:.1f} MB is over the email budget of {options.max_size / MEGABYTE:.1f} MB", pdf))
     return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)))
-
-
-def missing_runs(expected: list[str], printed: list[str]) -> list[list[str]]:
-    """Runs of `expected` words not found, in order, among the printed ones.
-
-    A word the PDF broke without a hyphen (a long URL wrapped anywhere, CJK
-    text broken between characters) comes back in pieces: pieces that join
-    to the expected words count as found.
-    """
-    runs = []
-    matcher = SequenceMatcher(None, expected, printed, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "delete" or (tag == "replace" and "".join(expected[i1:i2]) != "".join(printed[j1:j2])):
-            runs.append(expected[i1:i2])
-    return runs
 
 
 class TextCollector(HTMLParser):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 WORD = re.compile(r"\w+")
 # WeasyPrint marks a hyphenation break with U+2010; text extraction keeps it
@@ -48,3 +51,79 @@ class SourceWords:
                     return self.lines[i]
             probe = probe[:-1] if size > 1 else []
         return None
+
+
+# Length of the word groups that pin the two texts together: long enough to be
+# unique in a real article, and in long runs of a small vocabulary too.
+ANCHOR = 8
+# Past this many word pairs, a gap between anchors is two different texts, not
+# a few lost words: it is reported missing whole instead of being diffed.
+LARGEST_GAP = 4_000_000
+
+
+def missing_runs(expected: list[str], printed: list[str]) -> list[list[str]]:
+    """Runs of `expected` words not found, in order, among the `printed` ones.
+
+    The two are nearly the same sequence, with words added in print (list
+    numbers, printed link addresses) and perhaps some lost. Word groups that
+    occur once in each text pin them together (as patience diff does), and
+    only the short gaps between those pins are diffed, so a 300-page article
+    compares in a moment. A word the PDF broke without a hyphen (a long URL
+    wrapped anywhere, CJK text) comes back in pieces: pieces that join to the
+    expected word count as found, and so do two expected words printed as one.
+    """
+    runs: list[list[str]] = []
+    e0 = p0 = 0
+    for e, p in anchors(expected, printed) + [(len(expected), len(printed))]:
+        runs.extend(gap_runs(expected[e0:e], printed[p0:p]))
+        e0, p0 = e + ANCHOR, p + ANCHOR
+    return runs
+
+
+def anchors(expected: list[str], printed: list[str]) -> list[tuple[int, int]]:
+    """(expected, printed) positions of word groups unique in both, in order, not overlapping."""
+    def unique_groups(seq: list[str]) -> dict[tuple[str, ...], int]:
+        counts = Counter(tuple(seq[i:i + ANCHOR]) for i in range(len(seq) - ANCHOR + 1))
+        return {tuple(seq[i:i + ANCHOR]): i for i in range(len(seq) - ANCHOR + 1)
+                if counts[tuple(seq[i:i + ANCHOR])] == 1}
+
+    in_printed = unique_groups(printed)
+    pairs = sorted((e, in_printed[group]) for group, e in unique_groups(expected).items() if group in in_printed)
+    kept: list[tuple[int, int]] = []
+    for e, p in increasing_subsequence(pairs):
+        if not kept or (e >= kept[-1][0] + ANCHOR and p >= kept[-1][1] + ANCHOR):
+            kept.append((e, p))
+    return kept
+
+
+def increasing_subsequence(pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest run of pairs whose second items increase too (patience sorting)."""
+    tails: list[int] = []  # second item ending the best run of each length
+    tail_index: list[int] = []
+    previous = [-1] * len(pairs)
+    for k, (_, p) in enumerate(pairs):
+        length = bisect.bisect_left(tails, p)
+        if length == len(tails):
+            tails.append(p)
+            tail_index.append(k)
+        else:
+            tails[length], tail_index[length] = p, k
+        previous[k] = tail_index[length - 1] if length else -1
+    chain, k = [], tail_index[-1] if tail_index else -1
+    while k != -1:
+        chain.append(pairs[k])
+        k = previous[k]
+    return chain[::-1]
+
+
+def gap_runs(expected: list[str], printed: list[str]) -> list[list[str]]:
+    if not expected:
+        return []
+    if len(expected) * len(printed) > LARGEST_GAP:
+        return [expected]
+    runs = []
+    matcher = SequenceMatcher(None, expected, printed, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "delete" or (tag == "replace" and "".join(expected[i1:i2]) != "".join(printed[j1:j2])):
+            runs.append(expected[i1:i2])
+    return runs
