@@ -18,12 +18,14 @@ class Metadata:
     subtitle: str | None = None
     author: str | None = None
     date: str | None = None
-    lang: str = "en"
+    lang: str | None = None  # None: the project's default language, else English
     source_url: str | None = None
     summary: str | None = None
     keywords: tuple[str, ...] = ()
     theme: str | None = None
     paper: str | None = None
+    cover: bool | None = None
+    toc: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fonts, markup, pdf, render
+from . import fonts, markup, pdf, render, themes
+from .config import Config, load_config
 from .diagnostics import Diagnostic
 from .errors import HandoutError, OutputError, UsageError
 from .load import EXTENSIONS, load_article
@@ -23,9 +24,13 @@ class BuildOptions:
     output_dir: Path = Path("output")
     theme: str | None = None
     paper: str | None = None
-    # The working project: its templates/ override the built-in ones, and
-    # only files inside it may be read into a handout.
+    # One more stylesheet, after the theme's (--css).
+    extra_css: Path | None = None
+    # The working project: its templates/ and themes/ add to the built-in
+    # ones, and only files inside it may be read into a handout.
     project_dir: Path = Path(".")
+    # The project's handout.toml, read by build() when not given.
+    config: Config | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,10 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions()) -> list[Bui
     articles = find_articles([Path(p) for p in paths])
     if not articles:
         raise UsageError(f"no articles ({', '.join(EXTENSIONS)}) in {', '.join(map(str, paths))}")
-    renderer = render.Renderer(options.project_dir)
+    config = options.config or load_config(options.project_dir)
+    if options.extra_css and not options.extra_css.is_file():
+        raise UsageError(f"no such stylesheet: {options.extra_css}")
+    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
     if options.theme:
         try:
             renderer.check_theme(options.theme)
@@ -102,7 +110,8 @@ def build_one(source: Path, options: BuildOptions, renderer: render.Renderer,
 
 
 def allowed_roots(source: Path, options: BuildOptions) -> list[Path]:
-    return [options.project_dir, source.parent, render.builtin_templates(), *fonts.font_dirs()]
+    extra = [options.extra_css.resolve().parent] if options.extra_css else []
+    return [options.project_dir, source.parent, themes.builtin_templates(), *fonts.font_dirs(), *extra]
 
 
 def write_atomically(target: Path, data: bytes, source: Path) -> None:

@@ -20,7 +20,7 @@ from pypdf.errors import PyPdfError
 
 from . import markup
 from .build import find_articles
-from .config import load_config
+from .config import Config
 from .diagnostics import Diagnostic
 from .errors import HandoutError, UsageError
 from .lint import lint
@@ -76,19 +76,17 @@ class CheckReport:
         }
 
 
-def options_from_config(project_dir: Path, output_dir: Path = Path("output"),
-                        max_size_mb: float | None = None, min_dpi: float | None = None,
-                        ) -> tuple[CheckOptions, tuple[Diagnostic, ...]]:
-    """Check options from handout.toml, with the values given here winning."""
-    config = load_config(project_dir)
+def check_options(config: Config, output_dir: Path = Path("output"), content_dir: Path = Path("content"),
+                  max_size_mb: float | None = None, min_dpi: float | None = None) -> CheckOptions:
+    """Check options from handout.toml's [check], with the values given here winning."""
     settings = config.check
     return CheckOptions(
         output_dir=output_dir,
-        content_dir=project_dir / "content",
+        content_dir=content_dir,
         max_size=int((max_size_mb or settings.max_size_mb) * MEGABYTE),
         min_dpi=min_dpi or settings.min_dpi,
         ad_phrases=settings.ad_phrases,
-    ), config.diagnostics
+    )
 
 
 def summary(reports: list[CheckReport]) -> dict:
@@ -149,19 +147,24 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions) -
             found.append(Diagnostic("C210", f"the article cannot be read: {exc.problem}", article_path, exc.line))
         else:
             source = SourceWords.of(read_text(article_path))
-            expected = words(" ".join(filter(None, (
+            text = html_text(body.html)
+            title_block = " ".join(filter(None, (
                 article.meta.title, article.meta.subtitle, article.meta.author, article.meta.date,
-            )))) + words(html_text(body.html))
-            printed = "\n".join(line.text for page in body_lines(pages) for line in page)
-            runs = missing_runs(expected, printed_words(printed))
-            total, missing = len(expected), sum(len(run) for run in runs)
+            )))
+            printed = printed_words("\n".join(line.text for page in body_lines(pages) for line in page))
+            # Footnotes print apart from the text that calls them: each is looked for on its own.
+            expected_runs = [words(title_block) + words(" ".join(text.parts))] + [
+                words(footnote) for footnote in text.footnotes]
+            runs = [run for expected in expected_runs for run in missing_runs(expected, printed)]
+            total = sum(map(len, expected_runs))
+            missing = sum(map(len, runs))
             for run in runs:
                 shown = " ".join(run[:12]) + (" …" if len(run) > 12 else "")
                 found.append(Diagnostic(
                     "C201", f"{len(run)} word{'s' * (len(run) != 1)} missing from the PDF: '{shown}'",
                     article_path, source.line_of(run),
                 ))
-            found.extend(images_without_alt(body.html, article_path))
+            found.extend(images_without_alt(text, article_path))
             found.extend(lint(article, options.ad_phrases))
 
     found.extend(page_problems(pdf, pages, body_lines(pages), options))
@@ -175,38 +178,56 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions) -
 
 
 class TextCollector(HTMLParser):
+    """The text of an HTML fragment, with footnotes apart.
+
+    A footnote stands where it is called in the HTML but prints at the foot
+    of the page (or in the margin), so its words are compared on their own.
+    """
+
     SKIPPED = {"script", "style", "head", "template"}
 
     def __init__(self):
         super().__init__()
         self.parts: list[str] = []
+        self.footnotes: list[str] = []
         self.skipping = 0
+        self.footnote_spans = 0  # open <span>s inside a footnote
         self.images_without_alt: list[str] = []
 
     def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
         if tag in self.SKIPPED:
             self.skipping += 1
-        if tag == "img" and not (dict(attrs).get("alt") or "").strip():
-            self.images_without_alt.append(dict(attrs).get("src") or "")
+        if tag == "img" and not (attributes.get("alt") or "").strip():
+            self.images_without_alt.append(attributes.get("src") or "")
+        if tag == "span" and (self.footnote_spans or "footnote" in (attributes.get("class") or "").split()):
+            if not self.footnote_spans:
+                self.footnotes.append("")
+            self.footnote_spans += 1
 
     def handle_endtag(self, tag):
         if tag in self.SKIPPED and self.skipping:
             self.skipping -= 1
+        if tag == "span" and self.footnote_spans:
+            self.footnote_spans -= 1
 
     def handle_data(self, data):
-        if not self.skipping:
+        if self.skipping:
+            return
+        if self.footnote_spans:
+            self.footnotes[-1] += data
+        else:
             self.parts.append(data)
 
 
-def html_text(html: str) -> str:
+def html_text(html: str) -> TextCollector:
     collector = TextCollector()
     collector.feed(html)
-    return " ".join(collector.parts)
+    collector.close()
+    return collector
 
 
-def images_without_alt(html: str, article: Path) -> list[Diagnostic]:
-    collector = TextCollector()
-    collector.feed(html)
+def images_without_alt(collector: TextCollector, article: Path) -> list[Diagnostic]:
     lines = read_text(article).split("\n")
     return [
         Diagnostic("C207", f"image without alt text: {src}", article,
@@ -230,7 +251,7 @@ def page_problems(pdf: Path, pages: list[PageScan], bodies: list[list[Line]],
         for image in page.images:
             if image.dpi < options.min_dpi:
                 found.append(Diagnostic(
-                    "C206", f"an image of {image.pixels[0]}x{image.pixels[1]} pixels prints at {image.dpi:.0f} dpi "
+                    "C206", f"an image of {image.pixels[0]}x{image.pixels[1]} pixels prints at {int(image.dpi)} dpi "
                     f"(under {options.min_dpi:.0f})", pdf, page=page.number))
     return found
 

@@ -11,9 +11,11 @@ import click
 from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
-from .check import CheckReport, check, check_handout, options_from_config, summary
+from .check import CheckReport, check, check_handout, check_options, summary
+from .config import Config, load_config
 from .errors import display_path
 from .importer import import_text
+from .themes import discover as list_themes
 
 output_option = click.option(
     "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -39,6 +41,8 @@ def main() -> None:
 @click.option("--theme", help="Theme for every article, over the front matter's.")
 @click.option("--paper", type=click.Choice(PAPER_SIZES, case_sensitive=False),
               help="Paper size for every article, over the front matter's.")
+@click.option("--css", "extra_css", type=click.Path(dir_okay=False, path_type=Path),
+              help="One more stylesheet, applied after the theme's.")
 @click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
 @format_option
 @max_size_option
@@ -46,12 +50,13 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print theme, paper and time per article.")
 def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, paper: str | None,
-                  run_check: bool, report_format: str, max_size_mb: float | None, strict: bool,
-                  quiet: bool, verbose: bool) -> None:
+                  extra_css: Path | None, run_check: bool, report_format: str, max_size_mb: float | None,
+                  strict: bool, quiet: bool, verbose: bool) -> None:
     """Build a PDF handout for each article in PATHS (default: content/)."""
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
-    options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper)
+    config = project_config()
+    options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper, extra_css=extra_css, config=config)
     results = build(list(paths) or [Path("content")], options)
     # With a JSON report on standard output, the build's own lines go to standard error.
     to_stderr = run_check and report_format == "json"
@@ -65,9 +70,9 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
         err=to_stderr,
     )
     if run_check:
-        check_options, config_warnings = options_from_config(Path("."), output_dir, max_size_mb)
-        reports = [check_handout(r.source, r.output, check_options) for r in results if r.ok]
-        failed += print_reports(reports, config_warnings, report_format, strict, quiet)
+        options = check_options(config, output_dir, max_size_mb=max_size_mb)
+        reports = [check_handout(r.source, r.output, options) for r in results if r.ok]
+        failed += print_reports(reports, report_format, strict, quiet)
     sys.exit(1 if failed else 0)
 
 
@@ -100,13 +105,20 @@ def check_command(paths: tuple[Path, ...], output_dir: Path, report_format: str,
 
     PATHS are articles, folders of articles (default: content/) or built PDFs.
     """
-    options, config_warnings = options_from_config(Path("."), output_dir, max_size_mb, min_dpi)
+    options = check_options(project_config(), output_dir, Path("content"), max_size_mb, min_dpi)
     reports = check(list(paths) or [Path("content")], options)
-    sys.exit(1 if print_reports(reports, config_warnings, report_format, strict, quiet) else 0)
+    sys.exit(1 if print_reports(reports, report_format, strict, quiet) else 0)
 
 
-def print_reports(reports: list[CheckReport], config_warnings, report_format: str, strict: bool,
-                  quiet: bool) -> int:
+def project_config() -> Config:
+    """handout.toml of the working directory; its warnings go to standard error."""
+    config = load_config(Path("."))
+    for diagnostic in config.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    return config
+
+
+def print_reports(reports: list[CheckReport], report_format: str, strict: bool, quiet: bool) -> int:
     """Print the check reports; returns how many handouts failed."""
     failed = [r for r in reports if not r.ok or (strict and r.diagnostics)]
     totals = summary(reports)
@@ -114,12 +126,9 @@ def print_reports(reports: list[CheckReport], config_warnings, report_format: st
         click.echo(json.dumps({
             "version": 1,
             "handouts": [r.as_dict() for r in reports],
-            "config": [d.as_dict() for d in config_warnings],
             "summary": {**totals, "failed": len(failed)},
         }, indent=2, ensure_ascii=False))
         return len(failed)
-    for diagnostic in config_warnings:
-        click.echo(str(diagnostic), err=True)
     for report in reports:
         if quiet and not report.diagnostics:
             continue
@@ -136,6 +145,14 @@ def print_reports(reports: list[CheckReport], config_warnings, report_format: st
         f"{len(failed)} failed ({totals['errors']} errors, {totals['warnings']} warnings)"
     )
     return len(failed)
+
+
+@main.command("themes")
+def themes_command() -> None:
+    """List the themes: built-in, and the project's own in themes/."""
+    for theme in list_themes(Path(".")):
+        parent = f" (extends {theme.parent})" if theme.parent else ""
+        click.echo(f"{theme.name:<14} {theme.description}{parent}")
 
 
 @main.command("import")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic
 from .errors import HandoutError
+from .load import front_matter_value
 
 FILENAME = "handout.toml"
 
@@ -26,18 +27,50 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
+class Defaults:
+    """What an article's front matter does not say, the project does."""
+
+    theme: str | None = None
+    paper: str | None = None
+    author: str | None = None
+    lang: str | None = None
+    cover: bool | None = None
+    toc: bool | None = None
+    organisation: str | None = None
+    logo: Path | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     check: CheckSettings = field(default_factory=CheckSettings)
+    defaults: Defaults = field(default_factory=Defaults)
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
-# section -> key -> (type check, what the value must be)
+def positive_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def text(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+# section -> key -> (check, what the value must be)
 SCHEMA = {
     "check": {
-        "max_size_mb": (lambda v: isinstance(v, (int, float)) and v > 0, "a positive number"),
-        "min_dpi": (lambda v: isinstance(v, (int, float)) and v > 0, "a positive number"),
-        "ad_phrases": (lambda v: isinstance(v, list) and all(isinstance(p, str) and p.strip() for p in v),
-                       "a list of phrases"),
+        "max_size_mb": (positive_number, "a positive number"),
+        "min_dpi": (positive_number, "a positive number"),
+        "ad_phrases": (lambda v: isinstance(v, list) and all(map(text, v)), "a list of phrases"),
+    },
+    "defaults": {
+        "theme": (text, "a theme name"),
+        "paper": (text, "a4 or letter"),
+        "author": (text, "a name"),
+        "lang": (text, "a language tag"),
+        "cover": (lambda v: isinstance(v, bool), "true or false"),
+        "toc": (lambda v: isinstance(v, bool), "true or false"),
+        "organisation": (text, "a name"),
+        "logo": (text, "the path of an image, relative to the project"),
     },
 }
 
@@ -59,7 +92,7 @@ def load_config(project_dir: Path) -> Config:
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         warnings.append(Diagnostic("W105", f"unknown key '{key}'{hint}", path))
 
-    sections = {}
+    sections: dict[str, dict] = {name: {} for name in SCHEMA}
     for name, values in data.items():
         if name not in SCHEMA:
             unknown(name, SCHEMA)
@@ -67,7 +100,6 @@ def load_config(project_dir: Path) -> Config:
         if not isinstance(values, dict):
             errors.append(f"[{name}] must be a table")
             continue
-        sections[name] = {}
         for key, value in values.items():
             if key not in SCHEMA[name]:
                 unknown(f"{name}.{key}", (f"{name}.{k}" for k in SCHEMA[name]))
@@ -77,6 +109,21 @@ def load_config(project_dir: Path) -> Config:
                 errors.append(f"{name}.{key} must be {expected}")
                 continue
             sections[name][key] = tuple(value) if isinstance(value, list) else value
+    defaults = sections["defaults"]
+    for key in ("paper", "lang"):
+        if key in defaults:
+            try:
+                defaults[key] = front_matter_value(key, defaults[key], path, None)
+            except HandoutError as exc:
+                errors.append(f"defaults.{exc.problem}")
+    if "logo" in defaults:
+        defaults["logo"] = (project_dir / defaults["logo"]).resolve()
+        if not defaults["logo"].is_file():
+            errors.append(f"defaults.logo: no such file {defaults['logo']}")
     if errors:
         raise HandoutError("; ".join(errors), path)
-    return Config(check=CheckSettings(**sections.get("check", {})), diagnostics=tuple(warnings))
+    return Config(
+        check=CheckSettings(**sections["check"]),
+        defaults=Defaults(**defaults),
+        diagnostics=tuple(warnings),
+    )

@@ -21,8 +21,9 @@ from .errors import ArticleError
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
-    "summary", "keywords", "theme", "paper",
+    "summary", "keywords", "theme", "paper", "cover", "toc",
 )
+SWITCHES = ("cover", "toc")
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
@@ -148,7 +149,11 @@ def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]
     return fields, diagnostics
 
 
-def front_matter_value(key: str, value, path: Path, line: int):
+def front_matter_value(key: str, value, path: Path, line: int | None):
+    if key in SWITCHES:
+        if not isinstance(value, bool):
+            raise ArticleError(f"{key} must be true or false", path, line)
+        return value
     if key == "keywords":
         if isinstance(value, str):
             value = value.split(",")

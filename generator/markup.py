@@ -1,24 +1,35 @@
 """Stage 2: an article's Markdown body turned into an HTML fragment.
 
 markdown-it-py with the plugins the article format promises (tables,
-footnotes, definition lists, task lists), so the syntax is CommonMark's and
-not a home-made dialect.
+footnotes, definition lists, task lists, callouts, attributes), so the syntax
+is CommonMark's and not a home-made dialect. Code is highlighted by Pygments.
+The HTML is shaped for print: a lone image is a numbered figure, footnotes
+stand where they are called (the theme floats them to the page bottom or the
+margin), and links and tables carry what the theme needs to print them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import html
 import itertools
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.attrs import attrs_plugin
+from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 
 from .article import Article
 from .errors import ArticleError
@@ -37,15 +48,51 @@ class Body:
     headings: tuple[Heading, ...]
 
 
+CALLOUTS = ("note", "tip", "important", "warning", "caution")
+CODE_STYLE = "friendly"  # a light Pygments style that prints well in grey and in colour
+
+
+def highlight_code(code: str, language: str, _attrs) -> str:
+    """Pygments HTML for a fenced block with a known language; '' lets markdown-it escape it plainly."""
+    try:
+        lexer = get_lexer_by_name(language.strip().split()[0]) if language.strip() else None
+    except ClassNotFound:
+        lexer = None
+    if lexer is None:
+        return ""
+    lines = highlight(code, lexer, HtmlFormatter(nowrap=True))
+    return f'<pre class="highlight"><code class="language-{html.escape(language)}">{lines}</code></pre>\n'
+
+
+@functools.cache
+def code_css() -> str:
+    """The stylesheet for highlighted code, for the themes to include."""
+    return HtmlFormatter(style=CODE_STYLE).get_style_defs(".highlight")
+
+
+def render_callout(name: str):
+    def render(renderer, tokens, index, options, env) -> str:
+        token = tokens[index]
+        if token.nesting == -1:
+            return "</aside>\n"
+        title = token.info.strip()[len(name):].strip() or name.capitalize()
+        return f'<aside class="callout callout-{name}">\n<p class="callout-title">{html.escape(title)}</p>\n'
+    return render
+
+
 def markdown_parser() -> MarkdownIt:
-    return (
-        MarkdownIt("commonmark", {"html": True})
+    parser = (
+        MarkdownIt("commonmark", {"html": True, "highlight": highlight_code})
         .enable(["table", "strikethrough"])
         .use(footnote_plugin)
         .use(deflist_plugin)
         .use(tasklists_plugin)
         .use(anchors_plugin, min_level=1, max_level=6)
+        .use(attrs_plugin, after=("image",))
     )
+    for name in CALLOUTS:
+        parser.use(container_plugin, name=name, render=render_callout(name))
+    return parser
 
 
 PARSER = markdown_parser()
@@ -57,11 +104,81 @@ def to_html(article: Article) -> Body:
     check_images(tokens, article)
     mark_printed_urls(tokens)
     mark_wide_tables(tokens)
+    tokens = place_footnotes(tokens)
+    make_figures(tokens)
     headings = tuple(
-        Heading(int(token.tag[1]), tokens[i + 1].content, token.attrs.get("id", ""))
+        Heading(int(token.tag[1]), inline_text(tokens[i + 1]), str(token.attrs.get("id", "")))
         for i, token in enumerate(tokens) if token.type == "heading_open"
     )
     return Body(html=PARSER.renderer.render(tokens, PARSER.options, {}), headings=headings)
+
+
+def inline_text(token: Token) -> str:
+    """The words of an inline token, without its markup."""
+    return "".join(c.content for c in token.children or () if c.type in ("text", "code_inline")).strip()
+
+
+def place_footnotes(tokens: list[Token]) -> list[Token]:
+    """Each footnote's text moved to where it is first called, as a span the theme floats.
+
+    Print puts a footnote at the foot of the page that calls it (or in the
+    margin), not at the end of the article; WeasyPrint does that for an
+    element that stands at the call (CSS `float: footnote`).
+    """
+    bodies: dict[int, str] = {}
+    kept: list[Token] = []
+    current: list[Token] | None = None
+    for token in tokens:
+        if token.type in ("footnote_block_open", "footnote_block_close", "footnote_anchor"):
+            continue  # the list at the end, and its links back to the calls
+        if token.type == "footnote_open":
+            current, footnote_id = [], token.meta["id"]
+        elif token.type == "footnote_close":
+            rendered = PARSER.renderer.render(current, PARSER.options, {})
+            bodies[footnote_id] = " ".join(re.findall(r"<p>(.*?)</p>", rendered, re.S)) or rendered
+            current = None
+        elif current is not None:
+            current.append(token)
+        else:
+            kept.append(token)
+    for token in kept:
+        for child in token.children or ():
+            if child.type != "footnote_ref":
+                continue
+            number = child.meta["id"]
+            child.type = "html_inline"
+            if child.meta.get("subId", 0) == 0:
+                child.content = f'<span class="footnote-call"></span><span class="footnote">{bodies.get(number, "")}</span>'
+            else:  # called again: the same number, once more
+                child.content = f'<sup class="footnote-again">{number + 1}</sup>'
+    return kept
+
+
+def make_figures(tokens: list[Token]) -> None:
+    """An image alone in its paragraph becomes a numbered figure with a caption.
+
+    The caption is the image's title, or else its alt text (as pandoc does).
+    """
+    number = 0
+    for i, token in enumerate(tokens[:-2]):
+        inline, closing = tokens[i + 1], tokens[i + 2]
+        children = [c for c in inline.children or () if not (c.type == "text" and not c.content.strip())]
+        if not (token.type == "paragraph_open" and closing.type == "paragraph_close"
+                and len(children) == 1 and children[0].type == "image"):
+            continue
+        image = children[0]
+        caption = str(image.attrs.get("title") or "") or image.content
+        image_html = PARSER.renderer.renderInline([image], PARSER.options, {})
+        classes = " ".join(["figure", str(image.attrs.get("class", ""))]).strip()
+        figcaption = ""
+        if caption:
+            number += 1
+            figcaption = (f'<figcaption><span class="figure-number">Figure {number}.</span> '
+                          f"{html.escape(caption)}</figcaption>")
+        token.type, token.tag, token.nesting = "html_block", "", 0
+        token.content = f'<figure class="{html.escape(classes)}">{image_html}{figcaption}</figure>\n'
+        inline.type, inline.children, inline.content = "html_block", [], ""
+        closing.type, closing.nesting, closing.content = "html_block", 0, ""
 
 
 def demote_headings(tokens: list[Token]) -> None:

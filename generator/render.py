@@ -1,33 +1,32 @@
 """Stage 3: an article and its HTML body placed in a theme's Jinja2 template.
 
-Templates are looked up first in the working project's templates/ folder, then
-in the built-in ones, so a user restyles by overriding one file, not by forking.
+Templates are looked up first in the working project's templates/ folder (so
+a user restyles by overriding one file, not by forking), then in its own
+themes/, then in the built-in themes. See themes.py for how themes extend
+each other.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import segno
 
-from . import __version__, fonts
-from .article import Article
+from . import __version__, fonts, themes
+from .article import Article, Metadata
+from .config import Defaults
 from .errors import ThemeError
-from .markup import Body
+from .markup import Body, code_css
 
 DEFAULT_THEME = "handout"
 DEFAULT_PAPER = "a4"
+DEFAULT_LANG = "en"
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
-
-
-def builtin_templates() -> Path:
-    # Installed, the themes ship inside the package (see pyproject.toml);
-    # in a source checkout they stand beside it.
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -38,47 +37,64 @@ class Page:
     base_url: str
     theme: str
     paper: str
+    # Stylesheet files added after the theme's (--css).
+    stylesheets: tuple[Path, ...] = ()
 
 
 class Renderer:
     """The themes of one project, read once for a whole build.
 
-    Templates are looked up first in the project's templates/ folder, then in
-    the built-in ones. A new Renderer sees template files added since the last.
+    A new Renderer sees template files added since the last.
     """
 
-    def __init__(self, project_dir: Path):
+    def __init__(self, project_dir: Path, defaults: Defaults = Defaults(), extra_css: Path | None = None):
         self.project_dir = project_dir.resolve()
-        self.template_dirs = [self.project_dir / "templates", builtin_templates()]
-        self.themes = sorted({
-            theme.name
-            for root in self.template_dirs if root.is_dir()
-            for theme in root.iterdir() if (theme / "article.html").is_file()
-        })
+        self.defaults = defaults
+        self.extra_css = extra_css
+        self.template_roots = themes.template_roots(self.project_dir)
+        self.themes = themes.discover(self.project_dir)
         self.env = jinja2.Environment(
-            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(root) for root in self.template_dirs]),
+            loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(root) for root in self.template_roots]),
             autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
             undefined=jinja2.StrictUndefined,
         )
+        self.template_names = set(self.env.list_templates())
 
-    def check_theme(self, theme: str, source: Path | None = None) -> None:
-        if theme not in self.themes:
-            raise ThemeError(f"unknown theme '{theme}' (known themes: {', '.join(self.themes)})", source)
+    def check_theme(self, theme: str, source: Path | None = None) -> list[themes.Theme]:
+        return themes.lineage(self.themes, theme, source)
+
+    def metadata(self, meta: Metadata) -> Metadata:
+        """Front matter, with the project's defaults where it is silent."""
+        return dataclasses.replace(
+            meta,
+            author=meta.author or self.defaults.author,
+            lang=meta.lang or self.defaults.lang or DEFAULT_LANG,
+            cover=meta.cover if meta.cover is not None else bool(self.defaults.cover),
+            toc=meta.toc if meta.toc is not None else bool(self.defaults.toc),
+        )
 
     def render(self, article: Article, body: Body, theme: str | None = None, paper: str | None = None) -> Page:
-        """Fill the theme's article.html; options given here win over front matter."""
-        theme = theme or article.meta.theme or DEFAULT_THEME
-        paper = (paper or article.meta.paper or DEFAULT_PAPER).lower()
-        self.check_theme(theme, article.source)
+        """Fill the theme's article.html; options given here win over front matter and handout.toml."""
+        theme = theme or article.meta.theme or self.defaults.theme or DEFAULT_THEME
+        paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
+        lineage = self.check_theme(theme, article.source)
+        meta = self.metadata(article.meta)
         try:
-            html = self.env.get_template(f"{theme}/article.html").render(
-                meta=article.meta,
+            template = self.env.select_template([f"{t.name}/article.html" for t in lineage])
+            html = template.render(
+                meta=meta,
                 body=body,
                 paper=paper,
                 page_size=PAGE_SIZES[paper],
+                stylesheets=[f"{t.name}/style.css" for t in reversed(lineage)
+                             if f"{t.name}/style.css" in self.template_names],
+                code_css=code_css(),
+                font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values()))),
+                cjk_fonts=fonts.cjk_stack(meta.lang),
+                organisation=self.defaults.organisation,
+                logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
+                qr_code=qr_code(meta.source_url),
                 timestamp=build_timestamp(article.source),
-                font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(article.meta).values()))),
-                cjk_fonts=fonts.cjk_stack(article.meta.lang),
                 generator=f"handout {__version__}",
             )
         except jinja2.TemplateSyntaxError as exc:
@@ -90,7 +106,10 @@ class Renderer:
             if where[0] is None:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
-        return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper)
+        return Page(
+            html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
+            stylesheets=(self.extra_css,) if self.extra_css else (),
+        )
 
     def template_frame(self, exc: BaseException) -> tuple[str | None, int | None]:
         """The template file and line where a rendering error happened.
@@ -98,7 +117,7 @@ class Renderer:
         Jinja2 rewrites tracebacks so that frames inside templates carry the
         template's file name and line; the innermost such frame is the culprit.
         """
-        roots = [str(root.resolve()) for root in self.template_dirs]
+        roots = [str(root.resolve()) for root in self.template_roots]
         found: tuple[str | None, int | None] = (None, None)
         tb = exc.__traceback__
         while tb is not None:
@@ -107,6 +126,13 @@ class Renderer:
                 found = (filename, tb.tb_lineno)
             tb = tb.tb_next
         return found
+
+
+def qr_code(url: str | None) -> str | None:
+    """An SVG QR code of the article's source, so a printed page leads back to it."""
+    if not url:
+        return None
+    return segno.make(url, error="m").svg_data_uri(scale=1, border=0, dark="#1a1a1a")
 
 
 def build_timestamp(source: Path) -> str:

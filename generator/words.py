@@ -56,8 +56,9 @@ class SourceWords:
 # Length of the word groups that pin the two texts together: long enough to be
 # unique in a real article, and in long runs of a small vocabulary too.
 ANCHOR = 8
-# Past this many word pairs, a gap between anchors is two different texts, not
-# a few lost words: it is reported missing whole instead of being diffed.
+# A gap between anchors is compared letter by letter up to this many letter
+# pairs, else word by word; past this many word pairs it is two different
+# texts, not a few lost words, and is reported missing whole.
 LARGEST_GAP = 4_000_000
 
 
@@ -119,11 +120,36 @@ def increasing_subsequence(pairs: list[tuple[int, int]]) -> list[tuple[int, int]
 def gap_runs(expected: list[str], printed: list[str]) -> list[list[str]]:
     if not expected:
         return []
+    if sum(map(len, expected)) * sum(map(len, printed)) <= LARGEST_GAP:
+        return unmatched_words(expected, printed)
     if len(expected) * len(printed) > LARGEST_GAP:
         return [expected]
     runs = []
     matcher = SequenceMatcher(None, expected, printed, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "delete" or (tag == "replace" and "".join(expected[i1:i2]) != "".join(printed[j1:j2])):
-            runs.append(expected[i1:i2])
+        if tag in ("delete", "replace"):
+            runs.extend(unmatched_words(expected[i1:i2], printed[j1:j2]))
     return runs
+
+
+def unmatched_words(expected: list[str], printed: list[str]) -> list[list[str]]:
+    """Runs of `expected` words whose letters are not all found, in order, in `printed`.
+
+    Where the words differ, compare letters: a cell as narrow as a few
+    letters breaks "07:30–19:00" into "07:3", "0–", "19:0", "0", which are
+    other words but the same letters.
+    """
+    letters = "".join(expected)
+    matched = bytearray(len(letters))
+    for block in SequenceMatcher(None, letters, "".join(printed), autojunk=False).get_matching_blocks():
+        matched[block.a:block.a + block.size] = b"\x01" * block.size
+    runs, run, start = [], [], 0
+    for word in expected:
+        if all(matched[start:start + len(word)]):
+            if run:
+                runs.append(run)
+            run = []
+        else:
+            run.append(word)
+        start += len(word)
+    return runs + ([run] if run else [])

@@ -11,9 +11,9 @@ import pyphen
 import pytest
 from pypdf import PdfReader
 
-from conftest import page_texts, run, words, write
+from conftest import page_texts, run, text_lines_inside, words, write
 from generator import BuildOptions, build
-from generator.render import builtin_templates
+from generator.themes import builtin_templates
 
 MM = 72 / 25.4
 
@@ -89,7 +89,7 @@ def headings_at_page_bottom(pdf: Path) -> list[str]:
     assert len(texts) >= 3
     printed = words(" ".join(texts))
     assert all(f"Section {n}" in printed for n in range(1, 25))
-    last_body_lines = [text.strip().split("\n")[-2] for text in texts]  # [-1] is the footer
+    last_body_lines = [lines[-1] for lines in text_lines_inside(pdf, margin_mm=20)]
     return [line for line in last_body_lines if line.startswith("Section ")]
 
 
@@ -139,7 +139,7 @@ BAD_ARTICLES = {
     "latin1.txt": (b"Title\n\nCaf\xe9.\n", "content/latin1.txt:3: error: not valid UTF-8"),
     "empty.md": (b"", "content/empty.md: error: the file is empty"),
     "no-image.md": (b"Look:\n\n![chart](chart.png)\n", "content/no-image.md:3: error: image not found: chart.png"),
-    "bad-theme.md": (b"---\ntheme: fancy\n---\nText.\n", "content/bad-theme.md: error: unknown theme 'fancy' (known themes: handout)"),
+    "bad-theme.md": (b"---\ntheme: fancy\n---\nText.\n", "content/bad-theme.md: error: unknown theme 'fancy' (known themes: handout, large-print, tufte, two-column)"),
 }
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 from conftest import SAMPLE, SAMPLE_SLUG, run, write
 from generator.check import CheckOptions, check
 from generator.cli import main
-from generator.render import builtin_templates
+from generator.themes import builtin_templates
 
 CORPUS = Path(__file__).parent / "corpus"
 CORPUS_ARTICLES = sorted(p.name for p in CORPUS.glob("*.md"))

@@ -7,7 +7,7 @@ import shutil
 
 from pypdf import PdfReader
 
-from conftest import SAMPLE, SAMPLE_SLUG, page_texts, run, words
+from conftest import SAMPLE, SAMPLE_SLUG, page_texts, run, text_lines_inside, words
 
 SECTION_HEADINGS = [
     "Historic Qualifications and Clinical Use",
@@ -93,4 +93,4 @@ def test_build_reports_every_cleaning(project):
 
 
 def test_truncated_ending_is_kept(sample_pdf):
-    assert page_texts(sample_pdf)[-1].split("\n")[-2].endswith("might lead to innovativ")
+    assert text_lines_inside(sample_pdf, margin_mm=20)[-1][-1].endswith("might lead to innovativ")
