@@ -1,4 +1,7 @@
-"""Render the README's page pictures: the first page of each handout in content/.
+"""Render the README's page pictures, so they show what the code makes today.
+
+- docs/<name>-page-1.png: the first page of each article in content/, default theme;
+- docs/theme-<theme>.png: the first page of content/hand-hygiene.md in each built-in theme.
 
 Run from the repository root after changing a theme:
 
@@ -16,9 +19,21 @@ import tempfile
 from pathlib import Path
 
 from generator import BuildOptions, build
+from generator.themes import builtin_templates, discover
 
 DOCS = Path(__file__).resolve().parent
+CONTENT = DOCS.parent / "content"
+SHOWCASE = CONTENT / "hand-hygiene.md"
 RESOLUTION = 70  # dots per inch: a page about 580 pixels wide, readable on GitHub
+
+
+def first_page_picture(pdf: Path, picture: Path) -> None:
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", str(RESOLUTION), "-f", "1", "-l", "1", "-singlefile",
+         str(pdf), str(picture.with_suffix(""))],
+        check=True,
+    )
+    print(picture.relative_to(DOCS.parent))
 
 
 def main() -> int:
@@ -26,18 +41,17 @@ def main() -> int:
         print("pdftoppm not found: install poppler-utils", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as scratch:
-        results = build([DOCS.parent / "content"], BuildOptions(output_dir=Path(scratch)))
-        for result in results:
-            if not result.ok:
-                print(result.error.format_message(), file=sys.stderr)
-                return 1
-            picture = DOCS / f"{result.output.stem}-page-1"
-            subprocess.run(
-                ["pdftoppm", "-png", "-r", str(RESOLUTION), "-f", "1", "-l", "1", "-singlefile",
-                 str(result.output), str(picture)],
-                check=True,
-            )
-            print(f"{picture.with_suffix('.png').relative_to(DOCS.parent)}")
+        jobs = [([CONTENT], None, "{}-page-1.png")] + [
+            ([SHOWCASE], theme.name, f"theme-{theme.name}.png")
+            for theme in discover(DOCS.parent).values() if theme.folder.parent == builtin_templates()
+        ]
+        for paths, theme, name in jobs:
+            output = Path(scratch) / (theme or "default")
+            for result in build(paths, BuildOptions(output_dir=output, theme=theme, project_dir=DOCS.parent)):
+                if not result.ok:
+                    print(result.error.format_message(), file=sys.stderr)
+                    return 1
+                first_page_picture(result.output, DOCS / name.format(result.output.stem))
     return 0
 
 

@@ -150,7 +150,7 @@ def print_reports(reports: list[CheckReport], report_format: str, strict: bool, 
 @main.command("themes")
 def themes_command() -> None:
     """List the themes: built-in, and the project's own in themes/."""
-    for theme in list_themes(Path(".")):
+    for theme in list_themes(Path(".")).values():
         parent = f" (extends {theme.parent})" if theme.parent else ""
         click.echo(f"{theme.name:<14} {theme.description}{parent}")
 

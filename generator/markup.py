@@ -135,7 +135,9 @@ def place_footnotes(tokens: list[Token]) -> list[Token]:
             current, footnote_id = [], token.meta["id"]
         elif token.type == "footnote_close":
             rendered = PARSER.renderer.render(current, PARSER.options, {})
-            bodies[footnote_id] = " ".join(re.findall(r"<p>(.*?)</p>", rendered, re.S)) or rendered
+            paragraphs = re.findall(r"<p>(.*?)</p>", rendered, re.S) or [rendered]
+            # Line ends inside a floated footnote print as line breaks (WeasyPrint 70).
+            bodies[footnote_id] = " ".join(paragraphs).replace("\n", " ")
             current = None
         elif current is not None:
             current.append(token)
@@ -224,9 +226,9 @@ def mark_wide_tables(tokens: list[Token]) -> None:
             if cell.type == "tr_close":
                 break
             columns += cell.type == "th_open"
-        for name, minimum in WIDE_TABLE_COLUMNS.items():
-            if columns >= minimum:
-                token.attrs["class"] = name
+        classes = [name for name, minimum in WIDE_TABLE_COLUMNS.items() if columns >= minimum]
+        if classes:
+            token.attrs["class"] = " ".join(classes)
 
 
 def check_images(tokens: list[Token], article: Article) -> None:

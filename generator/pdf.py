@@ -53,10 +53,9 @@ def typeset(page: Page, source: Path, allowed_roots: list[Path]) -> Pdf:
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
     try:
-        fetcher = LocalFilesFetcher(allowed_roots)
-        document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
-            stylesheets=[weasyprint.CSS(filename=str(css), url_fetcher=fetcher) for css in page.stylesheets],
-        )
+        document = weasyprint.HTML(
+            string=page.html, base_url=page.base_url, url_fetcher=LocalFilesFetcher(allowed_roots),
+        ).render()
         data = document.write_pdf()
     finally:
         logger.removeHandler(collector)

@@ -37,8 +37,6 @@ class Page:
     base_url: str
     theme: str
     paper: str
-    # Stylesheet files added after the theme's (--css).
-    stylesheets: tuple[Path, ...] = ()
 
 
 class Renderer:
@@ -89,6 +87,9 @@ class Renderer:
                 stylesheets=[f"{t.name}/style.css" for t in reversed(lineage)
                              if f"{t.name}/style.css" in self.template_names],
                 code_css=code_css(),
+                # --css: linked after the theme's styles, so it wins, and its url()s
+                # resolve beside it.
+                extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
                 font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values()))),
                 cjk_fonts=fonts.cjk_stack(meta.lang),
                 organisation=self.defaults.organisation,
@@ -106,10 +107,7 @@ class Renderer:
             if where[0] is None:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
-        return Page(
-            html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
-            stylesheets=(self.extra_css,) if self.extra_css else (),
-        )
+        return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper)
 
     def template_frame(self, exc: BaseException) -> tuple[str | None, int | None]:
         """The template file and line where a rendering error happened.

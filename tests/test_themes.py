@@ -1,0 +1,237 @@
+"""Themes: each built-in one passes the check, looks like itself, and a project can add and extend themes."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pypdfium2
+import pytest
+import zxingcpp
+from click.testing import CliRunner
+from PIL import Image
+from pypdf import PdfReader
+
+from conftest import REPO, SAMPLE, page_texts, run, text_lines_inside, words, write
+from generator.check import CheckOptions, check
+from generator.cli import main
+
+THEMES = ["handout", "two-column", "tufte", "large-print"]
+CORPUS = Path(__file__).parent / "corpus"
+SHOWCASE = REPO / "content" / "hand-hygiene.md"
+MM = 72 / 25.4
+
+
+@pytest.fixture(scope="session")
+def theme_reports(tmp_path_factory) -> dict:
+    """The corpus, the sample and the showcase article, built and checked in every theme."""
+    root = tmp_path_factory.mktemp("themes")
+    shutil.copytree(CORPUS, root / "content")
+    shutil.copy(SAMPLE, root / "content")
+    shutil.copy(SHOWCASE, root / "content")
+    reports = {}
+    for theme in THEMES:
+        output = root / theme
+        result = CliRunner().invoke(main, ["build", str(root / "content"), "--theme", theme, "-o", str(output)])
+        assert result.exit_code == 0, result.output
+        for report in check([root / "content"], CheckOptions(output_dir=output)):
+            reports[theme, report.article.name] = report
+    return reports
+
+
+ARTICLES = sorted(p.name for p in CORPUS.glob("*.md")) + [SAMPLE.name, SHOWCASE.name]
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("article", ARTICLES)
+def test_every_theme_passes_the_check(theme_reports, theme, article):
+    report = theme_reports[theme, article]
+    assert report.coverage == 1.0, [str(d) for d in report.diagnostics]
+    layout_findings = [str(d) for d in report.diagnostics if d.code.startswith("C")]
+    assert report.ok and layout_findings == []
+
+
+def test_themes_command_lists_built_in_and_project_themes(project):
+    write(project / "themes" / "clinic" / "theme.toml", 'description = "Our clinic"\nparent = "handout"\n')
+    lines = run("themes").stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["clinic"] + sorted(THEMES)
+    assert "Our clinic (extends handout)" in lines[0]
+    assert any(line.startswith("large-print") and "16 pt" in line for line in lines)
+
+
+def font_sizes(pdf: Path, page: int = 0) -> list[tuple[float, str]]:
+    """(printed size in points, text) of each text run on a page."""
+    sizes = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            sizes.append((round(size * abs(tm[3]) * abs(cm[3] if cm else 1), 1), text.strip()))
+
+    PdfReader(pdf).pages[page].extract_text(visitor_text=visit)
+    return sizes
+
+
+def text_starts(pdf: Path, page: int = 0) -> list[tuple[float, float]]:
+    """(x, y) in points where each text run starts."""
+    starts = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            starts.append((cm[0] * tm[4] + cm[4], cm[3] * tm[5] + cm[5]))
+
+    PdfReader(pdf).pages[page].extract_text(visitor_text=visit)
+    return starts
+
+
+def build_theme(project: Path, theme: str, article: Path = SHOWCASE) -> Path:
+    shutil.copy(article, project / "content")
+    shutil.copytree(REPO / "content" / "images", project / "content" / "images")
+    assert run("build", "--theme", theme).exit_code == 0
+    return project / "output" / f"{article.stem}.pdf"
+
+
+def test_large_print_sets_the_body_at_16_points_or_more(project):
+    sizes = font_sizes(build_theme(project, "large-print"))
+    body = sorted(size for size, _ in sizes)[len(sizes) // 2]
+    assert body >= 16
+    # Even footnotes and the footer stay readable; only footnote numbers are smaller.
+    assert all(size >= 12 or text.isdigit() for size, text in sizes)
+
+
+def test_two_column_sets_the_text_in_two_columns(project):
+    pdf = build_theme(project, "two-column")
+    width = float(PdfReader(pdf).pages[0].mediabox.width)
+    lefts = {round(x) for x, y in text_starts(pdf) if y < 600}
+    assert any(x < width / 3 for x in lefts) and any(width / 2 < x < width * 0.6 for x in lefts)
+
+
+def test_tufte_puts_footnotes_in_the_wide_margin(project):
+    pdf = build_theme(project, "tufte")
+    width = float(PdfReader(pdf).pages[0].mediabox.width)
+    text_block_right = width - 76 * MM
+    starts = text_starts(pdf)
+    sidenote = [x for x, y in starts if x > text_block_right]
+    assert sidenote, "nothing is printed in the margin"
+    assert "The World Health Organization estimates" in words(page_texts(pdf)[0])
+
+
+def test_footnotes_print_at_the_foot_of_the_page_that_calls_them(project):
+    pdf = build_theme(project, "handout")
+    lines = text_lines_inside(pdf, margin_mm=20)[0]
+    assert lines[-2].startswith("1. The World Health Organization estimates")
+
+
+def test_figures_callouts_and_code_are_laid_out(project):
+    write(project / "content" / "a.md", """
+        Intro.
+
+        ![A chart of visits](images/weekly-visits.png)
+
+        ::: caution Sharp objects
+        Put needles in the yellow box.
+        :::
+
+        ```python
+        print("hello")
+        ```
+    """)
+    shutil.copytree(REPO / "content" / "images", project / "content" / "images")
+    assert run("build").exit_code == 0
+    text = page_texts(project / "output" / "a.pdf")[0]
+    assert "Figure 1. A chart of visits" in text
+    assert "Sharp objects\nPut needles in the yellow box." in text
+    assert 'print("hello")' in text
+
+
+def test_qr_code_on_the_page_leads_back_to_the_source(project):
+    pdf = build_theme(project, "handout")
+    picture = pypdfium2.PdfDocument(pdf)[0].render(scale=3).to_pil()
+    assert [code.text for code in zxingcpp.read_barcodes(picture)] == [
+        "https://www.who.int/campaigns/world-hand-hygiene-day"]
+
+
+def test_running_header_shows_the_section_except_on_the_first_page(project):
+    sections = "\n".join(f"## Part {n}\n\n" + "A sentence that fills the page. " * 60 + "\n" for n in range(1, 5))
+    write(project / "content" / "long.md", "---\ntitle: Long\n---\n" + sections)
+    assert run("build").exit_code == 0
+    pdf = project / "output" / "long.pdf"
+    height = float(PdfReader(pdf).pages[0].mediabox.height)
+    headers = []
+    for page in range(len(PdfReader(pdf).pages)):
+        starts = text_starts(pdf, page)
+        texts = page_texts(pdf)[page]
+        top = [y for x, y in starts if y > height - 20 * MM]
+        headers.append(bool(top))
+    assert headers[0] is False and all(headers[1:])
+    assert re.search(r"Part \d", page_texts(pdf)[1].split("\n")[-2])
+
+
+def test_cover_page_and_table_of_contents(project):
+    sections = "\n".join(f"## Part {n}\n\n" + "A sentence that fills the page. " * 60 + "\n" for n in range(1, 5))
+    write(project / "content" / "long.md", "---\ntitle: Long handbook\ncover: true\ntoc: true\n---\n" + sections)
+    assert run("build").exit_code == 0
+    texts = page_texts(project / "output" / "long.pdf")
+    assert "Long handbook" in texts[0] and "A sentence" not in texts[0] and "page 1 of" not in texts[0]
+    assert texts[1].startswith("Contents")
+    entries = re.findall(r"Part (\d)\W+(\d+)", texts[1])
+    assert [n for n, _ in entries] == ["1", "2", "3", "4"]
+    for number, page in entries:  # each entry's page number is where the part begins
+        assert f"Part {number}\n" in texts[int(page) - 1]
+
+
+def test_project_theme_extends_a_built_in_one(project):
+    write(project / "themes" / "clinic" / "theme.toml", 'description = "Our clinic"\nparent = "handout"\n')
+    write(project / "themes" / "clinic" / "style.css", "@page { size: A5; }\nh2 { color: #c00; }\n")
+    write(project / "content" / "a.md", "---\ntheme: clinic\n---\n## Heading\n\nText.\n")
+    assert run("build").exit_code == 0
+    pdf = project / "output" / "a.pdf"
+    assert round(float(PdfReader(pdf).pages[0].mediabox.width) / MM) == 148
+    assert "Heading" in page_texts(pdf)[0]  # the parent's template and layout still serve
+
+
+@pytest.mark.parametrize("files, message", [
+    ({"theme.toml": 'parent = "nosuch"\n'}, "theme 'clinic' extends unknown theme 'nosuch'"),
+    ({"theme.toml": 'parent = "clinic"\n'}, "themes extend each other in a loop: clinic -> clinic"),
+    ({"theme.toml": 'parent = [1\n'}, "broken theme.toml"),
+    ({"theme.toml": 'colour = "red"\n'}, "unknown keys colour"),
+])
+def test_broken_theme_is_one_clear_error(project, files, message):
+    for name, text in files.items():
+        write(project / "themes" / "clinic" / name, text)
+    write(project / "content" / "a.md", "---\ntheme: clinic\n---\nText.\n")
+    result = run("build")
+    assert result.exit_code == 1
+    assert "themes/clinic/theme.toml" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_extra_stylesheet_comes_last(project):
+    write(project / "content" / "a.md", "Text.\n")
+    write(project / "print.css", "@page { size: A5; }\n")
+    assert run("build", "--css", "print.css").exit_code == 0
+    assert round(float(PdfReader(project / "output" / "a.pdf").pages[0].mediabox.width) / MM) == 148
+    missing = run("build", "--css", "nothere.css")
+    assert missing.exit_code == 2 and "no such stylesheet: nothere.css" in missing.stderr
+
+
+def test_project_defaults_fill_the_title_block(project):
+    Image.new("RGB", (300, 120), "darkgreen").save(project / "logo.png")
+    write(project / "handout.toml", """
+        [defaults]
+        theme = "large-print"
+        paper = "letter"
+        author = "Clinic team"
+        organisation = "Northside Clinic"
+        logo = "logo.png"
+    """)
+    write(project / "content" / "a.md", "Text.\n")
+    write(project / "content" / "b.md", "---\nauthor: Dr. Lee\ntheme: handout\n---\nText.\n")
+    assert run("build").exit_code == 0
+    a, b = project / "output" / "a.pdf", project / "output" / "b.pdf"
+    assert "Northside Clinic" in page_texts(a)[0] and "Clinic team" in page_texts(a)[0]
+    assert "Dr. Lee" in page_texts(b)[0] and "Clinic team" not in page_texts(b)[0]
+    assert round(float(PdfReader(a).pages[0].mediabox.height) / MM) == 279
+    assert dict((text, size) for size, text in font_sizes(a))["Text."] >= 16  # large-print, from handout.toml
+    assert dict((text, size) for size, text in font_sizes(b))["Text."] < 12  # handout, from the front matter
+    assert len(PdfReader(a).pages[0].images) == 1  # the logo
