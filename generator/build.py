@@ -6,17 +6,18 @@ its result and the others still build.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fonts, markup, pdf, render, themes
+from . import fonts, markup, pdf, render, sandbox, themes
 from .config import Config, load_config
 from .diagnostics import Diagnostic
-from .errors import HandoutError, OutputError, UsageError
-from .load import EXTENSIONS, load_article
+from .errors import ArticleError, HandoutError, OutputError, UsageError
+from .load import EXTENSIONS, MEGABYTE, load_article
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class BuildOptions:
     project_dir: Path = Path(".")
     # The project's handout.toml, read by build() when not given.
     config: Config | None = None
+    # The network: off unless asked for; then never private addresses, except these.
+    allow_remote: bool = False
+    trusted_networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,24 +84,48 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions()) -> list[Bui
             renderer.check_theme(options.theme)
         except HandoutError as exc:
             raise UsageError(exc.problem) from None
+    # The project's own settings may name files elsewhere: its logo, a --css file's folder.
+    extra_roots = [options.extra_css.resolve().parent] if options.extra_css else []
+    extra_roots += [config.defaults.logo] if config.defaults.logo else []
+    policy = read_policy(options.project_dir, [Path(p) for p in paths], extra_roots,
+                         options.allow_remote, options.trusted_networks)
     claimed: dict[Path, Path] = {}
-    return [build_one(source, options, renderer, claimed) for source in articles]
+    return [build_one(source, options, renderer, policy, config, claimed) for source in articles]
 
 
-def build_one(source: Path, options: BuildOptions, renderer: render.Renderer,
-              claimed: dict[Path, Path]) -> BuildResult:
+def read_policy(project_dir: Path, paths: list[Path], extra_roots: list[Path] = (),
+                allow_remote: bool = False, trusted_networks: tuple[str, ...] = ()) -> sandbox.ReadPolicy:
+    """What a build may read: the project's content, templates, themes and assets folders,
+    the folders named on the command line, the built-in themes and fonts, and `extra_roots`."""
+    try:
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in trusted_networks)
+    except ValueError as exc:
+        raise UsageError(f"--trust-network: {exc}") from None
+    project_folders = [project_dir / name for name in ("content", "templates", "themes", "assets")]
+    return sandbox.ReadPolicy(
+        roots=tuple([*project_folders, *(p for p in paths if p.is_dir()), themes.builtin_templates(),
+                     *fonts.font_dirs(), *extra_roots]),
+        allow_remote=allow_remote,
+        trusted_networks=networks,
+    )
+
+
+def build_one(source: Path, options: BuildOptions, renderer: render.Renderer, policy: sandbox.ReadPolicy,
+              config: Config, claimed: dict[Path, Path]) -> BuildResult:
     started = time.perf_counter()
     diagnostics: list[Diagnostic] = []
     try:
-        article = load_article(source)
+        check_source(source, policy)
+        article = load_article(source, int(config.limits.article_mb * MEGABYTE))
         diagnostics.extend(article.diagnostics)
         target = options.output_dir / f"{article.slug}.pdf"
         if target in claimed:
             raise OutputError(f"{claimed[target]} already makes {target}; rename one of them", source)
         claimed[target] = source
-        body = markup.to_html(article)
+        body = markup.to_html(article, policy, config.limits)
+        diagnostics.extend(body.diagnostics)
         page = renderer.render(article, body, options.theme, options.paper)
-        document = pdf.typeset(page, source, allowed_roots(source, options))
+        document = pdf.typeset(page, source, policy, config.limits.render_seconds)
         diagnostics.extend(document.diagnostics)
         write_atomically(target, document.data, source)
     except HandoutError as exc:
@@ -109,9 +137,10 @@ def build_one(source: Path, options: BuildOptions, renderer: render.Renderer,
     )
 
 
-def allowed_roots(source: Path, options: BuildOptions) -> list[Path]:
-    extra = [options.extra_css.resolve().parent] if options.extra_css else []
-    return [options.project_dir, source.parent, themes.builtin_templates(), *fonts.font_dirs(), *extra]
+def check_source(source: Path, policy: sandbox.ReadPolicy) -> None:
+    """An article is read where it is named, never through a link out of the project."""
+    if source.is_symlink() and not policy.allows_path(source):
+        raise ArticleError(f"is a link to {source.resolve()}, outside the project; not read", source)
 
 
 def write_atomically(target: Path, data: bytes, source: Path) -> None:

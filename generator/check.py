@@ -19,8 +19,9 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from . import markup
-from .build import find_articles
-from .config import Config
+from .build import find_articles, read_policy
+from .config import Config, Limits
+from .sandbox import ReadPolicy
 from .diagnostics import Diagnostic
 from .errors import HandoutError, UsageError
 from .lint import lint
@@ -39,6 +40,10 @@ class CheckOptions:
     max_size: int = 10 * MEGABYTE
     min_dpi: float = 150
     ad_phrases: tuple[str, ...] = ()
+    # As the handouts were built: the article is read back under the same rules.
+    project_dir: Path = Path(".")
+    limits: Limits = Limits()
+    allow_remote: bool = False
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ class CheckReport:
 
 
 def check_options(config: Config, output_dir: Path = Path("output"), content_dir: Path = Path("content"),
-                  max_size_mb: float | None = None, min_dpi: float | None = None) -> CheckOptions:
+                  max_size_mb: float | None = None, min_dpi: float | None = None,
+                  allow_remote: bool = False) -> CheckOptions:
     """Check options from handout.toml's [check], with the values given here winning."""
     settings = config.check
     return CheckOptions(
@@ -86,6 +92,8 @@ def check_options(config: Config, output_dir: Path = Path("output"), content_dir
         max_size=int((max_size_mb or settings.max_size_mb) * MEGABYTE),
         min_dpi=min_dpi or settings.min_dpi,
         ad_phrases=settings.ad_phrases,
+        limits=config.limits,
+        allow_remote=allow_remote,
     )
 
 
@@ -118,14 +126,21 @@ def pairs(paths: list[Path], options: CheckOptions) -> list[tuple[Path | None, P
     return found
 
 
-def check(paths: list[Path], options: CheckOptions = CheckOptions()) -> list[CheckReport]:
-    found = pairs([Path(p) for p in paths], options)
+def check(paths: list[Path], options: CheckOptions = CheckOptions(),
+          content_folders: list[Path] = ()) -> list[CheckReport]:
+    """Check each handout in `paths`. Articles are read back as the build read them: from
+    the project's folders, the folders in `paths` and `content_folders`."""
+    paths = [Path(p) for p in paths]
+    found = pairs(paths, options)
     if not found:
         raise UsageError(f"nothing to check in {', '.join(map(str, paths))}")
-    return [check_handout(article, pdf, options) for article, pdf in found]
+    policy = read_policy(options.project_dir, [*paths, *map(Path, content_folders), options.content_dir],
+                         allow_remote=options.allow_remote)
+    return [check_handout(article, pdf, options, policy) for article, pdf in found]
 
 
-def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions) -> CheckReport:
+def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
+                  policy: ReadPolicy | None = None) -> CheckReport:
     try:
         reader = PdfReader(pdf, strict=False)
         pages = scan_pdf(reader)
@@ -141,8 +156,8 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions) -
     total = missing = 0
     if article_path is not None:
         try:
-            article = load_article(article_path)
-            body = markup.to_html(article)
+            article = load_article(article_path, int(options.limits.article_mb * MEGABYTE))
+            body = markup.to_html(article, policy, options.limits)
         except HandoutError as exc:
             found.append(Diagnostic("C210", f"the article cannot be read: {exc.problem}", article_path, exc.line))
         else:

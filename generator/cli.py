@@ -11,7 +11,7 @@ import click
 from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
-from .check import CheckReport, check, check_handout, check_options, summary
+from .check import CheckReport, check, check_options, summary
 from .config import Config, load_config
 from .errors import display_path
 from .importer import import_text
@@ -27,6 +27,9 @@ max_size_option = click.option(
     "--max-size", "max_size_mb", type=click.FloatRange(min=0, min_open=True), metavar="MB",
     help="Email budget per PDF in MB (default 10, or [check] max_size_mb in handout.toml).")
 strict_option = click.option("--strict", is_flag=True, help="Check warnings fail too.")
+allow_remote_option = click.option(
+    "--allow-remote", is_flag=True,
+    help="Fetch http(s) images and stylesheets (never from private or loopback addresses).")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +46,9 @@ def main() -> None:
               help="Paper size for every article, over the front matter's.")
 @click.option("--css", "extra_css", type=click.Path(dir_okay=False, path_type=Path),
               help="One more stylesheet, applied after the theme's.")
+@allow_remote_option
+@click.option("--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
+              help="With --allow-remote, also fetch from this private network (an intranet server).")
 @click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
 @format_option
 @max_size_option
@@ -50,13 +56,17 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print theme, paper and time per article.")
 def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, paper: str | None,
-                  extra_css: Path | None, run_check: bool, report_format: str, max_size_mb: float | None,
+                  extra_css: Path | None, allow_remote: bool, trusted_networks: tuple[str, ...],
+                  run_check: bool, report_format: str, max_size_mb: float | None,
                   strict: bool, quiet: bool, verbose: bool) -> None:
     """Build a PDF handout for each article in PATHS (default: content/)."""
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
     config = project_config()
-    options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper, extra_css=extra_css, config=config)
+    if trusted_networks and not allow_remote:
+        raise click.UsageError("--trust-network goes with --allow-remote")
+    options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper, extra_css=extra_css, config=config,
+                           allow_remote=allow_remote, trusted_networks=trusted_networks)
     results = build(list(paths) or [Path("content")], options)
     # With a JSON report on standard output, the build's own lines go to standard error.
     to_stderr = run_check and report_format == "json"
@@ -70,8 +80,9 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
         err=to_stderr,
     )
     if run_check:
-        options = check_options(config, output_dir, max_size_mb=max_size_mb)
-        reports = [check_handout(r.source, r.output, options) for r in results if r.ok]
+        options = check_options(config, output_dir, max_size_mb=max_size_mb, allow_remote=allow_remote)
+        built = [r.source for r in results if r.ok]
+        reports = check(built, options, content_folders=list(paths)) if built else []
         failed += print_reports(reports, report_format, strict, quiet)
     sys.exit(1 if failed else 0)
 
@@ -98,14 +109,15 @@ def report_build(result: BuildResult, quiet: bool, verbose: bool, to_stderr: boo
 @click.option("--min-dpi", type=click.FloatRange(min=0, min_open=True),
               help="Lowest acceptable image resolution (default 150).")
 @strict_option
+@allow_remote_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the handouts with findings, and the summary.")
 def check_command(paths: tuple[Path, ...], output_dir: Path, report_format: str, max_size_mb: float | None,
-                  min_dpi: float | None, strict: bool, quiet: bool) -> None:
+                  min_dpi: float | None, strict: bool, allow_remote: bool, quiet: bool) -> None:
     """Check that each handout holds its whole article, readably.
 
     PATHS are articles, folders of articles (default: content/) or built PDFs.
     """
-    options = check_options(project_config(), output_dir, Path("content"), max_size_mb, min_dpi)
+    options = check_options(project_config(), output_dir, Path("content"), max_size_mb, min_dpi, allow_remote)
     reports = check(list(paths) or [Path("content")], options)
     sys.exit(1 if print_reports(reports, report_format, strict, quiet) else 0)
 

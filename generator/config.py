@@ -41,9 +41,20 @@ class Defaults:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Bounds on what one article may cost, so no article can stall a batch."""
+
+    article_mb: float = 5.0
+    image_megapixels: float = 50.0
+    nesting: int = 20
+    render_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     check: CheckSettings = field(default_factory=CheckSettings)
     defaults: Defaults = field(default_factory=Defaults)
+    limits: Limits = field(default_factory=Limits)
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
@@ -61,6 +72,13 @@ SCHEMA = {
         "max_size_mb": (positive_number, "a positive number"),
         "min_dpi": (positive_number, "a positive number"),
         "ad_phrases": (lambda v: isinstance(v, list) and all(map(text, v)), "a list of phrases"),
+    },
+    "limits": {
+        "article_mb": (positive_number, "a positive number"),
+        "image_megapixels": (positive_number, "a positive number"),
+        "nesting": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 100,
+                    "a whole number from 2 to 100"),
+        "render_seconds": (positive_number, "a positive number"),
     },
     "defaults": {
         "theme": (text, "a theme name"),
@@ -125,5 +143,6 @@ def load_config(project_dir: Path) -> Config:
     return Config(
         check=CheckSettings(**sections["check"]),
         defaults=Defaults(**defaults),
+        limits=Limits(**sections["limits"]),
         diagnostics=tuple(warnings),
     )

@@ -21,8 +21,11 @@ from .errors import ArticleError
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
-    "summary", "keywords", "theme", "paper", "cover", "toc",
+    "summary", "keywords", "theme", "paper", "cover", "toc", "slug",
 )
+SLUG = re.compile(r"^[\w][\w-]*$")
+MEGABYTE = 1024 * 1024
+DEFAULT_MAX_BYTES = 5 * MEGABYTE
 SWITCHES = ("cover", "toc")
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -36,9 +39,14 @@ def slug_for(path: Path) -> str:
     return slug or "article"
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The file's text as UTF-8 with '\\n' line ends; a BOM is dropped."""
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ArticleError(
+                f"the file is {size / MEGABYTE:.1f} MB, over the {max_bytes / MEGABYTE:.1f} MB limit "
+                "([limits] article_mb in handout.toml)", path)
         data = path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"cannot read the file ({exc.strerror})", path) from None
@@ -59,8 +67,8 @@ def read_text(path: Path) -> str:
 class MarkdownLoader:
     extensions = (".md", ".markdown")
 
-    def load(self, path: Path) -> Article:
-        text = read_text(path)
+    def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
+        text = read_text(path, max_bytes)
         fields: dict = {}
         diagnostics: list[Diagnostic] = []
         body, body_first_line = text, 1
@@ -80,8 +88,9 @@ class MarkdownLoader:
                 body = body[h1.end():]
             else:
                 fields["title"] = path.stem.replace("_", " ").replace("-", " ").strip() or "Untitled"
+        slug = fields.pop("slug", None) or slug_for(path)
         return Article(
-            source=path, slug=slug_for(path), meta=Metadata(**fields), body=body,
+            source=path, slug=slug, meta=Metadata(**fields), body=body,
             body_first_line=body_first_line, diagnostics=tuple(diagnostics),
         )
 
@@ -89,8 +98,8 @@ class MarkdownLoader:
 class TextLoader:
     extensions = (".txt",)
 
-    def load(self, path: Path) -> Article:
-        converted = plaintext.convert(read_text(path), path)
+    def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
+        converted = plaintext.convert(read_text(path, max_bytes), path)
         return Article(
             source=path, slug=slug_for(path), meta=Metadata(title=converted.title),
             body=converted.markdown, diagnostics=converted.diagnostics,
@@ -101,11 +110,11 @@ LOADERS = (MarkdownLoader(), TextLoader())
 EXTENSIONS = tuple(ext for loader in LOADERS for ext in loader.extensions)
 
 
-def load_article(path: Path) -> Article:
+def load_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
     path = Path(path)
     for loader in LOADERS:
         if path.suffix.lower() in loader.extensions:
-            return loader.load(path)
+            return loader.load(path, max_bytes)
     raise ArticleError(
         f"not an article: handout reads {', '.join(EXTENSIONS)} files", path
     )
@@ -113,19 +122,26 @@ def load_article(path: Path) -> Article:
 
 def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]:
     """Check the YAML front matter; returns Metadata fields and warnings."""
-    loader = yaml.SafeLoader(source)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else {}
+        loader = yaml.SafeLoader(source)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else {}
+        finally:
+            loader.dispose()
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line = source[: exc.position].count("\n") + 2
+        raise ArticleError(f"broken YAML front matter: the character U+{code:04X} is not allowed", path, line) from None
     except yaml.YAMLError as exc:
         # The context mark is where the broken construct began (an unclosed
         # bracket's line); the problem mark alone may point at the end of input.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1  # +1 for 1-based, +1 for the opening '---'
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ArticleError(f"broken YAML front matter: {problem}", path, line) from None
-    finally:
-        loader.dispose()
+    if node is None:
+        return {}, []
     if not isinstance(data, dict):
         raise ArticleError("front matter must be 'key: value' lines", path, 2)
 
@@ -167,6 +183,10 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
     value = str(value).strip()
     if key == "lang" and not LANG_TAG.match(value):
         raise ArticleError(f"lang '{value}' is not a language tag such as en, de or pt-BR", path, line)
+    if key == "slug" and not SLUG.match(value):
+        raise ArticleError(
+            f"slug '{value}' may hold only letters, digits, '-' and '_' (output names never come from paths)",
+            path, line)
     if key == "paper":
         value = value.lower()
         if value not in PAPER_SIZES:

@@ -17,6 +17,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import PIL.Image
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -31,8 +34,12 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from . import sanitize
 from .article import Article
+from .config import Limits
+from .diagnostics import Diagnostic
 from .errors import ArticleError
+from .sandbox import ReadPolicy
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class Heading:
 class Body:
     html: str
     headings: tuple[Heading, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
 
 
 CALLOUTS = ("note", "tip", "important", "warning", "caution")
@@ -82,7 +90,9 @@ def render_callout(name: str):
 
 def markdown_parser() -> MarkdownIt:
     parser = (
-        MarkdownIt("commonmark", {"html": True, "highlight": highlight_code})
+        # maxNesting: a hard stop for the parser; the configurable limit is
+        # checked below it, so nothing deeper is ever dropped in silence.
+        MarkdownIt("commonmark", {"html": True, "highlight": highlight_code, "maxNesting": 100})
         .enable(["table", "strikethrough"])
         .use(footnote_plugin)
         .use(deflist_plugin)
@@ -98,10 +108,18 @@ def markdown_parser() -> MarkdownIt:
 PARSER = markdown_parser()
 
 
-def to_html(article: Article) -> Body:
+def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits = Limits()) -> Body:
+    """The article's body as safe HTML, with warnings for what was left out.
+
+    `policy` says which files and addresses images may come from; without
+    one, local images beside the article are allowed and the network is not.
+    """
+    policy = policy or ReadPolicy(roots=(article.source.parent,))
     tokens = PARSER.parse(article.body)
+    check_nesting(tokens, article, limits.nesting)
+    diagnostics = raw_html_removals(tokens, article)
     demote_headings(tokens)
-    check_images(tokens, article)
+    diagnostics += place_images(tokens, article, policy, int(limits.image_megapixels * 1_000_000))
     mark_printed_urls(tokens)
     mark_wide_tables(tokens)
     tokens = place_footnotes(tokens)
@@ -110,7 +128,32 @@ def to_html(article: Article) -> Body:
         Heading(int(token.tag[1]), inline_text(tokens[i + 1]), str(token.attrs.get("id", "")))
         for i, token in enumerate(tokens) if token.type == "heading_open"
     )
-    return Body(html=PARSER.renderer.render(tokens, PARSER.options, {}), headings=headings)
+    html_out = sanitize.clean(PARSER.renderer.render(tokens, PARSER.options, {}))
+    if sanitize.depth(html_out) > 2 * limits.nesting:
+        raise ArticleError(f"the HTML nests more than {2 * limits.nesting} elements deep", article.source)
+    return Body(html=html_out, headings=headings, diagnostics=tuple(diagnostics))
+
+
+def check_nesting(tokens: list[Token], article: Article, limit: int) -> None:
+    """Past this depth markdown-it would silently stop reading: say so instead."""
+    for token in tokens:
+        if token.level >= limit:
+            line = article.body_first_line + token.map[0] if token.map else None
+            raise ArticleError(
+                f"lists or quotes nested more than {limit} levels deep ([limits] nesting in handout.toml)",
+                article.source, line)
+
+
+def raw_html_removals(tokens: list[Token], article: Article) -> list[Diagnostic]:
+    found = []
+    for block in tokens:
+        pieces = [block] if block.type == "html_block" else [
+            child for child in block.children or () if child.type == "html_inline"]
+        for piece in pieces:
+            for removed in sanitize.removals(piece.content):
+                line = article.body_first_line + block.map[0] if block.map else None
+                found.append(Diagnostic("W108", f"removed unsafe HTML: {removed}", article.source, line))
+    return found
 
 
 def inline_text(token: Token) -> str:
@@ -231,20 +274,61 @@ def mark_wide_tables(tokens: list[Token]) -> None:
             token.attrs["class"] = " ".join(classes)
 
 
-def check_images(tokens: list[Token], article: Article) -> None:
-    """A local image that does not exist is an error naming its source line."""
+def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_pixels: int) -> list[Diagnostic]:
+    """Check every image the article names; leave out, with a warning, those it may not read.
+
+    A missing local image, or one with more pixels than the limit (a
+    decompression bomb), is an error naming its line. A remote image, without
+    --allow-remote, prints as its description and address.
+    """
+    found = []
     for block in tokens:
         for token in block.children or ():
             if token.type != "image":
                 continue
-            src = token.attrs.get("src", "")
-            if urlsplit(src).scheme:
+            src = str(token.attrs.get("src", ""))
+            line = source_line(article, block, src)
+            scheme = urlsplit(src).scheme.lower()
+            if scheme == "data" or (scheme in ("http", "https") and policy.allow_remote):
                 continue
-            path = (article.source.parent / unquote(src.split("#")[0].split("?")[0]))
+            if scheme and scheme != "file":
+                found.append(Diagnostic(
+                    "W107", f"remote image not fetched: {src} (printed as its description and address;"
+                    " --allow-remote fetches it)", article.source, line))
+                print_instead(token, f"{token.content} ({src})" if token.content else src)
+                continue
+            path = (Path(url2pathname(urlsplit(src).path)) if scheme == "file"
+                    else article.source.parent / unquote(src.split("#")[0].split("?")[0]))
+            if not policy.allows_path(path):
+                found.append(Diagnostic(
+                    "W106", f"image {unquote(src)} is outside the project's content, templates, themes and"
+                    " assets folders; not read", article.source, line))
+                print_instead(token, token.content)
+                continue
             if not path.is_file():
+                raise ArticleError(f"image not found: {unquote(src)}", article.source, line)
+            pixels = pixel_count(path)
+            if pixels > max_pixels:
                 raise ArticleError(
-                    f"image not found: {unquote(src)}", article.source, source_line(article, block, src)
-                )
+                    f"image {unquote(src)} has {pixels / 1e6:.0f} megapixels, over the limit of"
+                    f" {max_pixels / 1e6:.0f} ([limits] image_megapixels in handout.toml)", article.source, line)
+    return found
+
+
+def pixel_count(path: Path) -> int:
+    """Width times height from the image's header, without decoding it."""
+    try:
+        with PIL.Image.open(path) as image:
+            return image.width * image.height
+    except PIL.Image.DecompressionBombError as exc:  # Pillow's own, larger limit
+        return int(re.search(r"\((\d+) pixels\)", str(exc)).group(1))
+    except (PIL.UnidentifiedImageError, OSError):
+        return 0  # not a raster image (SVG): WeasyPrint draws it, or says it cannot
+
+
+def print_instead(image: Token, text: str) -> None:
+    image.type, image.children = "html_inline", None
+    image.content = f'<span class="image-not-included">{html.escape(text)}</span>' if text else ""
 
 
 def source_line(article: Article, block: Token, needle: str) -> int | None:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import weasyprint
 
 from .diagnostics import Diagnostic
+from .errors import HandoutError
 from .render import Page
+from .sandbox import ReadPolicy, SafeFetcher
 
 
 @dataclass(frozen=True)
@@ -21,22 +24,8 @@ class Pdf:
     diagnostics: tuple[Diagnostic, ...]
 
 
-class LocalFilesFetcher(weasyprint.URLFetcher):
-    """Lets WeasyPrint read data: URLs and files under the given folders, nothing else."""
-
-    def __init__(self, allowed_roots: list[Path]):
-        super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
-        self.allowed_roots = [root.resolve() for root in allowed_roots]
-
-    def fetch(self, url, headers=None):
-        parts = urlsplit(url)
-        if parts.scheme == "file":
-            path = Path(url2pathname(parts.path)).resolve()
-            if not any(path.is_relative_to(root) for root in self.allowed_roots):
-                raise ValueError(f"{path} is outside the project; not read")
-        elif parts.scheme != "data":
-            raise ValueError(f"{url} is not fetched: handouts use local files only")
-        return super().fetch(url, headers)
+class RenderTimeout(HandoutError):
+    """The article took longer to typeset than the limit allows."""
 
 
 class WarningCollector(logging.Handler):
@@ -48,23 +37,47 @@ class WarningCollector(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def typeset(page: Page, source: Path, allowed_roots: list[Path]) -> Pdf:
+@contextlib.contextmanager
+def time_limit(seconds: float, source: Path):
+    """Stop a render that runs past `seconds`, so one article cannot hang a batch.
+
+    A timer signal interrupts the renderer's Python code; it works in a main
+    thread, which is where the CLI and the batch workers typeset.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise RenderTimeout(
+            f"typesetting took longer than {seconds:g} s ([limits] render_seconds in handout.toml)", source)
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0) -> Pdf:
     collector = WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
+    fetcher = SafeFetcher(policy)
     try:
-        document = weasyprint.HTML(
-            string=page.html, base_url=page.base_url, url_fetcher=LocalFilesFetcher(allowed_roots),
-        ).render()
-        data = document.write_pdf()
+        with time_limit(seconds, source):
+            document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render()
+            data = document.write_pdf()
     finally:
         logger.removeHandler(collector)
+    refusals = [Diagnostic(code, reason, source) for code, reason in dict.fromkeys(fetcher.refused)]
+    # WeasyPrint also logs each refused resource; the refusal above says it better.
+    messages = [m for m in dict.fromkeys(collector.messages)
+                if not any(reason in m for _, reason in fetcher.refused)]
     return Pdf(
         data=data,
         pages=len(document.pages),
-        diagnostics=tuple(
-            # dict.fromkeys: WeasyPrint repeats a message once per use (per font, per page).
-            Diagnostic("W104", f"renderer: {message}", source)
-            for message in dict.fromkeys(collector.messages)
-        ),
+        diagnostics=tuple(refusals) + tuple(Diagnostic("W104", f"renderer: {m}", source) for m in messages),
     )

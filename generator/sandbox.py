@@ -1,0 +1,162 @@
+"""What a build may read: the project's own folders, and the network only when asked.
+
+Every file and URL that WeasyPrint wants (images, stylesheets, @import, fonts,
+attachments) goes through SafeFetcher. Files are read only from the allowed
+folders; http(s) only with --allow-remote, then with a timeout, a size cap,
+no redirect to another scheme, and never to loopback, private, link-local
+(169.254.169.254, the cloud metadata address) or multicast addresses, also
+after DNS resolution and at each redirect. Everything refused is recorded,
+so the build can name it in a warning.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
+
+import weasyprint
+from weasyprint.urls import URLFetcherResponse
+
+MEGABYTE = 1024 * 1024
+REMOTE_TIMEOUT = 10.0
+REMOTE_MAX_BYTES = 20 * MEGABYTE
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class ReadPolicy:
+    """Where a build may read from."""
+
+    roots: tuple[Path, ...]
+    allow_remote: bool = False
+    # Networks a user trusts on purpose (an intranet image server), else never fetched.
+    trusted_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    remote_timeout: float = REMOTE_TIMEOUT
+    remote_max_bytes: int = REMOTE_MAX_BYTES
+
+    def allows_path(self, path: Path) -> bool:
+        resolved = path.resolve()  # follows symbolic links: a link out of the project is out
+        return any(resolved.is_relative_to(root.resolve()) for root in self.roots)
+
+
+class Refused(ValueError):
+    """A resource the policy does not allow; WeasyPrint leaves it out and goes on.
+
+    `code` is the warning that reports it: W106 for files, W107 for the network.
+    """
+
+    def __init__(self, message: str, code: str = "W107"):
+        super().__init__(message)
+        self.code = code
+
+
+class SafeFetcher(weasyprint.URLFetcher):
+    def __init__(self, policy: ReadPolicy):
+        super().__init__(allowed_protocols=("file", "data", "http", "https"), allow_redirects=False)
+        self.policy = policy
+        self.refused: list[tuple[str, str]] = []  # (warning code, reason)
+
+    def fetch(self, url, headers=None):
+        try:
+            return self.fetch_allowed(url, headers)
+        except Refused as exc:
+            self.refused.append((exc.code, str(exc)))
+            raise
+
+    def fetch_allowed(self, url: str, headers):
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = Path(url2pathname(urlsplit(url).path))
+            if not self.policy.allows_path(path):
+                raise Refused(f"{path} is outside the project's content, templates, themes and assets folders;"
+                              " not read", "W106")
+            return super().fetch(url, headers)
+        if scheme in ("http", "https"):
+            if not self.policy.allow_remote:
+                raise Refused(f"{url} is on the network; not fetched (--allow-remote fetches it)")
+            body, content_type, final_url = fetch_remote(url, self.policy)
+            return URLFetcherResponse(final_url, body, {"Content-Type": content_type})
+        raise Refused(f"{url}: {scheme}: addresses are not read", "W106")
+
+
+def vetted_address(host: str, port: int, policy: ReadPolicy) -> str:
+    """An address of `host` that is public (or trusted), else Refused.
+
+    Every address the name resolves to must pass, so a name cannot point one
+    lookup outside and the connection inside (the check and the connection
+    use the same resolved address).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Refused(f"{host}: cannot resolve the name ({exc.strerror})") from None
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        trusted = any(address in network for network in policy.trusted_networks)
+        if not trusted and (address.is_loopback or address.is_private or address.is_link_local
+                            or address.is_multicast or address.is_reserved or address.is_unspecified):
+            raise Refused(f"{host} is at {address}, a loopback, private, link-local or multicast address; not fetched")
+    return str(addresses[0])
+
+
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the vetted address, whatever the name resolves to by then."""
+
+    def __init__(self, host, address, **kwargs):
+        super().__init__(host, **kwargs)
+        self.address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, address, **kwargs):
+        super().__init__(host, context=ssl.create_default_context(), **kwargs)
+        self.address = address
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def fetch_remote(url: str, policy: ReadPolicy) -> tuple[bytes, str, str]:
+    """(body, content type, final URL) of an http(s) URL, within the policy."""
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Refused(f"{url}: only http and https addresses are fetched")
+        https = parts.scheme == "https"
+        port = parts.port or (443 if https else 80)
+        address = vetted_address(parts.hostname, port, policy)
+        connection_class = PinnedHTTPSConnection if https else PinnedHTTPConnection
+        connection = connection_class(parts.hostname, address, port=port, timeout=policy.remote_timeout)
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            connection.request("GET", path, headers={"User-Agent": "handout", "Accept": "image/*, text/css"})
+            response = connection.getresponse()
+            if response.status in (301, 302, 303, 307, 308):
+                url = urljoin(url, response.getheader("Location", ""))
+                continue
+            if response.status != 200:
+                raise Refused(f"{url}: the server answered {response.status}")
+            declared = int(response.getheader("Content-Length") or 0)
+            if declared > policy.remote_max_bytes:
+                raise Refused(f"{url} is {declared / MEGABYTE:.1f} MB, over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
+            body = response.read(policy.remote_max_bytes + 1)
+            if len(body) > policy.remote_max_bytes:
+                raise Refused(f"{url} is over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
+            return body, response.getheader("Content-Type", "application/octet-stream"), url
+        except (OSError, http.client.HTTPException) as exc:
+            raise Refused(f"{url}: {exc}") from None
+        finally:
+            connection.close()
+    raise Refused(f"{url}: more than {MAX_REDIRECTS} redirects")

@@ -1,0 +1,129 @@
+"""Raw HTML in an article, made safe to typeset, with every removal reported.
+
+Articles come from the web. Their raw HTML may carry scripts, event
+handlers, javascript: links, <base>, <meta http-equiv>, forms, or elements
+that pull in other files (<iframe>, <object>, <embed>, <link>). nh3 (the
+ammonia sanitizer) keeps an allowlist of what handout itself writes and what
+articles use for formatting; a scan of the same allowlist beforehand names
+what it takes out.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import nh3
+
+# What markdown-it, its plugins, Pygments and handout's own markup write,
+# and the formatting tags articles use.
+ALLOWED_TAGS = {
+    "a", "abbr", "aside", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup",
+    "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2",
+    "h3", "h4", "h5", "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p",
+    "pre", "q", "s", "samp", "section", "small", "span", "strong", "sub", "summary", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+}
+# Removed with everything inside them, not just the tags.
+REMOVED_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "object", "embed",
+                        "frameset", "frame", "applet", "math", "svg"}
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "id", "title", "lang", "dir", "style"},
+    "a": {"href", "data-url", "name"},
+    "img": {"src", "alt", "width", "height"},
+    "input": {"type", "checked", "disabled"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "ol": {"start", "type", "reversed"},
+    "li": {"value"},
+    "details": {"open"},
+    "time": {"datetime"},
+    "abbr": {"title"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+}
+# Style properties that format text; none of them can fetch a file or hide a page.
+ALLOWED_STYLES = {
+    "color", "background-color", "text-align", "font-weight", "font-style", "text-decoration",
+    "vertical-align", "width", "height", "margin", "margin-top", "margin-bottom", "margin-left",
+    "margin-right", "padding", "padding-top", "padding-bottom", "padding-left", "padding-right",
+    "border", "border-top", "border-bottom", "border-left", "border-right", "border-collapse",
+    "white-space", "font-size", "list-style-type",
+}
+URL_SCHEMES = {"http", "https", "mailto", "data"}
+
+
+def clean(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        clean_content_tags=REMOVED_WITH_CONTENT,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        filter_style_properties=ALLOWED_STYLES,
+        link_rel=None,
+        strip_comments=True,
+    )
+
+
+class RemovalScanner(HTMLParser):
+    """Lists what clean() will take out of a piece of raw HTML."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.removed: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ALLOWED_TAGS:
+            what = "and its content " if tag in REMOVED_WITH_CONTENT else ""
+            self.removed.append(f"<{tag}> element {what}".strip())
+            return
+        allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
+        for name, value in attrs:
+            if name not in allowed:
+                self.removed.append(f"{name} attribute of <{tag}>")
+            elif name == "style":
+                for declaration in (value or "").split(";"):
+                    prop = declaration.split(":", 1)[0].strip().lower()
+                    if prop and prop not in ALLOWED_STYLES:
+                        self.removed.append(f"{prop} style of <{tag}>")
+            elif name in ("href", "src") and value and ":" in value.split("/")[0]:
+                scheme = value.split(":", 1)[0].strip().lower()
+                if scheme not in URL_SCHEMES:
+                    self.removed.append(f"{scheme}: address of <{tag}>")
+
+    handle_startendtag = handle_starttag
+
+
+def removals(raw_html: str) -> list[str]:
+    scanner = RemovalScanner()
+    scanner.feed(raw_html)
+    scanner.close()
+    return scanner.removed
+
+
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class DepthCounter(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.depth = self.deepest = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in VOID_TAGS:
+            self.depth += 1
+            self.deepest = max(self.deepest, self.depth)
+
+    def handle_endtag(self, tag):
+        if tag not in VOID_TAGS:
+            self.depth = max(0, self.depth - 1)
+
+
+def depth(html: str) -> int:
+    """How deeply the elements of `html` nest (the renderer recurses that deep)."""
+    counter = DepthCounter()
+    counter.feed(html)
+    counter.close()
+    return counter.deepest
