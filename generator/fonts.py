@@ -4,15 +4,30 @@ A handout must look the same, and hold every glyph, on any machine: so the
 themes do not ask for whatever the system happens to have. Each family here
 comes from a font package that is one of handout's dependencies (OFL
 licensed), and is declared to WeasyPrint with @font-face rules.
+
+The packages ship variable fonts. WeasyPrint turns a variable font into a
+static one for every PDF that uses it, which took most of a build's time; so
+the text families are made static once per weight, with fontTools, into a
+cache folder that all later builds share (HANDOUT_CACHE_DIR, else the user's
+cache folder). The large CJK fonts stay variable: only articles with CJK text
+use them, and WeasyPrint instantiates only the few glyphs such an article has.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import hashlib
 import importlib.util
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import fontTools
+from fontTools.ttLib import TTFont
+from fontTools.varLib import instancer
 
 # family -> (package, file for upright, file for italic or None)
 FAMILIES = {
@@ -38,11 +53,16 @@ CJK_TEXT = re.compile(
 )
 
 
+# The weights the themes set: normal and bold.
+STATIC_WEIGHTS = (400, 700)
+
+
 @dataclass(frozen=True)
 class FontFile:
     family: str
     style: str
     path: Path
+    weight: int | None = None  # None: a variable font, any weight
 
 
 def package_dir(package: str) -> Path | None:
@@ -65,9 +85,56 @@ def packaged_fonts() -> tuple[FontFile, ...]:
     return tuple(found)
 
 
+def cache_dir() -> Path:
+    if os.environ.get("HANDOUT_CACHE_DIR"):
+        return Path(os.environ["HANDOUT_CACHE_DIR"]) / "fonts"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "handout" / "fonts"
+
+
+def instance_path(font: FontFile, weight: int) -> Path:
+    stat = font.path.stat()
+    key = hashlib.sha256(f"{font.path}|{stat.st_size}|{stat.st_mtime_ns}|{weight}|{fontTools.version}".encode())
+    return cache_dir() / f"{font.family.replace(' ', '')}-{font.style}-{weight}-{key.hexdigest()[:12]}.ttf"
+
+
+def make_instance(source: Path, weight: int, target: Path) -> None:
+    """Write `source` at `weight` as a static font (a few seconds a font)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    variable = TTFont(source)
+    axes = {axis.axisTag for axis in variable["fvar"].axes}
+    location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
+    static = instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True)
+    # Parallel builds may make the same instance at once: each writes its own file, then renames.
+    fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as stream:
+        static.save(stream)
+    os.replace(temporary, target)
+
+
+@functools.cache
+def text_fonts() -> tuple[FontFile, ...]:
+    """The text families as static fonts at each weight the themes use.
+
+    The first build on a machine makes them (about 30 s of work, spread over
+    the cores); every later build finds them in the cache.
+    """
+    wanted = [
+        (font, weight, instance_path(font, weight))
+        for font in packaged_fonts() if font.family not in CJK_FAMILIES
+        for weight in STATIC_WEIGHTS
+    ]
+    missing = [(font.path, weight, path) for font, weight, path in wanted if not path.is_file()]
+    if len(missing) > 1:
+        with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
+            list(pool.map(make_instance, *zip(*missing)))
+    elif missing:
+        make_instance(*missing[0])
+    return tuple(FontFile(font.family, font.style, path, weight) for font, weight, path in wanted)
+
+
 def font_dirs() -> list[Path]:
     """Folders the renderer may read fonts from."""
-    return sorted({font.path.parent for font in packaged_fonts()})
+    return sorted({font.path.parent for font in packaged_fonts()} | {cache_dir()})
 
 
 def font_face_css(text: str) -> str:
@@ -76,11 +143,12 @@ def font_face_css(text: str) -> str:
     The CJK fonts are large (tens of MB, read on every render), so they are
     declared only for a text that has CJK characters.
     """
-    cjk = bool(CJK_TEXT.search(text))
+    cjk = [font for font in packaged_fonts() if font.family in CJK_FAMILIES] if CJK_TEXT.search(text) else []
     return "\n".join(
         f'@font-face {{ font-family: "{font.family}"; font-style: {font.style};'
-        f' src: url("{font.path.as_uri()}"); }}'
-        for font in packaged_fonts() if cjk or font.family not in CJK_FAMILIES
+        + (f" font-weight: {font.weight};" if font.weight else "")
+        + f' src: url("{font.path.as_uri()}"); }}'
+        for font in (*text_fonts(), *cjk)
     )
 
 
