@@ -1,23 +1,37 @@
 """The one place that orders the stages: load, Markdown, template, PDF, write.
 
-`build()` is the Python API the CLI calls. One article's failure is recorded in
-its result and the others still build.
+`build()` is the Python API the CLI calls. It loads every article, skips the
+handouts whose inputs have not changed since the last build (manifest.py),
+and typesets the others in parallel worker processes, each of which sets up
+the template environment, fonts and settings once for all its articles. One
+article's failure is recorded in its result and the others still build.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
+import multiprocessing
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import fonts, markup, pdf, render, sandbox, themes
-from .config import Config, load_config
+from .article import Article
+from .config import FILENAME as CONFIG_FILE, Config, load_config
 from .diagnostics import Diagnostic
 from .errors import ArticleError, HandoutError, OutputError, UsageError
 from .load import EXTENSIONS, MEGABYTE, load_article
+from .manifest import Manifest, article_digest, build_digest, diagnostics_of
+
+# A worker process is replaced after this many handouts, so memory stays
+# bounded however many articles a batch has.
+TASKS_PER_WORKER = 25
+# Settings the workers must share with the process that started them.
+SHARED_ENVIRONMENT = ("SOURCE_DATE_EPOCH", "HANDOUT_CACHE_DIR", "XDG_CACHE_HOME")
 
 
 @dataclass(frozen=True)
@@ -28,19 +42,27 @@ class BuildOptions:
     # One more stylesheet, after the theme's (--css).
     extra_css: Path | None = None
     # The working project: its templates/ and themes/ add to the built-in
-    # ones, and only files inside it may be read into a handout.
+    # ones, and only its content, templates, themes and assets may be read.
     project_dir: Path = Path(".")
     # The project's handout.toml, read by build() when not given.
     config: Config | None = None
     # The network: off unless asked for; then never private addresses, except these.
     allow_remote: bool = False
     trusted_networks: tuple[str, ...] = ()
+    # Worker processes; None: one per core.
+    jobs: int | None = None
+    # Build every handout, changed or not.
+    force: bool = False
+    # Delete the handouts whose articles are gone.
+    prune: bool = False
 
 
 @dataclass(frozen=True)
 class BuildResult:
     source: Path
     output: Path | None = None
+    # built, unchanged (inputs as last time), failed, stale (article gone), pruned (stale, deleted)
+    status: str = "built"
     pages: int = 0
     size: int = 0
     theme: str | None = None
@@ -52,6 +74,25 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class Job:
+    """One handout to typeset: plain data, sent to a worker process."""
+
+    article: Article
+    target: Path
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every worker needs, once: plain data, sent when it starts."""
+
+    options: BuildOptions
+    config: Config
+    policy: sandbox.ReadPolicy
+    cwd: Path
+    environment: dict[str, str]
 
 
 def find_articles(paths: list[Path]) -> list[Path]:
@@ -70,9 +111,15 @@ def find_articles(paths: list[Path]) -> list[Path]:
     return found
 
 
-def build(paths: list[Path], options: BuildOptions = BuildOptions()) -> list[BuildResult]:
-    """Build a handout for each article in `paths` (files or folders)."""
-    articles = find_articles([Path(p) for p in paths])
+def build(paths: list[Path], options: BuildOptions = BuildOptions(),
+          progress: Callable[[BuildResult], None] | None = None) -> list[BuildResult]:
+    """Build a handout for each article in `paths` (files or folders).
+
+    Returns one result per article, in order, then one per stale handout
+    (its article gone). `progress` is called with each result as it comes.
+    """
+    paths = [Path(p) for p in paths]
+    articles = find_articles(paths)
     if not articles:
         raise UsageError(f"no articles ({', '.join(EXTENSIONS)}) in {', '.join(map(str, paths))}")
     config = options.config or load_config(options.project_dir)
@@ -87,10 +134,129 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions()) -> list[Bui
     # The project's own settings may name files elsewhere: its logo, a --css file's folder.
     extra_roots = [options.extra_css.resolve().parent] if options.extra_css else []
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
-    policy = read_policy(options.project_dir, [Path(p) for p in paths], extra_roots,
-                         options.allow_remote, options.trusted_networks)
+    policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
+
+    report = progress or (lambda result: None)
+    manifest = Manifest(options.output_dir)
+    shared = build_digest(
+        renderer.template_roots,
+        [options.project_dir / CONFIG_FILE, *([options.extra_css] if options.extra_css else [])],
+        repr((options.theme, options.paper, options.allow_remote, options.trusted_networks)),
+    )
+    results: dict[int, BuildResult] = {}
+    jobs: dict[int, Job] = {}
+    fingerprints: dict[int, str] = {}
     claimed: dict[Path, Path] = {}
-    return [build_one(source, options, renderer, policy, config, claimed) for source in articles]
+    for index, source in enumerate(articles):
+        try:
+            check_source(source, policy)
+            article = load_article(source, int(config.limits.article_mb * MEGABYTE))
+            target = options.output_dir / f"{article.slug}.pdf"
+            if target in claimed:
+                raise OutputError(f"{claimed[target]} already makes {target}; rename one of them", source)
+            claimed[target] = source
+        except HandoutError as exc:
+            results[index] = BuildResult(source=source, status="failed", error=exc)
+            report(results[index])
+            continue
+        fingerprints[index] = article_digest(source, article.body + repr(article.meta), shared)
+        entry = None if options.force else manifest.unchanged(target, fingerprints[index])
+        if entry:
+            results[index] = BuildResult(source=source, output=target, status="unchanged", pages=entry.pages,
+                                         size=entry.size, diagnostics=diagnostics_of(entry))
+            report(results[index])
+        else:
+            jobs[index] = Job(article, target)
+
+    setup = Setup(options, config, policy, Path.cwd(),
+                  {name: os.environ[name] for name in SHARED_ENVIRONMENT if name in os.environ})
+    for index, result in typeset_all(jobs, setup):
+        results[index] = result
+        if result.ok:
+            manifest.record(result.output, result.source, fingerprints[index], result.pages, result.size,
+                            result.diagnostics)
+        report(result)
+
+    built_targets = {result.output for result in results.values() if result.output}
+    stale = stale_handouts(manifest, options, built_targets, {Path(p).resolve() for p in articles})
+    for result in stale:
+        report(result)
+    manifest.save()
+    return [results[index] for index in range(len(articles))] + stale
+
+
+def typeset_all(jobs: dict[int, Job], setup: Setup):
+    """(index, result) for each job, as each finishes: in this process for one job or one
+    worker, else in a pool of worker processes."""
+    if not jobs:
+        return
+    workers = min(setup.options.jobs or os.cpu_count() or 1, len(jobs))
+    fonts.text_fonts()  # made once here, before the workers would each make them
+    if workers == 1:
+        start_worker(setup)
+        for index, job in jobs.items():
+            yield index, typeset_job(job)
+        return
+    # forkserver: workers start from a process that has imported handout and WeasyPrint once,
+    # and (unlike fork) they can be replaced after TASKS_PER_WORKER handouts.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["generator.build"])
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=start_worker, initargs=(setup,),
+        max_tasks_per_child=TASKS_PER_WORKER,
+    ) as pool:
+        futures = {pool.submit(typeset_job, job): index for index, job in jobs.items()}
+        for future in concurrent.futures.as_completed(futures):
+            yield futures[future], future.result()
+
+
+# One worker's state, set up once by start_worker and used for all its jobs.
+worker: dict = {}
+
+
+def start_worker(setup: Setup) -> None:
+    os.chdir(setup.cwd)
+    os.environ.update(setup.environment)
+    worker["setup"] = setup
+    worker["renderer"] = render.Renderer(setup.options.project_dir, setup.config.defaults, setup.options.extra_css)
+    fonts.text_fonts()
+
+
+def typeset_job(job: Job) -> BuildResult:
+    setup: Setup = worker["setup"]
+    options, config, policy = setup.options, setup.config, setup.policy
+    article, source = job.article, job.article.source
+    started = time.perf_counter()
+    diagnostics: list[Diagnostic] = list(article.diagnostics)
+    try:
+        body = markup.to_html(article, policy, config.limits)
+        diagnostics.extend(body.diagnostics)
+        page = worker["renderer"].render(article, body, options.theme, options.paper)
+        document = pdf.typeset(page, source, policy, config.limits.render_seconds)
+        diagnostics.extend(document.diagnostics)
+        write_atomically(job.target, document.data, source)
+    except HandoutError as exc:
+        return BuildResult(source=source, status="failed", diagnostics=tuple(diagnostics), error=exc)
+    return BuildResult(
+        source=source, output=job.target, pages=document.pages, size=len(document.data),
+        theme=page.theme, paper=page.paper, seconds=time.perf_counter() - started,
+        diagnostics=tuple(diagnostics),
+    )
+
+
+def stale_handouts(manifest: Manifest, options: BuildOptions, built: set[Path],
+                   articles: set[Path]) -> list[BuildResult]:
+    """Handouts in the manifest whose article is gone; deleted with --prune."""
+    found = []
+    for name, entry in list(manifest.entries.items()):
+        target, source = options.output_dir / name, Path(entry.source)
+        if target in built or source.resolve() in articles or source.exists():
+            continue
+        if options.prune:
+            target.unlink(missing_ok=True)
+            manifest.forget(target)
+        found.append(BuildResult(source=source, output=target, status="pruned" if options.prune else "stale"))
+    return found
 
 
 def read_policy(project_dir: Path, paths: list[Path], extra_roots: list[Path] = (),
@@ -107,33 +273,6 @@ def read_policy(project_dir: Path, paths: list[Path], extra_roots: list[Path] = 
                      *fonts.font_dirs(), *extra_roots]),
         allow_remote=allow_remote,
         trusted_networks=networks,
-    )
-
-
-def build_one(source: Path, options: BuildOptions, renderer: render.Renderer, policy: sandbox.ReadPolicy,
-              config: Config, claimed: dict[Path, Path]) -> BuildResult:
-    started = time.perf_counter()
-    diagnostics: list[Diagnostic] = []
-    try:
-        check_source(source, policy)
-        article = load_article(source, int(config.limits.article_mb * MEGABYTE))
-        diagnostics.extend(article.diagnostics)
-        target = options.output_dir / f"{article.slug}.pdf"
-        if target in claimed:
-            raise OutputError(f"{claimed[target]} already makes {target}; rename one of them", source)
-        claimed[target] = source
-        body = markup.to_html(article, policy, config.limits)
-        diagnostics.extend(body.diagnostics)
-        page = renderer.render(article, body, options.theme, options.paper)
-        document = pdf.typeset(page, source, policy, config.limits.render_seconds)
-        diagnostics.extend(document.diagnostics)
-        write_atomically(target, document.data, source)
-    except HandoutError as exc:
-        return BuildResult(source=source, diagnostics=tuple(diagnostics), error=exc)
-    return BuildResult(
-        source=source, output=target, pages=document.pages, size=len(document.data),
-        theme=page.theme, paper=page.paper, seconds=time.perf_counter() - started,
-        diagnostics=tuple(diagnostics),
     )
 
 

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import click
+import rich.console
+import rich.progress
 
 from . import __version__
 from .article import PAPER_SIZES
@@ -49,56 +51,104 @@ def main() -> None:
 @allow_remote_option
 @click.option("--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
               help="With --allow-remote, also fetch from this private network (an intranet server).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
+@click.option("--force", is_flag=True, help="Build every handout, even those whose inputs did not change.")
+@click.option("--prune", is_flag=True, help="Delete the handouts whose articles are gone.")
 @click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
 @format_option
 @max_size_option
 @strict_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
-@click.option("-v", "--verbose", is_flag=True, help="Also print theme, paper and time per article.")
+@click.option("-v", "--verbose", is_flag=True, help="Also print unchanged handouts, and theme, paper and time.")
 def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, paper: str | None,
                   extra_css: Path | None, allow_remote: bool, trusted_networks: tuple[str, ...],
-                  run_check: bool, report_format: str, max_size_mb: float | None,
-                  strict: bool, quiet: bool, verbose: bool) -> None:
-    """Build a PDF handout for each article in PATHS (default: content/)."""
+                  jobs: int | None, force: bool, prune: bool, run_check: bool, report_format: str,
+                  max_size_mb: float | None, strict: bool, quiet: bool, verbose: bool) -> None:
+    """Build a PDF handout for each article in PATHS (default: content/).
+
+    Handouts whose inputs did not change since the last build are kept as they are.
+    """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
-    config = project_config()
     if trusted_networks and not allow_remote:
         raise click.UsageError("--trust-network goes with --allow-remote")
+    config = project_config()
     options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper, extra_css=extra_css, config=config,
-                           allow_remote=allow_remote, trusted_networks=trusted_networks)
-    results = build(list(paths) or [Path("content")], options)
+                           allow_remote=allow_remote, trusted_networks=trusted_networks, jobs=jobs,
+                           force=force, prune=prune)
     # With a JSON report on standard output, the build's own lines go to standard error.
     to_stderr = run_check and report_format == "json"
-    for result in results:
-        report_build(result, quiet, verbose, to_stderr)
-    failed = sum(not r.ok for r in results)
-    warnings = sum(len(r.diagnostics) for r in results)
+    with BuildDisplay(quiet, verbose, to_stderr) as display:
+        results = build(list(paths) or [Path("content")], options, progress=display.show)
+    articles = [r for r in results if r.status not in ("stale", "pruned")]
+    failed = sum(not r.ok for r in articles)
+    unchanged = sum(r.status == "unchanged" for r in articles)
+    warnings = sum(len(r.diagnostics) for r in articles)
     click.echo(
-        f"{len(results) - failed} of {len(results)} handouts built into {display_path(output_dir)}/"
-        f" ({failed} failed, {warnings} warning{'s' * (warnings != 1)})",
+        f"{len(articles) - failed} of {len(articles)} handouts built into {display_path(output_dir)}/"
+        f" ({f'{unchanged} unchanged, ' if unchanged else ''}{failed} failed,"
+        f" {warnings} warning{'s' * (warnings != 1)})",
         err=to_stderr,
     )
     if run_check:
         options = check_options(config, output_dir, max_size_mb=max_size_mb, allow_remote=allow_remote)
-        built = [r.source for r in results if r.ok]
+        built = [r.source for r in articles if r.ok]
         reports = check(built, options, content_folders=list(paths)) if built else []
         failed += print_reports(reports, report_format, strict, quiet)
     sys.exit(1 if failed else 0)
 
 
-def report_build(result: BuildResult, quiet: bool, verbose: bool, to_stderr: bool) -> None:
-    if not quiet:
-        for diagnostic in result.diagnostics:
-            click.echo(str(diagnostic), err=True)
-    if not result.ok:
-        result.error.show()
-    elif not quiet:
-        line = (f"{display_path(result.source)} -> {display_path(result.output)}"
-                f" ({result.pages} page{'s' * (result.pages != 1)}, {result.size / 1024:.0f} KiB)")
-        if verbose:
-            line += f" [theme {result.theme}, paper {result.paper}, {result.seconds:.2f} s]"
-        click.echo(line, err=to_stderr)
+class BuildDisplay:
+    """Each handout as it is done: a progress bar on a terminal, plain lines elsewhere."""
+
+    def __init__(self, quiet: bool, verbose: bool, to_stderr: bool):
+        self.quiet, self.verbose, self.to_stderr = quiet, verbose, to_stderr
+        terminal = sys.stderr.isatty() and not quiet
+        self.bar = rich.progress.Progress(
+            rich.progress.SpinnerColumn(), rich.progress.TextColumn("{task.description}"),
+            rich.progress.BarColumn(), rich.progress.MofNCompleteColumn(), rich.progress.TimeElapsedColumn(),
+            console=rich.console.Console(stderr=True), transient=True,
+        ) if terminal else None
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.start()
+            self.task = self.bar.add_task("building", total=None)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.bar:
+            self.bar.stop()
+
+    def echo(self, text: str, err: bool) -> None:
+        if self.bar:
+            self.bar.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(text, err=err)
+
+    def show(self, result: BuildResult) -> None:
+        if self.bar:
+            self.bar.advance(self.task)
+        if result.status in ("stale", "pruned"):
+            done = "deleted" if result.status == "pruned" else "left in place (--prune deletes it)"
+            self.echo(f"{display_path(result.output)}: its article {display_path(result.source)} is gone;"
+                      f" {done}", err=True)
+            return
+        if not self.quiet:
+            for diagnostic in result.diagnostics:
+                self.echo(str(diagnostic), err=True)
+        if not result.ok:
+            self.echo(result.error.format_message(), err=True)
+        elif result.status == "unchanged":
+            if self.verbose:
+                self.echo(f"{display_path(result.source)} -> {display_path(result.output)} (unchanged)",
+                          err=self.to_stderr)
+        elif not self.quiet:
+            line = (f"{display_path(result.source)} -> {display_path(result.output)}"
+                    f" ({result.pages} page{'s' * (result.pages != 1)}, {result.size / 1024:.0f} KiB)")
+            if self.verbose:
+                line += f" [theme {result.theme}, paper {result.paper}, {result.seconds:.2f} s]"
+            self.echo(line, err=self.to_stderr)
 
 
 @main.command("check")

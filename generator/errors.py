@@ -43,6 +43,10 @@ class HandoutError(click.ClickException):
     def format_message(self) -> str:
         return self.message
 
+    def __reduce__(self):
+        # Batch builds send errors back from worker processes.
+        return (self.__class__, (self.problem, self.path, self.line))
+
     def show(self, file=None) -> None:
         click.echo(self.format_message(), err=True, file=file)
 

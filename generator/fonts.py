@@ -100,7 +100,7 @@ def instance_path(font: FontFile, weight: int) -> Path:
 def make_instance(source: Path, weight: int, target: Path) -> None:
     """Write `source` at `weight` as a static font (a few seconds a font)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    variable = TTFont(source)
+    variable = TTFont(source, recalcTimestamp=False)  # the same bytes on every machine
     axes = {axis.axisTag for axis in variable["fvar"].axes}
     location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
     static = instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import os
 import logging
 import signal
 import threading
@@ -61,15 +63,36 @@ def time_limit(seconds: float, source: Path):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def font_timestamps(timestamp: str):
+    """Date the fonts WeasyPrint writes with the handout's own date, not the clock.
+
+    fontTools stamps each font it saves (WeasyPrint saves the CJK fonts it
+    instantiates) with SOURCE_DATE_EPOCH when set, else the time now; the
+    PDF would differ from run to run.
+    """
+    if "SOURCE_DATE_EPOCH" in os.environ or not timestamp:
+        yield
+        return
+    moment = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+
+
 def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0) -> Pdf:
     collector = WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
     fetcher = SafeFetcher(policy)
     try:
-        with time_limit(seconds, source):
+        with time_limit(seconds, source), font_timestamps(page.timestamp):
             document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render()
-            data = document.write_pdf()
+            # pdf_identifier=True: the file's /ID is a hash of its content, so the same
+            # article gives the same bytes, run after run.
+            data = document.write_pdf(pdf_identifier=True)
     finally:
         logger.removeHandler(collector)
     refusals = [Diagnostic(code, reason, source) for code, reason in dict.fromkeys(fetcher.refused)]

@@ -37,6 +37,7 @@ class Page:
     base_url: str
     theme: str
     paper: str
+    timestamp: str = ""  # the PDF's dates, ISO 8601
 
 
 class Renderer:
@@ -95,7 +96,7 @@ class Renderer:
                 organisation=self.defaults.organisation,
                 logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
                 qr_code=qr_code(meta.source_url),
-                timestamp=build_timestamp(article.source),
+                timestamp=build_timestamp(article),
                 generator=f"handout {__version__}",
             )
         except jinja2.TemplateSyntaxError as exc:
@@ -107,7 +108,8 @@ class Renderer:
             if where[0] is None:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
-        return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper)
+        return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
+                    timestamp=build_timestamp(article))
 
     def template_frame(self, exc: BaseException) -> tuple[str | None, int | None]:
         """The template file and line where a rendering error happened.
@@ -133,8 +135,18 @@ def qr_code(url: str | None) -> str | None:
     return segno.make(url, error="m").svg_data_uri(scale=1, border=0, dark="#1a1a1a")
 
 
-def build_timestamp(source: Path) -> str:
-    """SOURCE_DATE_EPOCH when set (reproducible builds), else the article's mtime."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    stamp = int(epoch) if epoch and epoch.isdigit() else int(source.stat().st_mtime)
-    return datetime.datetime.fromtimestamp(stamp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def build_timestamp(article: Article) -> str:
+    """The PDF's dates: SOURCE_DATE_EPOCH when set, else the article's own date, else its file's time.
+
+    The first two make the same article give the same PDF on any machine.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch.isdigit():
+        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+    else:
+        try:
+            day = datetime.date.fromisoformat((article.meta.date or "")[:10])
+            moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc)
+        except ValueError:
+            moment = datetime.datetime.fromtimestamp(int(article.source.stat().st_mtime), datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -156,7 +156,7 @@ def test_bad_articles_fail_alone_with_one_line_each(project):
     assert "Traceback" not in result.output
     assert "content/good.md -> output/good.pdf" in result.stdout
     assert f"1 of {len(BAD_ARTICLES) + 1} handouts built" in result.stdout
-    assert sorted(p.name for p in (project / "output").iterdir()) == ["good.pdf"]
+    assert sorted(p.name for p in (project / "output").glob("*.pdf")) == ["good.pdf"]
 
 
 def test_failed_rebuild_keeps_the_last_good_pdf_and_leaves_no_temporary_file(project):
@@ -166,7 +166,7 @@ def test_failed_rebuild_keeps_the_last_good_pdf_and_leaves_no_temporary_file(pro
     article.write_text("---\ntitle: [broken\n---\nSecond version.\n")
     assert run("build").exit_code == 1
     assert (project / "output" / "a.pdf").read_bytes() == good
-    assert os.listdir(project / "output") == ["a.pdf"]
+    assert sorted(os.listdir(project / "output")) == [".handout-manifest.json", "a.pdf"]
 
 
 def test_two_articles_with_one_slug_do_not_overwrite_each_other(project):

@@ -42,7 +42,7 @@ def test_quiet_prints_errors_and_summary_only_and_verbose_adds_details(project):
     quiet = run("build", "--quiet")
     assert quiet.stderr == ""
     assert quiet.stdout.splitlines() == ["1 of 1 handouts built into output/ (0 failed, 3 warnings)"]
-    verbose = run("build", "--verbose")
+    verbose = run("build", "--verbose", "--force")
     assert "[theme handout, paper a4, " in verbose.stdout
 
 

@@ -1,0 +1,117 @@
+"""What the last build made from what: the record that makes rebuilds incremental.
+
+output/.handout-manifest.json keeps, for each handout, its article and a
+fingerprint of everything that went into it: the article, the files it
+names (images), the templates and themes, the options and settings, and
+handout's version. A handout whose fingerprint has not changed, and whose
+PDF is still there, is not built again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import __version__, fonts
+from .diagnostics import Diagnostic
+
+FILENAME = ".handout-manifest.json"
+FORMAT = 1
+# Files an article may name: Markdown images, HTML src and href, CSS url().
+REFERENCE = re.compile(r"""!\[[^\]]*\]\(\s*<?([^)\s>]+)|\b(?:src|href|data)\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)""")
+
+
+@dataclass(frozen=True)
+class Entry:
+    source: str
+    fingerprint: str
+    pages: int
+    size: int
+    diagnostics: list[dict]
+
+
+def digest(*parts: bytes | str) -> str:
+    sha = hashlib.sha256()
+    for part in parts:
+        sha.update(part if isinstance(part, bytes) else part.encode())
+        sha.update(b"\0")
+    return sha.hexdigest()
+
+
+def files_digest(roots: list[Path]) -> str:
+    """One digest of every file under `roots` (templates, themes), names and contents."""
+    parts = []
+    for root in roots:
+        if root.is_file():
+            parts += [str(root), root.read_bytes()]
+        elif root.is_dir():
+            for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+                parts += [str(path.relative_to(root)), path.read_bytes()]
+    return digest(*parts)
+
+
+def build_digest(template_roots: list[Path], settings: list[Path], options: str) -> str:
+    """What every handout of a build shares: handout, its fonts, templates, settings, options."""
+    font_versions = [
+        f"{name}={importlib.metadata.version(name)}"
+        for name in ("weasyprint", "fontpkg-noto-serif", "fontpkg-noto-sans", "fontpkg-jetbrains-mono",
+                     "justmytype-intl-cjk", "pygments", "markdown-it-py", "mdit-py-plugins")
+    ]
+    return digest(__version__, *font_versions, files_digest(template_roots + settings), options,
+                  os.environ.get("SOURCE_DATE_EPOCH", ""), str(fonts.cache_dir()))
+
+
+def article_digest(source: Path, text: str, shared: str) -> str:
+    """The fingerprint of one handout: the shared digest, the article and the files it names."""
+    named = sorted({
+        (source.parent / (match[0] or match[1] or match[2]).split("#")[0].split("?")[0]).resolve()
+        for match in REFERENCE.findall(text)
+    })
+    return digest(shared, str(source.resolve()), text,
+                  *(part for path in named if path.is_file() for part in (str(path), path.read_bytes())))
+
+
+class Manifest:
+    def __init__(self, output_dir: Path):
+        self.path = output_dir / FILENAME
+        self.entries: dict[str, Entry] = {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") == FORMAT:
+                self.entries = {name: Entry(**entry) for name, entry in data["handouts"].items()}
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # no manifest, or one from another version: everything is built
+
+    def unchanged(self, target: Path, fingerprint: str) -> Entry | None:
+        entry = self.entries.get(target.name)
+        if entry and entry.fingerprint == fingerprint and target.is_file() and target.stat().st_size == entry.size:
+            return entry
+        return None
+
+    def record(self, target: Path, source: Path, fingerprint: str, pages: int, size: int,
+               diagnostics: tuple[Diagnostic, ...]) -> None:
+        self.entries[target.name] = Entry(
+            str(source), fingerprint, pages, size, [d.as_dict() for d in diagnostics])
+
+    def forget(self, target: Path) -> None:
+        self.entries.pop(target.name, None)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(
+            {"format": FORMAT, "handouts": {name: asdict(e) for name, e in sorted(self.entries.items())}},
+            indent=1, ensure_ascii=False))
+        os.replace(temporary, self.path)
+
+
+def diagnostics_of(entry: Entry) -> tuple[Diagnostic, ...]:
+    return tuple(
+        Diagnostic(d["code"], d["message"], Path(d["file"]) if d["file"] else None, d["line"], d["page"])
+        for d in entry.diagnostics
+    )

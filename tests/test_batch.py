@@ -1,0 +1,109 @@
+"""Batch builds: parallel, incremental, reproducible."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from conftest import SAMPLE, run, write
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def corpus_project(project: Path) -> list[str]:
+    shutil.rmtree(project / "content")
+    shutil.copytree(CORPUS, project / "content")
+    shutil.copy(SAMPLE, project / "content")
+    return sorted(p.stem for p in (project / "content").iterdir() if p.suffix in (".md", ".txt"))
+
+
+def pdf_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.pdf"))}
+
+
+def test_parallel_and_serial_builds_give_the_same_bytes(project):
+    names = corpus_project(project)
+    serial = run("build", "--jobs", "1", "-o", "serial")
+    parallel = run("build", "--jobs", "2", "-o", "parallel")
+    assert serial.exit_code == parallel.exit_code == 0
+    assert sorted(p.removesuffix(".pdf") for p in pdf_bytes(project / "parallel")) == names
+    assert pdf_bytes(project / "serial") == pdf_bytes(project / "parallel")
+    # Each article is reported once, whichever worker built it.
+    assert sorted(line.split(" -> ")[0] for line in parallel.stdout.splitlines() if " -> " in line) == sorted(
+        f"content/{p.name}" for p in (project / "content").iterdir() if p.suffix in (".md", ".txt"))
+
+
+def test_same_inputs_same_bytes_with_dates_from_source_date_epoch(project, monkeypatch):
+    write(project / "content" / "a.md", "Text.\n")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert run("build", "-o", "one").exit_code == 0
+    (project / "content" / "a.md").touch()  # a new file time changes nothing
+    assert run("build", "-o", "two").exit_code == 0
+    one, two = (project / "one" / "a.pdf").read_bytes(), (project / "two" / "a.pdf").read_bytes()
+    assert one == two
+    reader = PdfReader(project / "one" / "a.pdf")
+    assert reader.metadata.creation_date.isoformat().startswith("2023-11-14T22:13:20")
+    assert reader.trailer["/ID"][0] == reader.trailer["/ID"][1]  # derived from the content
+
+
+def test_front_matter_date_gives_the_pdf_dates(project):
+    write(project / "content" / "a.md", "---\ndate: 2024-03-05\n---\nText.\n")
+    assert run("build").exit_code == 0
+    assert PdfReader(project / "output" / "a.pdf").metadata.creation_date.isoformat().startswith("2024-03-05")
+
+
+def test_rebuild_skips_unchanged_handouts_and_rebuilds_what_changed(project):
+    write(project / "content" / "a.md", "First.\n\n![chart](chart.png)\n")
+    write(project / "content" / "b.md", "Second.\n")
+    shutil.copy(CORPUS / "images" / "weekly-visits.png", project / "content" / "chart.png")
+    assert run("build").exit_code == 0
+    first = {p.name: p.stat().st_mtime_ns for p in (project / "output").glob("*.pdf")}
+
+    again = run("build")
+    assert "2 of 2 handouts built into output/ (2 unchanged, 0 failed, 0 warnings)" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in (project / "output").glob("*.pdf")} == first
+
+    (project / "content" / "chart.png").write_bytes((CORPUS / "images" / "weekly-visits.png").read_bytes() + b"\0")
+    image_changed = run("build")
+    assert "content/a.md -> output/a.pdf" in image_changed.stdout
+    assert "content/b.md -> output/b.pdf" not in image_changed.stdout
+    assert "(1 unchanged, 0 failed" in image_changed.stdout
+
+    write(project / "templates" / "handout" / "style.css", "body { color: #333; }\n")
+    assert "(1 unchanged" not in run("build").stdout  # a template change rebuilds every handout
+    assert "unchanged" not in run("build", "--paper", "letter").stdout  # and so do other options
+    assert "unchanged" not in run("build", "--paper", "letter", "--force").stdout
+
+
+def test_unchanged_handouts_still_say_what_was_cleaned(project):
+    shutil.copy(SAMPLE, project / "content")
+    run("build")
+    again = run("build")
+    assert "removed web boilerplate: 'Leave a Reply' [W102]" in again.stderr
+    assert "(1 unchanged, 0 failed, 3 warnings)" in again.stdout
+
+
+def test_stale_handouts_are_reported_and_pruned(project):
+    write(project / "content" / "a.md", "Stays.\n")
+    write(project / "content" / "gone.md", "Goes.\n")
+    assert run("build").exit_code == 0
+    (project / "content" / "gone.md").unlink()
+    stale = run("build")
+    assert "output/gone.pdf: its article content/gone.md is gone; left in place (--prune deletes it)" in stale.stderr
+    assert (project / "output" / "gone.pdf").exists()
+    pruned = run("build", "--prune")
+    assert "output/gone.pdf: its article content/gone.md is gone; deleted" in pruned.stderr
+    assert not (project / "output" / "gone.pdf").exists()
+    assert "gone" not in run("build").stderr
+
+
+def test_a_failed_worker_article_does_not_stop_the_batch(project):
+    write(project / "content" / "a.md", "Fine.\n")
+    write(project / "content" / "b.md", "Also fine.\n")
+    write(project / "content" / "c.md", "Missing image.\n\n![x](nothere.png)\n")
+    result = run("build", "--jobs", "2")
+    assert result.exit_code == 1
+    assert "content/c.md:3: error: image not found: nothere.png" in result.stderr
+    assert sorted(p.name for p in (project / "output").glob("*.pdf")) == ["a.pdf", "b.pdf"]
