@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fonts, markup, pdf, render, sandbox, themes
+from . import fonts, render, sandbox, themes
 from .article import Article
 from .config import FILENAME as CONFIG_FILE, Config, load_config
 from .diagnostics import Diagnostic
@@ -200,12 +200,14 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
     # forkserver: workers start from a process that has imported handout and WeasyPrint once,
     # and (unlike fork) they can be replaced after TASKS_PER_WORKER handouts.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["generator.build"])
+    context.set_forkserver_preload(["generator.build", "generator.markup", "generator.pdf"])
     with concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=context, initializer=start_worker, initargs=(setup,),
         max_tasks_per_child=TASKS_PER_WORKER,
     ) as pool:
-        futures = {pool.submit(typeset_job, job): index for index, job in jobs.items()}
+        # Longest first, so no worker is left with a long article while the other idles.
+        order = sorted(jobs, key=lambda index: -len(jobs[index].article.body))
+        futures = {pool.submit(typeset_job, jobs[index]): index for index in order}
         for future in concurrent.futures.as_completed(futures):
             yield futures[future], future.result()
 
@@ -223,6 +225,8 @@ def start_worker(setup: Setup) -> None:
 
 
 def typeset_job(job: Job) -> BuildResult:
+    from . import markup, pdf  # Markdown, Pygments and WeasyPrint: only where handouts are made
+
     setup: Setup = worker["setup"]
     options, config, policy = setup.options, setup.config, setup.policy
     article, source = job.article, job.article.source

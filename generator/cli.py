@@ -7,13 +7,10 @@ import sys
 from pathlib import Path
 
 import click
-import rich.console
-import rich.progress
 
 from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
-from .check import CheckReport, check, check_options, summary
 from .config import Config, load_config
 from .errors import display_path
 from .importer import import_text
@@ -91,6 +88,8 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
         err=to_stderr,
     )
     if run_check:
+        from .check import check, check_options
+
         options = check_options(config, output_dir, max_size_mb=max_size_mb, allow_remote=allow_remote)
         built = [r.source for r in articles if r.ok]
         reports = check(built, options, content_folders=list(paths)) if built else []
@@ -104,6 +103,9 @@ class BuildDisplay:
     def __init__(self, quiet: bool, verbose: bool, to_stderr: bool):
         self.quiet, self.verbose, self.to_stderr = quiet, verbose, to_stderr
         terminal = sys.stderr.isatty() and not quiet
+        if terminal:
+            import rich.console
+            import rich.progress
         self.bar = rich.progress.Progress(
             rich.progress.SpinnerColumn(), rich.progress.TextColumn("{task.description}"),
             rich.progress.BarColumn(), rich.progress.MofNCompleteColumn(), rich.progress.TimeElapsedColumn(),
@@ -167,6 +169,8 @@ def check_command(paths: tuple[Path, ...], output_dir: Path, report_format: str,
 
     PATHS are articles, folders of articles (default: content/) or built PDFs.
     """
+    from .check import check, check_options
+
     options = check_options(project_config(), output_dir, Path("content"), max_size_mb, min_dpi, allow_remote)
     reports = check(list(paths) or [Path("content")], options)
     sys.exit(1 if print_reports(reports, report_format, strict, quiet) else 0)
@@ -180,8 +184,10 @@ def project_config() -> Config:
     return config
 
 
-def print_reports(reports: list[CheckReport], report_format: str, strict: bool, quiet: bool) -> int:
+def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) -> int:
     """Print the check reports; returns how many handouts failed."""
+    from .check import summary
+
     failed = [r for r in reports if not r.ok or (strict and r.diagnostics)]
     totals = summary(reports)
     if report_format == "json":

@@ -16,6 +16,7 @@ use them, and WeasyPrint instantiates only the few glyphs such an article has.
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import functools
 import hashlib
 import importlib.util
@@ -25,9 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import fontTools
-from fontTools.ttLib import TTFont
-from fontTools.varLib import instancer
+# fontTools is imported where fonts are made: a build with nothing to make never loads it.
 
 # family -> (package, file for upright, file for italic or None)
 FAMILIES = {
@@ -92,6 +91,8 @@ def cache_dir() -> Path:
 
 
 def instance_path(font: FontFile, weight: int) -> Path:
+    import fontTools
+
     stat = font.path.stat()
     key = hashlib.sha256(f"{font.path}|{stat.st_size}|{stat.st_mtime_ns}|{weight}|{fontTools.version}".encode())
     return cache_dir() / f"{font.family.replace(' ', '')}-{font.style}-{weight}-{key.hexdigest()[:12]}.ttf"
@@ -99,16 +100,13 @@ def instance_path(font: FontFile, weight: int) -> Path:
 
 def make_instance(source: Path, weight: int, target: Path) -> None:
     """Write `source` at `weight` as a static font (a few seconds a font)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    from fontTools.ttLib import TTFont
+    from fontTools.varLib import instancer
+
     variable = TTFont(source, recalcTimestamp=False)  # the same bytes on every machine
     axes = {axis.axisTag for axis in variable["fvar"].axes}
     location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
-    static = instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True)
-    # Parallel builds may make the same instance at once: each writes its own file, then renames.
-    fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as stream:
-        static.save(stream)
-    os.replace(temporary, target)
+    save_atomically(instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True), target)
 
 
 @functools.cache
@@ -137,26 +135,84 @@ def font_dirs() -> list[Path]:
     return sorted({font.path.parent for font in packaged_fonts()} | {cache_dir()})
 
 
-def font_face_css(text: str) -> str:
-    """@font-face rules for the fonts `text` needs.
+def cjk_fonts(text: str, lang: str) -> list[FontFile]:
+    """Static fonts holding just the CJK characters of `text`, from the fewest families.
 
-    The CJK fonts are large (tens of MB, read on every render), so they are
-    declared only for a text that has CJK characters.
+    Each character comes from the first family in the language's order that
+    has it: Chinese text from one font, Hangul from the Korean one.
     """
-    cjk = [font for font in packaged_fonts() if font.family in CJK_FAMILIES] if CJK_TEXT.search(text) else []
+    characters = set(CJK_TEXT.findall(text))
+    sources = {font.family: font for font in packaged_fonts() if font.family in CJK_FAMILIES}
+    found = []
+    for family in cjk_order(lang):
+        if not characters or family not in sources:
+            continue
+        drawn = {c for c in characters if ord(c) in coverage(sources[family].path)}
+        characters -= drawn
+        if drawn:
+            found += cjk_subset(sources[family], "".join(sorted(drawn)))
+    return found
+
+
+@functools.cache
+def coverage(path: Path) -> frozenset[int]:
+    """The code points a font draws (read once per process: tens of thousands of entries)."""
+    from fontTools.ttLib import TTFont
+
+    return frozenset(TTFont(path, lazy=True).getBestCmap())
+
+
+def cjk_subset(font: FontFile, characters: str) -> list[FontFile]:
+    import fontTools
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from fontTools.varLib import instancer
+
+    # Spaces too: between CJK runs the renderer may take them from the same font.
+    characters += " \u00a0\u3000"
+    key = hashlib.sha256(f"{font.path}|{font.path.stat().st_size}|{characters}|{fontTools.version}".encode())
+    targets = {weight: cache_dir() / f"{font.family.replace(' ', '')}-{weight}-{key.hexdigest()[:16]}.ttf"
+               for weight in STATIC_WEIGHTS}
+    if not all(path.is_file() for path in targets.values()):
+        cut = TTFont(font.path, recalcTimestamp=False)
+        options = subset.Options()
+        options.layout_features, options.name_IDs, options.notdef_outline = ["*"], ["*"], True
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text=characters)
+        subsetter.subset(cut)
+        for weight, target in targets.items():
+            static = instancer.instantiateVariableFont(copy.deepcopy(cut), {"wght": weight}, static=True)
+            save_atomically(static, target)
+    return [FontFile(font.family, font.style, path, weight) for weight, path in targets.items()]
+
+
+def save_atomically(font, target: Path) -> None:
+    # Parallel builds may make the same font at once: each writes its own file, then renames.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb") as stream:
+        font.save(stream)
+    os.replace(temporary, target)
+
+
+def font_face_css(text: str, lang: str = "en") -> str:
+    """@font-face rules for the fonts `text` needs: the text families, and CJK ones if it has CJK."""
     return "\n".join(
         f'@font-face {{ font-family: "{font.family}"; font-style: {font.style};'
-        + (f" font-weight: {font.weight};" if font.weight else "")
-        + f' src: url("{font.path.as_uri()}"); }}'
-        for font in (*text_fonts(), *cjk)
+        f' font-weight: {font.weight}; src: url("{font.path.as_uri()}"); }}'
+        for font in (*text_fonts(), *cjk_fonts(text, lang))
     )
 
 
-def cjk_stack(lang: str) -> str:
-    """The CJK families, for a CSS font-family list, the article's region first."""
+def cjk_order(lang: str) -> list[str]:
+    """The CJK families, the article's region first."""
     language, *subtags = lang.lower().split("-")
     first = CJK_BY_LANGUAGE.get(language)
     if language == "zh" and TRADITIONAL_CHINESE & set(subtags):
         first = "Noto Sans TC"
-    ordered = [first] + [f for f in CJK_FAMILIES if f != first] if first else CJK_FAMILIES
-    return ", ".join(f'"{family}"' for family in ordered)
+    return [first] + [f for f in CJK_FAMILIES if f != first] if first else CJK_FAMILIES
+
+
+def cjk_stack(lang: str) -> str:
+    """The CJK families, for a CSS font-family list, the article's region first."""
+    return ", ".join(f'"{family}"' for family in cjk_order(lang))

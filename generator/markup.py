@@ -121,8 +121,7 @@ def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits =
     demote_headings(tokens)
     diagnostics += place_images(tokens, article, policy, int(limits.image_megapixels * 1_000_000))
     mark_printed_urls(tokens)
-    mark_wide_tables(tokens)
-    tokens = place_footnotes(tokens)
+    tokens = place_footnotes(size_tables(tokens))
     make_figures(tokens)
     headings = tuple(
         Heading(int(token.tag[1]), inline_text(tokens[i + 1]), str(token.attrs.get("id", "")))
@@ -259,19 +258,45 @@ def mark_printed_urls(tokens: list[Token]) -> None:
 WIDE_TABLE_COLUMNS = {"wide": 6, "very-wide": 9}
 
 
-def mark_wide_tables(tokens: list[Token]) -> None:
-    """Class tables by column count, so the theme can set many columns smaller."""
+# A column's share of the width follows its longest cell, up to this many
+# characters: past it, the text wraps anyway.
+COLUMN_TEXT_CAP = 50
+
+
+def size_tables(tokens: list[Token]) -> list[Token]:
+    """Give each table column widths from its text, and class tables by column count.
+
+    With widths given, the theme lays tables out with `table-layout: fixed`:
+    the renderer then need not measure every way each cell could wrap, which
+    took most of the time of a table-heavy handout. A column gets at least
+    its longest word, and more for longer text, within COLUMN_TEXT_CAP.
+    """
+    sized: list[Token] = []
     for i, token in enumerate(tokens):
+        sized.append(token)
         if token.type != "table_open":
             continue
-        columns = 0
-        for cell in tokens[i + 1:]:
-            if cell.type == "tr_close":
-                break
-            columns += cell.type == "th_open"
-        classes = [name for name, minimum in WIDE_TABLE_COLUMNS.items() if columns >= minimum]
-        if classes:
-            token.attrs["class"] = " ".join(classes)
+        end = next(j for j in range(i, len(tokens)) if tokens[j].type == "table_close")
+        rows: list[list[str]] = []
+        for cell_index in range(i, end):
+            cell = tokens[cell_index]
+            if cell.type == "tr_open":
+                rows.append([])
+            elif cell.type in ("th_open", "td_open"):
+                rows[-1].append(inline_text(tokens[cell_index + 1]))
+        columns = max(map(len, rows), default=0)
+        weights = []
+        for column in range(columns):
+            texts = [row[column] for row in rows if column < len(row)]
+            longest_word = max((len(w) for text in texts for w in text.split()), default=1)
+            weights.append(max(longest_word, min(max(map(len, texts), default=1), COLUMN_TEXT_CAP), 3))
+        classes = ["fitted"] + [name for name, minimum in WIDE_TABLE_COLUMNS.items() if columns >= minimum]
+        token.attrs["class"] = " ".join(classes)
+        widths = "".join(f'<col style="width: {100 * w / sum(weights):.1f}%">' for w in weights)
+        colgroup = Token("html_block", "", 0)
+        colgroup.content = f"<colgroup>{widths}</colgroup>\n"
+        sized.append(colgroup)
+    return sized
 
 
 def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_pixels: int) -> list[Diagnostic]:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import os
+import functools
 import logging
+import os
 import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcherResponse
 
 from .diagnostics import Diagnostic
 from .errors import HandoutError
 from .render import Page
-from .sandbox import ReadPolicy, SafeFetcher
+from .sandbox import ReadPolicy, Refused, fetch_remote
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,37 @@ class Pdf:
     data: bytes
     pages: int
     diagnostics: tuple[Diagnostic, ...]
+
+
+class SafeFetcher(weasyprint.URLFetcher):
+    def __init__(self, policy: ReadPolicy):
+        super().__init__(allowed_protocols=("file", "data", "http", "https"), allow_redirects=False)
+        self.policy = policy
+        self.refused: list[tuple[str, str]] = []  # (warning code, reason)
+
+    def fetch(self, url, headers=None):
+        try:
+            return self.fetch_allowed(url, headers)
+        except Refused as exc:
+            self.refused.append((exc.code, str(exc)))
+            raise
+
+    def fetch_allowed(self, url: str, headers):
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme == "file":
+            path = Path(url2pathname(urlsplit(url).path))
+            if not self.policy.allows_path(path):
+                raise Refused(f"{path} is outside the project's content, templates, themes and assets folders;"
+                              " not read", "W106")
+            return super().fetch(url, headers)
+        if scheme in ("http", "https"):
+            if not self.policy.allow_remote:
+                raise Refused(f"{url} is on the network; not fetched (--allow-remote fetches it)")
+            body, content_type, final_url = fetch_remote(url, self.policy)
+            return URLFetcherResponse(final_url, body, {"Content-Type": content_type})
+        raise Refused(f"{url}: {scheme}: addresses are not read", "W106")
 
 
 class RenderTimeout(HandoutError):
@@ -82,6 +118,12 @@ def font_timestamps(timestamp: str):
         del os.environ["SOURCE_DATE_EPOCH"]
 
 
+@functools.cache
+def font_configuration() -> FontConfiguration:
+    """One per process: WeasyPrint loads each @font-face font into it once, not once a document."""
+    return FontConfiguration()
+
+
 def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0) -> Pdf:
     collector = WarningCollector()
     logger = logging.getLogger("weasyprint")
@@ -89,7 +131,8 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0)
     fetcher = SafeFetcher(policy)
     try:
         with time_limit(seconds, source), font_timestamps(page.timestamp):
-            document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render()
+            document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
+                font_config=font_configuration())
             # pdf_identifier=True: the file's /ID is a hash of its content, so the same
             # article gives the same bytes, run after run.
             data = document.write_pdf(pdf_identifier=True)

@@ -13,15 +13,17 @@ import datetime
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
-import segno
 
 from . import __version__, fonts, themes
 from .article import Article, Metadata
 from .config import Defaults
 from .errors import ThemeError
-from .markup import Body, code_css
+
+if TYPE_CHECKING:
+    from .markup import Body
 
 DEFAULT_THEME = "handout"
 DEFAULT_PAPER = "a4"
@@ -72,8 +74,9 @@ class Renderer:
             toc=meta.toc if meta.toc is not None else bool(self.defaults.toc),
         )
 
-    def render(self, article: Article, body: Body, theme: str | None = None, paper: str | None = None) -> Page:
+    def render(self, article: Article, body: "Body", theme: str | None = None, paper: str | None = None) -> Page:
         """Fill the theme's article.html; options given here win over front matter and handout.toml."""
+        from .markup import code_css
         theme = theme or article.meta.theme or self.defaults.theme or DEFAULT_THEME
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
         lineage = self.check_theme(theme, article.source)
@@ -91,7 +94,7 @@ class Renderer:
                 # --css: linked after the theme's styles, so it wins, and its url()s
                 # resolve beside it.
                 extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
-                font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values()))),
+                font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values())), meta.lang),
                 cjk_fonts=fonts.cjk_stack(meta.lang),
                 organisation=self.defaults.organisation,
                 logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
@@ -132,6 +135,8 @@ def qr_code(url: str | None) -> str | None:
     """An SVG QR code of the article's source, so a printed page leads back to it."""
     if not url:
         return None
+    import segno  # only articles with a source need it
+
     return segno.make(url, error="m").svg_data_uri(scale=1, border=0, dark="#1a1a1a")
 
 

@@ -1,7 +1,7 @@
 """What a build may read: the project's own folders, and the network only when asked.
 
 Every file and URL that WeasyPrint wants (images, stylesheets, @import, fonts,
-attachments) goes through SafeFetcher. Files are read only from the allowed
+attachments) goes through pdf.SafeFetcher, which asks the ReadPolicy here. Files are read only from the allowed
 folders; http(s) only with --allow-remote, then with a timeout, a size cap,
 no redirect to another scheme, and never to loopback, private, link-local
 (169.254.169.254, the cloud metadata address) or multicast addresses, also
@@ -20,8 +20,6 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
-import weasyprint
-from weasyprint.urls import URLFetcherResponse
 
 MEGABYTE = 1024 * 1024
 REMOTE_TIMEOUT = 10.0
@@ -54,37 +52,6 @@ class Refused(ValueError):
     def __init__(self, message: str, code: str = "W107"):
         super().__init__(message)
         self.code = code
-
-
-class SafeFetcher(weasyprint.URLFetcher):
-    def __init__(self, policy: ReadPolicy):
-        super().__init__(allowed_protocols=("file", "data", "http", "https"), allow_redirects=False)
-        self.policy = policy
-        self.refused: list[tuple[str, str]] = []  # (warning code, reason)
-
-    def fetch(self, url, headers=None):
-        try:
-            return self.fetch_allowed(url, headers)
-        except Refused as exc:
-            self.refused.append((exc.code, str(exc)))
-            raise
-
-    def fetch_allowed(self, url: str, headers):
-        scheme = urlsplit(url).scheme.lower()
-        if scheme == "data":
-            return super().fetch(url, headers)
-        if scheme == "file":
-            path = Path(url2pathname(urlsplit(url).path))
-            if not self.policy.allows_path(path):
-                raise Refused(f"{path} is outside the project's content, templates, themes and assets folders;"
-                              " not read", "W106")
-            return super().fetch(url, headers)
-        if scheme in ("http", "https"):
-            if not self.policy.allow_remote:
-                raise Refused(f"{url} is on the network; not fetched (--allow-remote fetches it)")
-            body, content_type, final_url = fetch_remote(url, self.policy)
-            return URLFetcherResponse(final_url, body, {"Content-Type": content_type})
-        raise Refused(f"{url}: {scheme}: addresses are not read", "W106")
 
 
 def vetted_address(host: str, port: int, policy: ReadPolicy) -> str:

@@ -23,7 +23,7 @@ def test_commonmark_with_tables_footnotes_definition_lists_and_task_lists():
         "- [x] done\n- [ ] to do\n\n"
         "[^1]: The note.\n"
     )).html
-    assert "<table>" in html and "<td>1</td>" in html
+    assert '<table class="fitted">' in html and "<td>1</td>" in html
     assert '<span class="footnote">The note.</span>' in html
     assert "<dt>Term</dt>" in html and "<dd>Definition</dd>" in html
     assert 'class="task-list-item' in html and 'checked="checked"' in html

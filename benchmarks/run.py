@@ -1,0 +1,165 @@
+"""Speed and memory of batch builds, measured against md2pdf on the same machine.
+
+Run by hand from the repository root, in the environment handout is installed in
+(with the bench extra: pip install '.[bench]'):
+
+    python benchmarks/run.py [--articles 28] [--skip-md2pdf]
+
+It makes a corpus of real-sized articles from the project's own articles and test
+corpus, installs md2pdf into its own environment (benchmarks/.md2pdf-venv), and
+prints the times, the peak memory of all processes together, and the ratios
+against the targets of issue 7. Nothing here is a test: figures vary by machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import venv
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+WORK = Path(__file__).resolve().parent / ".work"
+MD2PDF_VENV = Path(__file__).resolve().parent / ".md2pdf-venv"
+SOURCES = sorted((REPO / "tests" / "corpus").glob("*.md")) + [REPO / "content" / "hand-hygiene.md"]
+FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
+CORES = os.cpu_count() or 1
+
+
+def bodies() -> list[str]:
+    return [FRONT_MATTER.sub("", path.read_text(encoding="utf-8")) for path in SOURCES]
+
+
+def article(title: str, parts: int, offset: int) -> str:
+    """A real-sized article: sections taken in turn from the project's own articles."""
+    texts = bodies()
+    sections = []
+    for n in range(parts):
+        text = texts[(offset + n) % len(texts)]
+        # Footnote labels must stay unique within one article.
+        text = re.sub(r"\[\^(\w+)\]", lambda m: f"[^{m.group(1)}{n}]", text)
+        sections.append(f"# Part {n + 1}\n\n{text}\n")
+    return f"---\ntitle: {title}\nauthor: Benchmark\ndate: 2025-01-01\n---\n\n" + "\n".join(sections)
+
+
+def make_corpus(folder: Path, count: int) -> None:
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "content").mkdir(parents=True)
+    shutil.copytree(REPO / "tests" / "corpus" / "images", folder / "content" / "images")
+    for n in range(count):
+        (folder / "content" / f"article-{n:02d}.md").write_text(article(f"Article {n + 1}", 5, n))
+
+
+def run(command: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
+    """(seconds, peak megabytes of the process and all its children together)."""
+    started = time.perf_counter()
+    process = psutil.Popen(command, cwd=cwd, env={**os.environ, **(env or {})},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    stop = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not stop.is_set():
+            try:
+                tree = [process] + process.children(recursive=True)
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    _, errors = process.communicate()
+    stop.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{errors.decode()[-2000:]}")
+    return seconds, peak / 1024 / 1024
+
+
+def pages(folder: Path) -> int:
+    from pypdf import PdfReader
+    return sum(len(PdfReader(pdf).pages) for pdf in folder.glob("*.pdf"))
+
+
+def md2pdf_command() -> Path:
+    executable = MD2PDF_VENV / "bin" / "md2pdf"
+    if not executable.exists():
+        print("installing md2pdf into", MD2PDF_VENV)
+        venv.create(MD2PDF_VENV, with_pip=True)
+        subprocess.run([MD2PDF_VENV / "bin" / "pip", "install", "--quiet", "md2pdf[cli]"], check=True)
+    return executable
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=28)
+    parser.add_argument("--skip-md2pdf", action="store_true")
+    args = parser.parse_args()
+    handout = [sys.executable, "-m", "generator", "build", "-q"]
+    env = {"SOURCE_DATE_EPOCH": "1735689600"}
+    figures: dict[str, float] = {}
+
+    corpus = WORK / "corpus"
+    make_corpus(corpus, args.articles)
+    run(handout + ["--jobs", "1", "content/article-00.md"], corpus, env)  # fonts made once, before timing
+
+    figures["full, --jobs 1"], _ = run(handout + ["--force", "--jobs", "1"], corpus, env)
+    figures[f"full, --jobs {CORES}"], peak = run(handout + ["--force", "--jobs", str(CORES)], corpus, env)
+    figures["no-op rebuild"], _ = run(handout, corpus, env)
+    total_pages = pages(corpus / "output")
+
+    if not args.skip_md2pdf:
+        md2pdf = md2pdf_command()
+        mirror = WORK / "md2pdf"
+        if mirror.exists():
+            shutil.rmtree(mirror)
+        shutil.copytree(corpus / "content", mirror)
+        inputs = [arg for path in sorted(mirror.glob("*.md")) for arg in ("-i", path.name)]
+        figures[f"md2pdf -W {CORES}"], _ = run([str(md2pdf), *inputs, "-W", str(CORES)], mirror)
+
+    for size, parts in (("30-page article", 5), ("300-page article", 50)):
+        folder = WORK / size.split()[0]
+        if folder.exists():
+            shutil.rmtree(folder)
+        (folder / "content").mkdir(parents=True)
+        shutil.copytree(REPO / "tests" / "corpus" / "images", folder / "content" / "images")
+        (folder / "content" / "long.md").write_text(article(size, parts * 6, 0))
+        figures[size], memory = run(handout + ["--jobs", "1"], folder, env)
+        figures[f"{size} pages"] = pages(folder / "output")
+        figures[f"{size} peak MB"] = memory
+
+    print(f"\nCorpus: {args.articles} articles, {total_pages} pages; {CORES} cores\n")
+    for name, value in figures.items():
+        unit = "" if "pages" in name else (" MB" if "MB" in name else " s")
+        print(f"  {name:<28} {value:8.2f}{unit}")
+    print(f"  {'peak memory, full build':<28} {peak:8.0f} MB (all processes)")
+    print("\nTargets:")
+    parallel = figures[f"full, --jobs {CORES}"]
+    checks = [
+        (f"--jobs {CORES} vs --jobs 1", figures["full, --jobs 1"] / parallel, 1.7),
+        ("full build vs no-op rebuild", parallel / figures["no-op rebuild"], 30),
+        ("300 pages vs 30 pages (at most)", figures["300-page article"] / figures["30-page article"], 11),
+    ]
+    if not args.skip_md2pdf:
+        checks.insert(0, ("md2pdf vs handout", figures[f"md2pdf -W {CORES}"] / parallel, 3))
+    for name, ratio, target in checks:
+        met = ratio <= target if "at most" in name else ratio >= target
+        print(f"  {name:<34} {ratio:6.2f}x   target {target}x   {'met' if met else 'NOT met'}")
+    print(f"  {'peak memory (at most 500 MB)':<34} {peak:6.0f} MB  {'met' if peak <= 500 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
