@@ -26,6 +26,7 @@ from .diagnostics import Diagnostic
 from .errors import ArticleError, HandoutError, OutputError, UsageError
 from .load import EXTENSIONS, MEGABYTE, load_article
 from .manifest import Manifest, article_digest, build_digest, diagnostics_of
+from .printing import PrintOptions
 
 # A worker process is replaced after this many handouts, so memory stays
 # bounded however many articles a batch has.
@@ -55,6 +56,10 @@ class BuildOptions:
     force: bool = False
     # Delete the handouts whose articles are gone.
     prune: bool = False
+    # For the print shop: also a booklet ("full" or "a5") and n-up sheets, beside each handout.
+    booklet: str | None = None
+    n_up: tuple[int, ...] = ()
+    printing: PrintOptions = PrintOptions()
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class BuildResult:
     seconds: float = 0.0
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     error: HandoutError | None = None
+    # Booklet and n-up files made beside the handout.
+    extras: tuple[Path, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -134,6 +141,7 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     # The project's own settings may name files elsewhere: its logo, a --css file's folder.
     extra_roots = [options.extra_css.resolve().parent] if options.extra_css else []
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
+    extra_roots += [options.printing.profile()] if options.printing.profile() else []
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
 
     report = progress or (lambda result: None)
@@ -141,7 +149,8 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     shared = build_digest(
         renderer.template_roots,
         [options.project_dir / CONFIG_FILE, *([options.extra_css] if options.extra_css else [])],
-        repr((options.theme, options.paper, options.allow_remote, options.trusted_networks)),
+        repr((options.theme, options.paper, options.allow_remote, options.trusted_networks,
+              options.booklet, options.n_up, options.printing)),
     )
     results: dict[int, BuildResult] = {}
     jobs: dict[int, Job] = {}
@@ -225,7 +234,7 @@ def start_worker(setup: Setup) -> None:
 
 
 def typeset_job(job: Job) -> BuildResult:
-    from . import markup, pdf  # Markdown, Pygments and WeasyPrint: only where handouts are made
+    from . import imposition, markup, pdf  # Markdown, Pygments, WeasyPrint: only where handouts are made
 
     setup: Setup = worker["setup"]
     options, config, policy = setup.options, setup.config, setup.policy
@@ -235,16 +244,28 @@ def typeset_job(job: Job) -> BuildResult:
     try:
         body = markup.to_html(article, policy, config.limits)
         diagnostics.extend(body.diagnostics)
+        variant = options.printing.variant or ""
+        if variant.startswith("pdf/ua") and body.images_without_alt:
+            raise ArticleError(f"{variant} needs alt text for every image; these have none: "
+                               f"{', '.join(body.images_without_alt)}", source)
         page = worker["renderer"].render(article, body, options.theme, options.paper)
-        document = pdf.typeset(page, source, policy, config.limits.render_seconds)
+        document = pdf.typeset(page, source, policy, config.limits.render_seconds, options.printing)
         diagnostics.extend(document.diagnostics)
+        extras = {}
+        if options.booklet:
+            extras["booklet"] = imposition.booklet(document.data, options.booklet)
+        for n in options.n_up:
+            extras[f"{n}up"] = imposition.n_up(document.data, n)
         write_atomically(job.target, document.data, source)
+        for suffix, data in extras.items():
+            write_atomically(job.target.with_name(f"{job.target.stem}-{suffix}.pdf"), data, source)
     except HandoutError as exc:
         return BuildResult(source=source, status="failed", diagnostics=tuple(diagnostics), error=exc)
     return BuildResult(
         source=source, output=job.target, pages=document.pages, size=len(document.data),
         theme=page.theme, paper=page.paper, seconds=time.perf_counter() - started,
         diagnostics=tuple(diagnostics),
+        extras=tuple(job.target.with_name(f"{job.target.stem}-{suffix}.pdf") for suffix in extras),
     )
 
 

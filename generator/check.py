@@ -179,7 +179,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
                     "C201", f"{len(run)} word{'s' * (len(run) != 1)} missing from the PDF: '{shown}'",
                     article_path, source.line_of(run),
                 ))
-            found.extend(images_without_alt(text, article_path))
+            found.extend(images_without_alt(body.images_without_alt, article_path))
             found.extend(lint(article, options.ad_phrases))
 
     found.extend(page_problems(pdf, pages, body_lines(pages), options))
@@ -207,14 +207,11 @@ class TextCollector(HTMLParser):
         self.footnotes: list[str] = []
         self.skipping = 0
         self.footnote_spans = 0  # open <span>s inside a footnote
-        self.images_without_alt: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
         if tag in self.SKIPPED:
             self.skipping += 1
-        if tag == "img" and not (attributes.get("alt") or "").strip():
-            self.images_without_alt.append(attributes.get("src") or "")
         if tag == "span" and (self.footnote_spans or "footnote" in (attributes.get("class") or "").split()):
             if not self.footnote_spans:
                 self.footnotes.append("")
@@ -242,12 +239,12 @@ def html_text(html: str) -> TextCollector:
     return collector
 
 
-def images_without_alt(collector: TextCollector, article: Path) -> list[Diagnostic]:
+def images_without_alt(sources: tuple[str, ...], article: Path) -> list[Diagnostic]:
     lines = read_text(article).split("\n")
     return [
         Diagnostic("C207", f"image without alt text: {src}", article,
                    next((n for n, line in enumerate(lines, 1) if src and src in line), None))
-        for src in collector.images_without_alt
+        for src in sources
     ]
 
 

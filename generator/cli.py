@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import click
 from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
+from .imposition import BOOKLETS
 from .config import Config, load_config
 from .errors import display_path
 from .importer import import_text
+from .printing import MARKS, VARIANTS, PrintOptions
 from .themes import discover as list_themes
 
 output_option = click.option(
@@ -51,6 +54,17 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Build every handout, even those whose inputs did not change.")
 @click.option("--prune", is_flag=True, help="Delete the handouts whose articles are gone.")
+@click.option("--booklet", type=click.Choice(BOOKLETS), is_flag=False, flag_value="full",
+              help="Also a saddle-stitch booklet, NAME-booklet.pdf: pages two to a sheet side "
+                   "(A4 pages on A3; 'a5': A5 pages on A4).")
+@click.option("--n-up", "n_up", type=click.Choice(["2", "4"]), multiple=True,
+              help="Also 2 or 4 pages to a sheet, NAME-2up.pdf or NAME-4up.pdf.")
+@click.option("--bleed", metavar="LENGTH", help="Bleed around each page for the print shop, as 3mm.")
+@click.option("--marks", type=click.Choice(MARKS), help="Printer's marks in the bleed.")
+@click.option("--variant", type=click.Choice(VARIANTS),
+              help="A PDF for archiving, accessibility or print (tagged, with the metadata it needs).")
+@click.option("--output-profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The print shop's ICC profile, for PDF/X (default: sRGB).")
 @click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
 @format_option
 @max_size_option
@@ -59,8 +73,11 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also print unchanged handouts, and theme, paper and time.")
 def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, paper: str | None,
                   extra_css: Path | None, allow_remote: bool, trusted_networks: tuple[str, ...],
-                  jobs: int | None, force: bool, prune: bool, run_check: bool, report_format: str,
-                  max_size_mb: float | None, strict: bool, quiet: bool, verbose: bool) -> None:
+                  jobs: int | None, force: bool, prune: bool, booklet: str | None, n_up: tuple[str, ...],
+                  bleed: str | None, marks: str | None, variant: str | None, output_profile: Path | None,
+                  run_check: bool,
+                  report_format: str, max_size_mb: float | None, strict: bool, quiet: bool,
+                  verbose: bool) -> None:
     """Build a PDF handout for each article in PATHS (default: content/).
 
     Handouts whose inputs did not change since the last build are kept as they are.
@@ -69,10 +86,14 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
         raise click.UsageError("--quiet and --verbose cannot be used together")
     if trusted_networks and not allow_remote:
         raise click.UsageError("--trust-network goes with --allow-remote")
+    if bleed and not re.fullmatch(r"\d+(\.\d+)?(mm|cm|in|pt|px)", bleed):
+        raise click.UsageError(f"--bleed takes a length such as 3mm, not '{bleed}'")
     config = project_config()
     options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper, extra_css=extra_css, config=config,
                            allow_remote=allow_remote, trusted_networks=trusted_networks, jobs=jobs,
-                           force=force, prune=prune)
+                           force=force, prune=prune, booklet=booklet, n_up=tuple(map(int, n_up)),
+                           printing=PrintOptions(bleed=bleed, marks=marks, variant=variant,
+                                                 output_profile=output_profile))
     # With a JSON report on standard output, the build's own lines go to standard error.
     to_stderr = run_check and report_format == "json"
     with BuildDisplay(quiet, verbose, to_stderr) as display:
@@ -148,6 +169,8 @@ class BuildDisplay:
         elif not self.quiet:
             line = (f"{display_path(result.source)} -> {display_path(result.output)}"
                     f" ({result.pages} page{'s' * (result.pages != 1)}, {result.size / 1024:.0f} KiB)")
+            if result.extras:
+                line += f" + {', '.join(display_path(extra) for extra in result.extras)}"
             if self.verbose:
                 line += f" [theme {result.theme}, paper {result.paper}, {result.seconds:.2f} s]"
             self.echo(line, err=self.to_stderr)

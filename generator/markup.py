@@ -54,6 +54,7 @@ class Body:
     html: str
     headings: tuple[Heading, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
+    images_without_alt: tuple[str, ...] = ()  # their addresses
 
 
 CALLOUTS = ("note", "tip", "important", "warning", "caution")
@@ -130,7 +131,8 @@ def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits =
     html_out = sanitize.clean(PARSER.renderer.render(tokens, PARSER.options, {}))
     if sanitize.depth(html_out) > 2 * limits.nesting:
         raise ArticleError(f"the HTML nests more than {2 * limits.nesting} elements deep", article.source)
-    return Body(html=html_out, headings=headings, diagnostics=tuple(diagnostics))
+    return Body(html=html_out, headings=headings, diagnostics=tuple(diagnostics),
+                images_without_alt=tuple(sanitize.images_without_alt(html_out)))
 
 
 def check_nesting(tokens: list[Token], article: Article, limit: int) -> None:

@@ -20,6 +20,7 @@ from weasyprint.urls import URLFetcherResponse
 
 from .diagnostics import Diagnostic
 from .errors import HandoutError
+from .printing import PrintOptions
 from .render import Page
 from .sandbox import ReadPolicy, Refused, fetch_remote
 
@@ -124,18 +125,26 @@ def font_configuration() -> FontConfiguration:
     return FontConfiguration()
 
 
-def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0) -> Pdf:
+def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0,
+            printing: PrintOptions = PrintOptions()) -> Pdf:
     collector = WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
     fetcher = SafeFetcher(policy)
     try:
         with time_limit(seconds, source), font_timestamps(page.timestamp):
+            extra = printing.stylesheet()
+            # An @color-profile rule (PDF/X's output intent) lands in this dict.
+            profiles: dict = {}
+            stylesheets = [weasyprint.CSS(string=extra, font_config=font_configuration(), url_fetcher=fetcher,
+                                          color_profiles=profiles)] if extra else None
             document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
-                font_config=font_configuration())
+                font_config=font_configuration(), color_profiles=profiles, stylesheets=stylesheets,
+                pdf_variant=printing.variant,
+            )
             # pdf_identifier=True: the file's /ID is a hash of its content, so the same
             # article gives the same bytes, run after run.
-            data = document.write_pdf(pdf_identifier=True)
+            data = document.write_pdf(pdf_identifier=True, pdf_variant=printing.variant)
     finally:
         logger.removeHandler(collector)
     refusals = [Diagnostic(code, reason, source) for code, reason in dict.fromkeys(fetcher.refused)]

@@ -50,6 +50,8 @@ ALLOWED_STYLES = {
     "margin-right", "padding", "padding-top", "padding-bottom", "padding-left", "padding-right",
     "border", "border-top", "border-bottom", "border-left", "border-right", "border-collapse",
     "white-space", "font-size", "list-style-type",
+    "break-before", "break-after", "break-inside", "page-break-before", "page-break-after",
+    "page-break-inside",
 }
 URL_SCHEMES = {"http", "https", "mailto", "data"}
 
@@ -127,3 +129,22 @@ def depth(html: str) -> int:
     counter.feed(html)
     counter.close()
     return counter.deepest
+
+
+class ImageScanner(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.without_alt: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "img" and not (attributes.get("alt") or "").strip():
+            self.without_alt.append(attributes.get("src") or "")
+
+
+def images_without_alt(html: str) -> list[str]:
+    """The addresses of the images in `html` that have no alt text."""
+    scanner = ImageScanner()
+    scanner.feed(html)
+    scanner.close()
+    return scanner.without_alt

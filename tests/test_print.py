@@ -1,0 +1,160 @@
+"""Print shop and accessibility: booklets, n-up sheets, bleed and marks, PDF/UA, PDF/A, PDF/X."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import run, write
+from generator.imposition import saddle_order
+
+MM = 72 / 25.4
+A4 = (210, 297)
+
+
+def six_parts(project: Path) -> Path:
+    """An article of 7 pages: the title, then one page per marked part."""
+    parts = ["---\ntitle: Booklet\nlang: en-GB\n---\n"] + [
+        f'<h2 style="break-before: page">Marker {n}</h2>\n\nThe text of part {n}.\n' for n in range(1, 7)]
+    return write(project / "content" / "b.md", "\n".join(parts))
+
+
+def size_mm(pdf: Path, page: int = 0) -> tuple[int, int]:
+    box = PdfReader(pdf).pages[page].mediabox
+    return round(float(box.width) / MM), round(float(box.height) / MM)
+
+
+def halves(pdf: Path, page: int, columns: int = 2, rows: int = 1) -> list[str]:
+    """The text in each cell of a sheet side, row by row: what a reader sees on each half."""
+    reader = PdfReader(pdf)
+    width, height = float(reader.pages[page].mediabox.width), float(reader.pages[page].mediabox.height)
+    cells = [""] * (columns * rows)
+
+    def visit(text, cm, tm, font, size):
+        x, y = cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+        col, row = min(int(x / width * columns), columns - 1), min(int((height - y) / height * rows), rows - 1)
+        cells[row * columns + col] += text
+
+    reader.pages[page].extract_text(visitor_text=visit)
+    return cells
+
+
+def page_number(text: str) -> int | None:
+    found = re.search(r"page (\d+) of", text)
+    return int(found.group(1)) if found else None
+
+
+def test_saddle_order_pads_to_a_multiple_of_four():
+    assert saddle_order(7) == [None, 0, 1, 6, 5, 2, 3, 4]
+    assert saddle_order(4) == [3, 0, 1, 2]
+    assert saddle_order(1) == [None, 0, None, None]
+
+
+def test_booklet_sheets_are_in_saddle_stitch_order(project):
+    six_parts(project)
+    result = run("build", "--booklet")
+    assert result.exit_code == 0
+    assert "output/b.pdf (7 pages, " in result.stdout and "+ output/b-booklet.pdf" in result.stdout
+    booklet = project / "output" / "b-booklet.pdf"
+    assert len(PdfReader(booklet).pages) == 4  # 2 sheets, front and back
+    assert size_mm(booklet) == (420, 297)  # A3 landscape: two A4 pages side by side
+    printed = [[page_number(text) for text in halves(booklet, side)] for side in range(4)]
+    assert printed == [[None, 1], [2, 7], [6, 3], [4, 5]]  # page 8 is the blank that pads to 8
+
+
+def test_a5_booklet_on_a4_sheets(project):
+    six_parts(project)
+    assert run("build", "--booklet", "a5").exit_code == 0
+    booklet = project / "output" / "b-booklet.pdf"
+    assert size_mm(booklet) == (297, 210)
+    assert [page_number(t) for t in halves(booklet, 1)] == [2, 7]
+
+
+def test_two_and_four_up(project):
+    six_parts(project)
+    assert run("build", "--n-up", "2", "--n-up", "4").exit_code == 0
+    two, four = project / "output" / "b-2up.pdf", project / "output" / "b-4up.pdf"
+    assert len(PdfReader(two).pages) == 4 and size_mm(two) == (297, 210)
+    assert [page_number(t) for t in halves(two, 1)] == [3, 4]
+    assert len(PdfReader(four).pages) == 2 and size_mm(four) == A4
+    assert [page_number(t) for t in halves(four, 0, rows=2)] == [1, 2, 3, 4]
+    assert [page_number(t) for t in halves(four, 1, rows=2)] == [5, 6, 7, None]
+
+
+def test_bleed_and_crop_marks(project):
+    write(project / "content" / "a.md", "Text.\n")
+    assert run("build", "--bleed", "3mm", "--marks", "crop").exit_code == 0
+    page = PdfReader(project / "output" / "a.pdf").pages[0]
+    trim, media = page.trimbox, page.mediabox
+    assert round(float(trim.width) / MM) == 210 and round(float(trim.height) / MM) == 297
+    assert float(media.width) >= float(trim.width) + 6 * MM - 0.01  # 3 mm of bleed each side
+    assert b" l" in page.get_contents().get_data() or b" re" in page.get_contents().get_data()
+    assert run("build", "--bleed", "three").exit_code == 2
+
+
+def xmp(pdf: Path) -> str:
+    metadata = PdfReader(pdf).trailer["/Root"].get("/Metadata")
+    return metadata.get_object().get_data().decode() if metadata else ""
+
+
+@pytest.mark.parametrize("variant, identification", [
+    ("pdf/ua-1", "pdfuaid:part"),
+    ("pdf/a-3b", "pdfaid:part"),
+    ("pdf/x-4", "GTS_PDFXVersion"),
+])
+def test_variants_are_tagged_and_identified(project, variant, identification):
+    write(project / "content" / "a.md", "---\ntitle: Tagged\nauthor: Me\nlang: de\n---\n## Teil\n\nText.\n")
+    assert run("build", "--variant", variant).exit_code == 0
+    pdf = project / "output" / "a.pdf"
+    root = PdfReader(pdf).trailer["/Root"]
+    assert root["/Lang"] == "de"
+    assert identification in xmp(pdf)
+    if variant == "pdf/ua-1":
+        assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+    if variant.startswith(("pdf/a", "pdf/x")):
+        assert "/OutputIntents" in root
+
+
+def test_variants_are_reproducible(project, monkeypatch):
+    write(project / "content" / "a.md", "---\ndate: 2025-02-01\n---\nText.\n")
+    assert run("build", "--variant", "pdf/a-3b", "-o", "one").exit_code == 0
+    assert run("build", "--variant", "pdf/a-3b", "-o", "two").exit_code == 0
+    assert (project / "one" / "a.pdf").read_bytes() == (project / "two" / "a.pdf").read_bytes()
+
+
+def test_pdf_ua_needs_alt_text_for_every_image(project):
+    shutil.copy(Path(__file__).parent / "corpus" / "images" / "weekly-visits.png", project / "content" / "c.png")
+    write(project / "content" / "a.md", "Chart:\n\n![](c.png)\n")
+    write(project / "content" / "ok.md", "Chart:\n\n![Visits per day](c.png)\n")
+    result = run("build", "--variant", "pdf/ua-1")
+    assert result.exit_code == 1
+    assert "content/a.md: error: pdf/ua-1 needs alt text for every image; these have none: c.png" in result.stderr
+    assert (project / "output" / "ok.pdf").exists()
+
+
+def qpdf() -> str:
+    found = shutil.which("qpdf")
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("qpdf is missing: .ci/run installs it")
+        pytest.skip("qpdf is not installed (apt-get install qpdf)")
+    return found
+
+
+def test_qpdf_finds_nothing_wrong_in_any_output(project):
+    checker = qpdf()
+    six_parts(project)
+    assert run("build", "--booklet", "--n-up", "2", "--n-up", "4", "--variant", "pdf/ua-1",
+               "--bleed", "3mm", "--marks", "crop cross").exit_code == 0
+    outputs = sorted((project / "output").glob("*.pdf"))
+    assert len(outputs) == 4
+    for pdf in outputs:
+        check = subprocess.run([checker, "--check", str(pdf)], capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert "No syntax or stream encoding errors found" in check.stdout
