@@ -238,6 +238,60 @@ def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) 
     return len(failed)
 
 
+@main.command("mail")
+@click.argument("recipients", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--article", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The article whose handout is attached ([mail] article in handout.toml).")
+@click.option("--message", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The message: Markdown with a subject: in its front matter ([mail] message).")
+@click.option("--send", is_flag=True, help="Send for real; without it, messages go to OUTPUT/outbox/ as .eml files.")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages now.")
+@output_option
+@max_size_option
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for personal handouts.")
+def mail_command(recipients: Path | None, article: Path | None, message: Path | None, send: bool,
+                 limit: int | None, output_dir: Path, max_size_mb: float | None, jobs: int | None) -> None:
+    """Send a handout to every row of RECIPIENTS (a CSV with an email column), only once.
+
+    SMTP settings: [mail] in handout.toml, or HANDOUT_SMTP_HOST, HANDOUT_SMTP_PORT,
+    HANDOUT_SMTP_SECURITY, HANDOUT_SMTP_USER, HANDOUT_MAIL_FROM (which win), and the
+    password only from HANDOUT_SMTP_PASSWORD.
+    """
+    from . import mail
+
+    config = project_config()
+    recipients = recipients or (Path(config.mail["recipients"]) if "recipients" in config.mail else None)
+    article = article or (Path(config.mail["article"]) if "article" in config.mail else None)
+    message = message or (Path(config.mail["message"]) if "message" in config.mail else None)
+    missing = [name for name, value in (("RECIPIENTS", recipients), ("--article", article), ("--message", message))
+               if value is None]
+    if missing:
+        raise click.UsageError(f"give {', '.join(missing)} (or set them in [mail] of handout.toml)")
+    options = BuildOptions(output_dir=output_dir, config=config, jobs=jobs)
+    outgoing = mail.prepare_all(recipients, article, message, config, options, max_size_mb)
+    total = sum(len(item.message.as_bytes()) for item in outgoing)
+    if not send:
+        written = mail.write_outbox(outgoing, output_dir / "outbox")
+        first = outgoing[0].message
+        text = first.get_body(("plain",)).get_content().strip().splitlines()
+        click.echo(f"Dry run: {len(written)} messages ({total / 1024 / 1024:.1f} MB) written to "
+                   f"{display_path(output_dir / 'outbox')}/; nothing was sent (--send sends them).")
+        click.echo(f"First message:\n  From: {first['From']}\n  To: {first['To']}\n  Subject: {first['Subject']}")
+        for line in text[:6]:
+            click.echo(f"  | {line}")
+        click.echo(f"  Attached: {next(first.iter_attachments()).get_filename()}")
+        return
+    settings = mail.smtp_settings(config.mail)
+    log = mail.SendLog(output_dir / "mail-log.jsonl")
+    report = mail.send(outgoing, settings, log, limit,
+                       progress=lambda status, item, detail: click.echo(
+                           f"{status}: {item.recipient.email}{' (' + detail + ')' if detail else ''}",
+                           err=status != "sent"))
+    click.echo(f"{len(report.sent)} sent, {len(report.skipped)} already sent before, {len(report.failed)} failed,"
+               f" {report.left} left for later (--limit); log: {display_path(log.path)}")
+    sys.exit(1 if report.failed else 0)
+
+
 @main.command("themes")
 def themes_command() -> None:
     """List the themes: built-in, and the project's own in themes/."""

@@ -55,6 +55,8 @@ class Config:
     check: CheckSettings = field(default_factory=CheckSettings)
     defaults: Defaults = field(default_factory=Defaults)
     limits: Limits = field(default_factory=Limits)
+    # [mail], as written: mail.smtp_settings() reads it, with the environment winning.
+    mail: dict = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
@@ -79,6 +81,19 @@ SCHEMA = {
         "nesting": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 100,
                     "a whole number from 2 to 100"),
         "render_seconds": (positive_number, "a positive number"),
+    },
+    "mail": {
+        "smtp_host": (text, "a host name"),
+        "smtp_port": (lambda v: isinstance(v, int) and 0 < v < 65536, "a port number"),
+        "smtp_security": (lambda v: v in ("starttls", "tls", "none"), "starttls, tls or none"),
+        "smtp_user": (text, "a user name"),
+        "from": (text, "an address, as Clinic <news@example.org>"),
+        "rate_per_minute": (positive_number, "a positive number"),
+        "backoff_seconds": (positive_number, "a positive number"),
+        "max_size_mb": (positive_number, "a positive number"),
+        "recipients": (text, "the path of a CSV file"),
+        "article": (text, "the path of an article"),
+        "message": (text, "the path of a message template"),
     },
     "defaults": {
         "theme": (text, "a theme name"),
@@ -144,5 +159,6 @@ def load_config(project_dir: Path) -> Config:
         check=CheckSettings(**sections["check"]),
         defaults=Defaults(**defaults),
         limits=Limits(**sections["limits"]),
+        mail=sections["mail"],
         diagnostics=tuple(warnings),
     )
