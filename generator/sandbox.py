@@ -18,7 +18,6 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
-from urllib.request import url2pathname
 
 
 MEGABYTE = 1024 * 1024

@@ -8,7 +8,6 @@ import json
 import shutil
 import socket
 import ssl
-from pathlib import Path
 
 import pytest
 import trustme
@@ -212,3 +211,29 @@ def test_personal_handouts_for_each_recipient(merge, smtp):
         pdf.write_bytes(attachment.get_content())
         assert f"Prepared for {name}." in page_texts(pdf)[0]
     assert not list((merge / "content").glob(".*"))  # the per-recipient copies are gone
+
+
+class Refusing(Recorder):
+    """Refuses one recipient for good (550), accepts the others."""
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address == "cy@example.org":
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_permanent_refusal_is_logged_and_the_run_goes_on(merge, smtp, monkeypatch):
+    (merge / "people.csv").write_text(
+        "name\temail\tgroup\tbcc\nAna\tana@example.org\tA\tarchive@example.org\nCy\tcy@example.org\tA\t\n"
+        "Dee\tdee@example.org\tB\t\n")
+    smtp.__class__ = Refusing
+    result = mail("--send")
+    assert result.exit_code == 1, result.stderr
+    assert "2 sent, 0 already sent before, 1 failed" in result.stdout
+    assert "failed: cy@example.org (550 5.1.1 No such user)" in result.stderr
+    assert smtp.messages[0][0] == ["ana@example.org", "archive@example.org"]  # bcc: in the envelope only
+    assert "archive" not in smtp.messages[0][1].decode()
+    log = [json.loads(line) for line in (merge / "output" / "mail-log.jsonl").read_text().splitlines()]
+    assert [(e["email"], e["status"]) for e in log] == [
+        ("ana@example.org", "sent"), ("cy@example.org", "failed"), ("dee@example.org", "sent")]

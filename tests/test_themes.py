@@ -116,6 +116,17 @@ def test_tufte_puts_footnotes_in_the_wide_margin(project):
     assert "The World Health Organization estimates" in words(page_texts(pdf)[0])
 
 
+def test_tufte_sets_margin_figures_in_the_margin(project):
+    shutil.copytree(REPO / "content" / "images", project / "content" / "images")
+    write(project / "content" / "a.md", "---\ntheme: tufte\n---\nText.\n\n![A chart](images/weekly-visits.png){.margin}\n")
+    assert run("build").exit_code == 0
+    page = PdfReader(project / "output" / "a.pdf").pages[0]
+    width = float(page.mediabox.width)
+    (image,) = page.images
+    placed = [x for x, y in text_starts(project / "output" / "a.pdf") if x > width - 76 * MM]
+    assert placed, "the caption is not in the margin"
+
+
 def test_footnotes_print_at_the_foot_of_the_page_that_calls_them(project):
     pdf = build_theme(project, "handout")
     lines = text_lines_inside(pdf, margin_mm=20)[0]
@@ -160,7 +171,6 @@ def test_running_header_shows_the_section_except_on_the_first_page(project):
     headers = []
     for page in range(len(PdfReader(pdf).pages)):
         starts = text_starts(pdf, page)
-        texts = page_texts(pdf)[page]
         top = [y for x, y in starts if y > height - 20 * MM]
         headers.append(bool(top))
     assert headers[0] is False and all(headers[1:])
