@@ -12,7 +12,7 @@ import click
 from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
-from .imposition import BOOKLETS
+from .imposition import BOOKLETS, N_UP
 from .config import Config, load_config
 from .errors import display_path
 from .importer import import_text
@@ -57,7 +57,7 @@ def main() -> None:
 @click.option("--booklet", type=click.Choice(BOOKLETS), is_flag=False, flag_value="full",
               help="Also a saddle-stitch booklet, NAME-booklet.pdf: pages two to a sheet side "
                    "(A4 pages on A3; 'a5': A5 pages on A4).")
-@click.option("--n-up", "n_up", type=click.Choice(["2", "4"]), multiple=True,
+@click.option("--n-up", "n_up", type=click.Choice([str(n) for n in N_UP]), multiple=True,
               help="Also 2 or 4 pages to a sheet, NAME-2up.pdf or NAME-4up.pdf.")
 @click.option("--bleed", metavar="LENGTH", help="Bleed around each page for the print shop, as 3mm.")
 @click.option("--marks", type=click.Choice(MARKS), help="Printer's marks in the bleed.")
