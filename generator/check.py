@@ -27,7 +27,7 @@ from .errors import HandoutError, UsageError
 from .lint import lint
 from .load import EXTENSIONS, load_article, read_text, slug_for
 from .pdfscan import Line, PageScan, scan_pdf
-from .words import LINE_BREAK_HYPHEN, SourceWords, missing_runs, printed_words, words
+from .words import LINE_BREAK_HYPHEN, SourceWords, missing_runs, printed_words, unreadable_words, words
 
 MEGABYTE = 1024 * 1024
 
@@ -54,6 +54,8 @@ class CheckReport:
     words: int = 0
     missing_words: int = 0
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    # Words in shaped scripts (Arabic, Indic, Thai...), which the comparison leaves out.
+    unchecked_words: int = 0
 
     @property
     def coverage(self) -> float:
@@ -76,6 +78,7 @@ class CheckReport:
             "pages": self.pages,
             "words": self.words,
             "missing_words": self.missing_words,
+            "unchecked_words": self.unchecked_words,
             "coverage": round(self.coverage * 100, 3),
             "findings": [d.as_dict() for d in self.diagnostics],
         }
@@ -153,7 +156,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
             Diagnostic("C210", f"{pdf} cannot be read as a PDF ({exc})", pdf),))
 
     found: list[Diagnostic] = []
-    total = missing = 0
+    total = missing = unchecked = 0
     if article_path is not None:
         try:
             article = load_article(article_path, int(options.limits.article_mb * MEGABYTE))
@@ -172,6 +175,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
                 words(footnote) for footnote in text.footnotes]
             runs = [run for expected in expected_runs for run in missing_runs(expected, printed)]
             total = sum(map(len, expected_runs))
+            unchecked = unreadable_words(title_block + " " + " ".join(text.parts + text.footnotes))
             missing = sum(map(len, runs))
             for run in runs:
                 shown = " ".join(run[:12]) + (" …" if len(run) > 12 else "")
@@ -189,7 +193,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
     if size > options.max_size:
         found.append(Diagnostic(
             "C209", f"{size / MEGABYTE:.1f} MB is over the email budget of {options.max_size / MEGABYTE:.1f} MB", pdf))
-    return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)))
+    return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)), unchecked)
 
 
 class TextCollector(HTMLParser):

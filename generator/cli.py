@@ -226,6 +226,8 @@ def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) 
         source = display_path(report.article) + " -> " if report.article else ""
         coverage = (f", {report.words - report.missing_words} of {report.words} words"
                     f" ({report.coverage:.1%})" if report.article else "")
+        if report.unchecked_words:
+            coverage += f" ({report.unchecked_words} in shaped scripts not compared)"
         warnings = len(report.diagnostics) - report.errors
         click.echo(f"{source}{display_path(report.pdf)}: {report.pages} page{'s' * (report.pages != 1)}{coverage},"
                    f" {report.errors} error{'s' * (report.errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")

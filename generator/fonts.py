@@ -23,6 +23,7 @@ import importlib.util
 import os
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,19 +38,20 @@ FAMILIES = {
     "Noto Sans TC": ("justmytype_intl_cjk", "fonts/ofl/notosanstc/NotoSansTC[wght].ttf", None),
     "Noto Sans JP": ("justmytype_intl_cjk", "fonts/ofl/notosansjp/NotoSansJP[wght].ttf", None),
     "Noto Sans KR": ("justmytype_intl_cjk", "fonts/ofl/notosanskr/NotoSansKR[wght].ttf", None),
+    "Noto Sans Arabic": ("justmytype_intl_rtl", "fonts/ofl/notosansarabic/NotoSansArabic[wdth,wght].ttf", None),
+    "Noto Sans Hebrew": ("justmytype_intl_rtl", "fonts/ofl/notosanshebrew/NotoSansHebrew[wdth,wght].ttf", None),
+    "Noto Sans Devanagari": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf", None),
+    "Noto Sans Thai": ("fontpkg_noto_sans_thai", "files/NotoSansThai[wdth,wght].ttf", None),
 }
 # Han characters are drawn differently in each region: the article's
 # language picks which CJK family is asked first.
 CJK_BY_LANGUAGE = {"ja": "Noto Sans JP", "ko": "Noto Sans KR"}
 TRADITIONAL_CHINESE = {"hant", "tw", "hk", "mo"}
 CJK_FAMILIES = ["Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "Noto Sans TC"]
-# Hangul Jamo, CJK radicals to ideographs (with kana and CJK punctuation),
-# Hangul syllables, compatibility ideographs and forms, full-width forms,
-# and the supplementary ideograph planes.
-CJK_TEXT = re.compile(
-    "[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff"
-    "\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]"
-)
+# Scripts the text families do not draw, each from a family of its own.
+SCRIPT_FAMILIES = ["Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari", "Noto Sans Thai"]
+FALLBACK_FAMILIES = CJK_FAMILIES + SCRIPT_FAMILIES
+TEXT_FAMILY = "Noto Serif"  # what it draws needs no fallback
 
 
 # The weights the themes set: normal and bold.
@@ -118,7 +120,7 @@ def text_fonts() -> tuple[FontFile, ...]:
     """
     wanted = [
         (font, weight, instance_path(font, weight))
-        for font in packaged_fonts() if font.family not in CJK_FAMILIES
+        for font in packaged_fonts() if font.family not in FALLBACK_FAMILIES
         for weight in STATIC_WEIGHTS
     ]
     missing = [(font.path, weight, path) for font, weight, path in wanted if not path.is_file()]
@@ -135,22 +137,25 @@ def font_dirs() -> list[Path]:
     return sorted({font.path.parent for font in packaged_fonts()} | {cache_dir()})
 
 
-def cjk_fonts(text: str, lang: str) -> list[FontFile]:
-    """Static fonts holding just the CJK characters of `text`, from the fewest families.
+def fallback_fonts(text: str, lang: str) -> list[FontFile]:
+    """Static fonts holding just the characters of `text` the text families cannot draw.
 
-    Each character comes from the first family in the language's order that
-    has it: Chinese text from one font, Hangul from the Korean one.
+    Each character comes from the first fallback family, in the language's
+    order, that has it: Chinese text from one font, Hangul from the Korean
+    one, Arabic, Hebrew, Devanagari and Thai from theirs.
     """
-    characters = set(CJK_TEXT.findall(text))
-    sources = {font.family: font for font in packaged_fonts() if font.family in CJK_FAMILIES}
+    sources = {font.family: font for font in packaged_fonts() if font.family in FALLBACK_FAMILIES}
+    text_font = next((f.path for f in packaged_fonts() if f.family == TEXT_FAMILY and f.style == "normal"), None)
+    drawn_already = coverage(text_font) if text_font else frozenset()
+    characters = {c for c in set(text) if ord(c) > 0x7F and ord(c) not in drawn_already and not c.isspace()}
     found = []
-    for family in cjk_order(lang):
+    for family in fallback_order(lang):
         if not characters or family not in sources:
             continue
         drawn = {c for c in characters if ord(c) in coverage(sources[family].path)}
         characters -= drawn
         if drawn:
-            found += cjk_subset(sources[family], "".join(sorted(drawn)))
+            found += cut_to(sources[family], "".join(sorted(drawn)))
     return found
 
 
@@ -162,14 +167,16 @@ def coverage(path: Path) -> frozenset[int]:
     return frozenset(TTFont(path, lazy=True).getBestCmap())
 
 
-def cjk_subset(font: FontFile, characters: str) -> list[FontFile]:
+def cut_to(font: FontFile, characters: str) -> list[FontFile]:
+    """`font` cut down to `characters`, at each weight, static: a moment's work, cached."""
     import fontTools
     from fontTools import subset
     from fontTools.ttLib import TTFont
     from fontTools.varLib import instancer
 
-    # Spaces too: between CJK runs the renderer may take them from the same font.
-    characters += " \u00a0\u3000"
+    # Spaces too: between CJK runs the renderer may take them from the same font; and
+    # the parts of composed characters, which shaping may draw apart (Thai SARA AM).
+    characters += " \u00a0\u3000" + unicodedata.normalize("NFKD", characters)
     key = hashlib.sha256(f"{font.path}|{font.path.stat().st_size}|{characters}|{fontTools.version}".encode())
     targets = {weight: cache_dir() / f"{font.family.replace(' ', '')}-{weight}-{key.hexdigest()[:16]}.ttf"
                for weight in STATIC_WEIGHTS}
@@ -180,9 +187,10 @@ def cjk_subset(font: FontFile, characters: str) -> list[FontFile]:
         subsetter = subset.Subsetter(options)
         subsetter.populate(text=characters)
         subsetter.subset(cut)
+        axes = {axis.axisTag for axis in cut["fvar"].axes}
         for weight, target in targets.items():
-            static = instancer.instantiateVariableFont(copy.deepcopy(cut), {"wght": weight}, static=True)
-            save_atomically(static, target)
+            location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
+            save_atomically(instancer.instantiateVariableFont(copy.deepcopy(cut), location, static=True), target)
     return [FontFile(font.family, font.style, path, weight) for weight, path in targets.items()]
 
 
@@ -196,23 +204,24 @@ def save_atomically(font, target: Path) -> None:
 
 
 def font_face_css(text: str, lang: str = "en") -> str:
-    """@font-face rules for the fonts `text` needs: the text families, and CJK ones if it has CJK."""
+    """@font-face rules for the fonts `text` needs: the text families, and fallbacks for other scripts."""
     return "\n".join(
         f'@font-face {{ font-family: "{font.family}"; font-style: {font.style};'
         f' font-weight: {font.weight}; src: url("{font.path.as_uri()}"); }}'
-        for font in (*text_fonts(), *cjk_fonts(text, lang))
+        for font in (*text_fonts(), *fallback_fonts(text, lang))
     )
 
 
-def cjk_order(lang: str) -> list[str]:
-    """The CJK families, the article's region first."""
+def fallback_order(lang: str) -> list[str]:
+    """The fallback families, the CJK one of the article's region first."""
     language, *subtags = lang.lower().split("-")
     first = CJK_BY_LANGUAGE.get(language)
     if language == "zh" and TRADITIONAL_CHINESE & set(subtags):
         first = "Noto Sans TC"
-    return [first] + [f for f in CJK_FAMILIES if f != first] if first else CJK_FAMILIES
+    cjk = [first] + [f for f in CJK_FAMILIES if f != first] if first else CJK_FAMILIES
+    return cjk + SCRIPT_FAMILIES
 
 
-def cjk_stack(lang: str) -> str:
-    """The CJK families, for a CSS font-family list, the article's region first."""
-    return ", ".join(f'"{family}"' for family in cjk_order(lang))
+def fallback_stack(lang: str) -> str:
+    """The fallback families, for a CSS font-family list after the theme's own family."""
+    return ", ".join(f'"{family}"' for family in fallback_order(lang))

@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic
 from .load import read_text
 from .markup import PARSER
 from .plaintext import BOILERPLATE, CLOSERS, END_PUNCTUATION, SENTENCE
-from .words import SourceWords, words
+from .words import SHAPED_SCRIPTS, SourceWords, words
 
 ADVERTISING = [re.compile(p, re.I) for p in (
     r"\b(buy|order|purchase|shop for)\s+(\w+\s+){0,3}online(\s+(usa|uk|canada|australia|now|today))?\b",
@@ -57,9 +57,13 @@ def lint(article: Article, extra_phrases: Iterable[str] = ()) -> list[Diagnostic
         for match in PLACEHOLDER.finditer(text):
             report("L303", f"placeholder text: '{match.group(0)}'", match.group(0))
         for match in DOUBLED.finditer(text):
-            if match.group(1).lower() not in DOUBLED_OK and not match.group(1).isdigit():
+            # In shaped scripts \w stops at vowel signs: repeated syllables are not repeated words.
+            if match.group(1).lower() not in DOUBLED_OK and not match.group(1).isdigit() \
+                    and not SHAPED_SCRIPTS.search(match.group(1)):
                 report("L304", f"doubled word: '{match.group(0)}'", match.group(0))
-    if ending and not ending.rstrip(CLOSERS).endswith(tuple(END_PUNCTUATION)):
+    # Thai, Lao, Khmer and Myanmar end sentences with a space, not a mark.
+    unpunctuated_script = bool(re.search("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]$", ending))
+    if ending and not unpunctuated_script and not ending.rstrip(CLOSERS).endswith(tuple(END_PUNCTUATION)):
         tail = " ".join(ending.split()[-5:])
         report("L305", f"text cut off: it ends '…{tail}' with no end punctuation", tail)
     return found

@@ -60,7 +60,8 @@ def build_digest(template_roots: list[Path], settings: list[Path], options: str)
     font_versions = [
         f"{name}={importlib.metadata.version(name)}"
         for name in ("weasyprint", "fontpkg-noto-serif", "fontpkg-noto-sans", "fontpkg-jetbrains-mono",
-                     "justmytype-intl-cjk", "pygments", "markdown-it-py", "mdit-py-plugins")
+                     "justmytype-intl-cjk", "justmytype-intl-rtl", "fontpkg-noto-sans-devanagari",
+                     "fontpkg-noto-sans-thai", "pygments", "markdown-it-py", "mdit-py-plugins")
     ]
     return digest(__version__, *font_versions, files_digest(template_roots + settings), options,
                   os.environ.get("SOURCE_DATE_EPOCH", ""), str(fonts.cache_dir()))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from fontTools.ttLib import TTFont
@@ -57,12 +58,13 @@ class Image:
 
 @dataclass
 class Line:
-    """Glyphs sharing a baseline, left to right."""
+    """Glyphs sharing a baseline: `glyphs` as drawn, left to right; `text` in reading order."""
 
     y: float
     size: float
-    text: str = ""
+    glyphs: list[str] = field(default_factory=list)
     end_x: float = 0.0  # where the last glyph ends, to see gaps between cells
+    text: str = ""
 
 
 @dataclass
@@ -196,6 +198,8 @@ class PageScanner:
         self.hidden_run: list[str] = []
         self.run(page.get_contents(), page.get("/Resources", DictionaryObject()), GraphicsState())
         self.flush_hidden()
+        for line in self.scan.lines:
+            line.text = reading_order(line.glyphs)
 
     def font(self, resources, name) -> Font | None:
         ref = resources.get("/Font", {}).get(name)
@@ -314,12 +318,12 @@ class PageScanner:
             # Table cells and columns are drawn without a space between them:
             # a gap, or a jump back to the left, separates their words.
             gap = start - line.end_x
-            if (gap > 0.2 * size or gap < -size) and not line.text.endswith(" ") and not char.isspace():
-                line.text += " "
-            line.text += char
+            if (gap > 0.2 * size or gap < -size) and line.glyphs[-1] != " " and not char.isspace():
+                line.glyphs.append(" ")
+            line.glyphs.append(char)
             line.end_x = end
         else:
-            lines.append(Line(baseline, size, char, end))
+            lines.append(Line(baseline, size, [char], end))
 
     def flush_hidden(self) -> None:
         text = "".join(self.hidden_run).strip()
@@ -343,6 +347,44 @@ class PageScanner:
             inner = state.copy()
             inner.ctm = multiply(tuple(map(float, xobject.get("/Matrix", IDENTITY))), state.ctm)
             self.run(xobject, xobject.get("/Resources", resources), inner)
+
+
+def is_rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
+
+
+def reading_order(glyphs: list[str]) -> str:
+    """A line's text as it is read, from its glyphs as they are drawn.
+
+    A PDF draws right-to-left scripts (Arabic, Hebrew) left to right, as they
+    appear: each run of right-to-left words is turned back, word order and
+    glyph order, and a line that is mostly right-to-left is read from its right.
+    Glyphs, not characters, are turned: a ligature stands for letters in order.
+    """
+    if not any(is_rtl(g) for g in glyphs):
+        return "".join(glyphs)
+    words, word = [], []
+    for glyph in glyphs + [" "]:
+        if glyph == " ":
+            if word:
+                words.append(word)
+            word = []
+        else:
+            word.append(glyph)
+    runs: list[tuple[bool, list[list[str]]]] = []
+    for word in words:
+        rtl = is_rtl("".join(word)) or (bool(runs) and runs[-1][0] and not any(
+            unicodedata.bidirectional(c) == "L" for g in word for c in g))
+        if runs and runs[-1][0] == rtl:
+            runs[-1][1].append(word)
+        else:
+            runs.append((rtl, [word]))
+    pieces = [
+        " ".join("".join(reversed(w)) for w in reversed(run)) if rtl else " ".join("".join(w) for w in run)
+        for rtl, run in runs
+    ]
+    mostly_rtl = sum(len(run) for rtl, run in runs if rtl) > sum(len(run) for rtl, run in runs if not rtl)
+    return " ".join(reversed(pieces) if mostly_rtl else pieces)
 
 
 def scan_pdf(reader: PdfReader) -> list[PageScan]:

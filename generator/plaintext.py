@@ -49,7 +49,8 @@ FORM_FIELDS = re.compile(
 )
 SENTENCE = re.compile(r"(?<=[.!?*])\s+")
 
-END_PUNCTUATION = ".!?…"
+# Latin and most scripts; Devanagari's danda; Arabic and Urdu; CJK full stops.
+END_PUNCTUATION = ".!?…।॥؟۔。！？"
 HEADING_END_PUNCTUATION = ".,;:!?…"
 CLOSERS = "\"'”’»)]"
 MAX_HEADING_CHARS = 70

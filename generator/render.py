@@ -95,7 +95,7 @@ class Renderer:
                 # resolve beside it.
                 extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
                 font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values())), meta.lang),
-                cjk_fonts=fonts.cjk_stack(meta.lang),
+                fallback_fonts=fonts.fallback_stack(meta.lang),
                 organisation=self.defaults.organisation,
                 logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
                 qr_code=qr_code(meta.source_url),

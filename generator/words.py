@@ -15,9 +15,26 @@ WORD = re.compile(r"\w+")
 LINE_BREAK_HYPHEN = re.compile("\u2010[ \t]*\n[ \t]*")
 
 
+# Scripts whose letters change shape and order when typeset (Arabic, the Indic
+# scripts, Thai, Lao, Myanmar, Khmer): the text a PDF keeps of them cannot be
+# read back letter for letter, so their words are left out of the comparison.
+SHAPED_SCRIPTS = re.compile(
+    "[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff"
+    "\u0900-\u0dff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]"
+)
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased words, compatibility-normalised (ligatures and full-width forms unfolded)."""
-    return WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    """Lower-cased words, compatibility-normalised (ligatures and full-width forms unfolded).
+
+    Words in shaped scripts are left out (see SHAPED_SCRIPTS); unreadable_words counts them.
+    """
+    return [w for w in WORD.findall(unicodedata.normalize("NFKC", text).casefold()) if not SHAPED_SCRIPTS.search(w)]
+
+
+def unreadable_words(text: str) -> int:
+    """How many words of `text` are in scripts a PDF cannot give back letter for letter."""
+    return sum(bool(SHAPED_SCRIPTS.search(w)) for w in text.split())
 
 
 def printed_words(extracted: str) -> list[str]:

@@ -51,3 +51,20 @@ def test_source_words_name_the_line_of_a_run():
     assert source.line_of(["second", "line", "with"]) == 4
     assert source.line_of(["line", "here", "nowhere"]) == 3  # the longest prefix found
     assert source.line_of(["absent"]) is None
+
+
+def test_right_to_left_glyphs_are_read_back_in_reading_order():
+    from generator.pdfscan import reading_order
+
+    drawn = list("hello ") + list("םולש") + list(" world")
+    assert reading_order(drawn) == "hello שלום world"
+    assert reading_order(list("םלוע םולש")) == "שלום עולם"
+    assert reading_order(["لا", "ب"]) == "بلا"  # a ligature's letters stay in their order
+
+
+def test_words_in_shaped_scripts_are_counted_apart():
+    from generator.words import unreadable_words
+
+    text = "Wash hands: اغسل يديك and हाथ धोएं."
+    assert words(text) == ["wash", "hands", "and"]
+    assert unreadable_words(text) == 4
