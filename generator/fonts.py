@@ -21,7 +21,6 @@ import functools
 import hashlib
 import importlib.util
 import os
-import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
