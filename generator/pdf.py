@@ -125,6 +125,16 @@ def font_configuration() -> FontConfiguration:
     return FontConfiguration()
 
 
+@functools.lru_cache(maxsize=16)
+def theme_stylesheet(css: str, policy: ReadPolicy) -> weasyprint.CSS:
+    """The theme's stylesheet, parsed once per process for all the handouts that share it.
+
+    Given to WeasyPrint as a user stylesheet: it is the handout's look, and an
+    author's own styles (a --css file, a style attribute) still win over it.
+    """
+    return weasyprint.CSS(string=css, font_config=font_configuration(), url_fetcher=SafeFetcher(policy))
+
+
 def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0,
             printing: PrintOptions = PrintOptions()) -> Pdf:
     collector = WarningCollector()
@@ -136,8 +146,10 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0,
             extra = printing.stylesheet()
             # An @color-profile rule (PDF/X's output intent) lands in this dict.
             profiles: dict = {}
-            stylesheets = [weasyprint.CSS(string=extra, font_config=font_configuration(), url_fetcher=fetcher,
-                                          color_profiles=profiles)] if extra else None
+            stylesheets = [theme_stylesheet(page.css, policy)] if page.css else []
+            if extra:
+                stylesheets.append(weasyprint.CSS(string=extra, font_config=font_configuration(),
+                                                  url_fetcher=fetcher, color_profiles=profiles))
             document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
                 font_config=font_configuration(), color_profiles=profiles, stylesheets=stylesheets,
                 pdf_variant=printing.variant,

@@ -40,6 +40,7 @@ class Page:
     theme: str
     paper: str
     timestamp: str = ""  # the PDF's dates, ISO 8601
+    css: str = ""  # the theme's stylesheet
 
 
 class Renderer:
@@ -81,26 +82,29 @@ class Renderer:
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
         lineage = self.check_theme(theme, article.source)
         meta = self.metadata(article.meta)
+        context = dict(
+            meta=meta,
+            body=body,
+            paper=paper,
+            page_size=PAGE_SIZES[paper],
+            code_css=code_css(),
+            # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
+            extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
+            font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values())), meta.lang),
+            fallback_fonts=fonts.fallback_stack(meta.lang),
+            organisation=self.defaults.organisation,
+            logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
+            qr_code=qr_code(meta.source_url),
+            timestamp=build_timestamp(article),
+            generator=f"handout {__version__}",
+        )
         try:
-            template = self.env.select_template([f"{t.name}/article.html" for t in lineage])
-            html = template.render(
-                meta=meta,
-                body=body,
-                paper=paper,
-                page_size=PAGE_SIZES[paper],
-                stylesheets=[f"{t.name}/style.css" for t in reversed(lineage)
-                             if f"{t.name}/style.css" in self.template_names],
-                code_css=code_css(),
-                # --css: linked after the theme's styles, so it wins, and its url()s
-                # resolve beside it.
-                extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
-                font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values())), meta.lang),
-                fallback_fonts=fonts.fallback_stack(meta.lang),
-                organisation=self.defaults.organisation,
-                logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
-                qr_code=qr_code(meta.source_url),
-                timestamp=build_timestamp(article),
-                generator=f"handout {__version__}",
+            html = self.env.select_template([f"{t.name}/article.html" for t in lineage]).render(context)
+            # The lineage's style.css files, parent first, as one stylesheet apart from the
+            # HTML: the PDF stage parses each different one once per process, not per article.
+            css = "\n".join(
+                self.env.get_template(f"{t.name}/style.css").render(context)
+                for t in reversed(lineage) if f"{t.name}/style.css" in self.template_names
             )
         except jinja2.TemplateSyntaxError as exc:
             raise ThemeError(f"template error: {exc.message}", exc.filename or exc.name, exc.lineno) from None
@@ -112,7 +116,7 @@ class Renderer:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
         return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
-                    timestamp=build_timestamp(article))
+                    timestamp=context["timestamp"], css=css)
 
     def template_frame(self, exc: BaseException) -> tuple[str | None, int | None]:
         """The template file and line where a rendering error happened.
