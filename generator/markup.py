@@ -293,7 +293,7 @@ def size_tables(tokens: list[Token]) -> list[Token]:
             longest_word = max((len(w) for text in texts for w in text.split()), default=1)
             # A word must fit whole, with the cell's padding, in letters wider than the
             # average (capitals, digits, bold headers): hence the margins on it.
-            weights.append(max(round(longest_word * 1.3) + 3, min(max(map(len, texts), default=1), COLUMN_TEXT_CAP) + 2))
+            weights.append(max(round(longest_word * 1.3) + 5, min(max(map(len, texts), default=1), COLUMN_TEXT_CAP) + 2))
         classes = ["fitted"] + [name for name, minimum in WIDE_TABLE_COLUMNS.items() if columns >= minimum]
         token.attrs["class"] = " ".join(classes)
         widths = "".join(f'<col style="width: {100 * w / sum(weights):.1f}%">' for w in weights)
