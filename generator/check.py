@@ -164,7 +164,8 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
         except HandoutError as exc:
             found.append(Diagnostic("C210", f"the article cannot be read: {exc.problem}", article_path, exc.line))
         else:
-            source = SourceWords.of(read_text(article_path))
+            source_text = read_text(article_path)
+            source = SourceWords.of(source_text)
             text = html_text(body.html)
             title_block = " ".join(filter(None, (
                 article.meta.title, article.meta.subtitle, article.meta.author, article.meta.date,
@@ -183,8 +184,8 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
                     "C201", f"{len(run)} word{'s' * (len(run) != 1)} missing from the PDF: '{shown}'",
                     article_path, source.line_of(run),
                 ))
-            found.extend(images_without_alt(body.images_without_alt, article_path))
-            found.extend(lint(article, options.ad_phrases))
+            found.extend(images_without_alt(body.images_without_alt, article_path, source_text))
+            found.extend(lint(article, source, options.ad_phrases))
 
     found.extend(page_problems(pdf, pages, body_lines(pages), options))
     found.extend(stranded_headings(pdf, reader, pages))
@@ -243,8 +244,8 @@ def html_text(html: str) -> TextCollector:
     return collector
 
 
-def images_without_alt(sources: tuple[str, ...], article: Path) -> list[Diagnostic]:
-    lines = read_text(article).split("\n")
+def images_without_alt(sources: tuple[str, ...], article: Path, source_text: str) -> list[Diagnostic]:
+    lines = source_text.split("\n")
     return [
         Diagnostic("C207", f"image without alt text: {src}", article,
                    next((n for n, line in enumerate(lines, 1) if src and src in line), None))

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 from .article import Article
 from .diagnostics import Diagnostic
-from .load import read_text
 from .markup import PARSER
 from .plaintext import BOILERPLATE, CLOSERS, END_PUNCTUATION, SENTENCE
 from .words import SHAPED_SCRIPTS, SourceWords, words
@@ -34,8 +33,8 @@ DOUBLED = re.compile(r"\b(\w+)\s+(\1)\b", re.I)
 DOUBLED_OK = {"had", "that", "is", "bye", "no", "very", "so", "knock", "tut"}
 
 
-def lint(article: Article, extra_phrases: Iterable[str] = ()) -> list[Diagnostic]:
-    source = SourceWords.of(read_text(article.source))
+def lint(article: Article, source: SourceWords, extra_phrases: Iterable[str] = ()) -> list[Diagnostic]:
+    """Findings in the article's text; `source` (its file's words) names their lines."""
     project_phrases = [re.compile(r"\b" + re.escape(p) + r"\b", re.I) for p in extra_phrases]
     found: list[Diagnostic] = []
 

@@ -13,11 +13,12 @@ only the rest when run again.
 from __future__ import annotations
 
 import csv
-import re
+import datetime
 import hashlib
 import io
 import json
 import os
+import re
 import smtplib
 import ssl
 import time
@@ -271,17 +272,13 @@ class SendLog:
     def record(self, item: Outgoing, status: str, detail: str = "") -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as log:
-            log.write(json.dumps({"time": format_datetime(time_now()), "email": item.recipient.email,
+            now = datetime.datetime.now(datetime.timezone.utc)
+            log.write(json.dumps({"time": format_datetime(now), "email": item.recipient.email,
                                   "key": item.key, "status": status, "detail": detail}) + "\n")
             log.flush()
             os.fsync(log.fileno())
         if status == "sent":
             self.sent.add(item.key)
-
-
-def time_now():
-    import datetime
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 @dataclass
