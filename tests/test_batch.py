@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import shutil
 from pathlib import Path
 
@@ -45,7 +47,21 @@ def test_same_inputs_same_bytes_with_dates_from_source_date_epoch(project, monke
     assert one == two
     reader = PdfReader(project / "one" / "a.pdf")
     assert reader.metadata.creation_date.isoformat().startswith("2023-11-14T22:13:20")
-    assert reader.trailer["/ID"][0] == reader.trailer["/ID"][1]  # derived from the content
+
+
+def test_file_identifier_is_a_hash_of_the_file(project):
+    write(project / "content" / "a.md", "Text.\n")
+    write(project / "content" / "b.md", "Other text.\n")
+    assert run("build").exit_code == 0
+    identifiers = {}
+    for name in ("a", "b"):
+        data = (project / "output" / f"{name}.pdf").read_bytes()
+        assert len(PdfReader(project / "output" / f"{name}.pdf").trailer["/ID"]) == 2
+        found = re.search(rb"/ID \[<([0-9a-f]{32})> <\1>\]", data)
+        without = data[:found.start()] + data[found.end():]
+        assert found[1].decode() == hashlib.sha256(without).hexdigest()[:32]
+        identifiers[name] = found[1]
+    assert identifiers["a"] != identifiers["b"]
 
 
 def test_front_matter_date_gives_the_pdf_dates(project):
