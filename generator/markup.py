@@ -29,9 +29,11 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
-from pygments import highlight
+from pygments import format as format_tokens
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
+from pygments.styles import get_style_by_name
+from pygments.token import Text as PlainText
 from pygments.util import ClassNotFound
 
 from . import sanitize
@@ -69,8 +71,26 @@ def highlight_code(code: str, language: str, _attrs) -> str:
         lexer = None
     if lexer is None:
         return ""
-    lines = highlight(code, lexer, HtmlFormatter(nowrap=True))
+    tokens = ((PlainText if looks_plain(kind, value) else kind, value) for kind, value in lexer.get_tokens(code))
+    lines = format_tokens(tokens, HtmlFormatter(nowrap=True))
     return f'<pre class="highlight"><code class="language-{html.escape(language)}">{lines}</code></pre>\n'
+
+
+def looks_plain(kind, value: str) -> bool:
+    """Whether a code token prints as plain text would: then it needs no <span> of its own.
+
+    A third of the tokens in code (names, punctuation, spaces) have no style;
+    every span is a box the renderer lays out, so they are left out.
+    """
+    style = code_style().style_for_token(kind)
+    if style["bgcolor"] or style["underline"] or style["border"]:
+        return False
+    return value.isspace() or not (style["color"] or style["bold"] or style["italic"])
+
+
+@functools.cache
+def code_style():
+    return get_style_by_name(CODE_STYLE)
 
 
 @functools.cache

@@ -47,3 +47,11 @@ def test_missing_image_names_the_source_line(tmp_path):
         to_html(article(body, tmp_path / "a.md", first_line=5))
     assert caught.value.line == 8
     assert caught.value.problem == "image not found: img/gone away.png"
+
+
+def test_code_tokens_get_a_span_only_where_the_style_prints_them_differently():
+    html = to_html(article("```python\ndef area(width):\n    return width * 2  # doubled\n```\n")).html
+    assert '<span class="k">def</span> <span class="nf">area</span>(width):' in html
+    assert '<span class="c1"># doubled</span>' in html
+    # Names, punctuation and spaces print as plain text: no boxes for the renderer to lay out.
+    assert 'class="n"' not in html and 'class="p"' not in html and 'class="w"' not in html
