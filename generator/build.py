@@ -233,6 +233,11 @@ def start_worker(setup: Setup) -> None:
     worker["setup"] = setup
     worker["renderer"] = render.Renderer(setup.options.project_dir, setup.config.defaults, setup.options.extra_css)
     fonts.text_fonts()
+    from . import markup, pdf  # noqa: F401 - loaded before the freeze below, not with the first handout
+
+    # What is loaded by now lives as long as the worker: the cycle collector
+    # need not scan it again after each handout.
+    gc.freeze()
 
 
 def typeset_job(job: Job) -> BuildResult:
