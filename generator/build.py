@@ -9,11 +9,9 @@ article's failure is recorded in its result and the others still build.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import gc
 import ipaddress
-import multiprocessing
 import os
 import tempfile
 import time
@@ -21,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import fonts, render, sandbox, themes
+from . import fonts, sandbox, themes
 from .article import Article
 from .config import FILENAME as CONFIG_FILE, Config, load_config
 from .diagnostics import Diagnostic
@@ -134,10 +132,10 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     config = options.config or load_config(options.project_dir)
     if options.extra_css and not options.extra_css.is_file():
         raise UsageError(f"no such stylesheet: {options.extra_css}")
-    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
+    project_dir = options.project_dir.resolve()
     if options.theme:
         try:
-            renderer.check_theme(options.theme)
+            themes.lineage(themes.discover(project_dir), options.theme)
         except HandoutError as exc:
             raise UsageError(exc.problem) from None
     # The project's own settings may name files elsewhere: its logo, a --css file's folder.
@@ -149,7 +147,7 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     report = progress or (lambda result: None)
     manifest = Manifest(options.output_dir)
     shared = build_digest(
-        renderer.template_roots,
+        themes.template_roots(project_dir),
         [options.project_dir / CONFIG_FILE, *([options.extra_css] if options.extra_css else [])],
         repr((options.theme, options.paper, options.allow_remote, options.trusted_networks,
               options.booklet, options.n_up, options.printing)),
@@ -208,6 +206,9 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
         for index, job in jobs.items():
             yield index, typeset_job(job)
         return
+    import concurrent.futures
+    import multiprocessing
+
     # forkserver: workers start from a process that has imported handout and WeasyPrint once,
     # and (unlike fork) they can be replaced after TASKS_PER_WORKER handouts.
     context = multiprocessing.get_context("forkserver")
@@ -228,13 +229,15 @@ worker: dict = {}
 
 
 def start_worker(setup: Setup) -> None:
+    # Jinja2, Markdown, Pygments, WeasyPrint: loaded only where handouts are made, and
+    # before the freeze below.
+    from . import markup, pdf, render  # noqa: F401
+
     os.chdir(setup.cwd)
     os.environ.update(setup.environment)
     worker["setup"] = setup
     worker["renderer"] = render.Renderer(setup.options.project_dir, setup.config.defaults, setup.options.extra_css)
     fonts.text_fonts()
-    from . import markup, pdf  # noqa: F401 - loaded before the freeze below, not with the first handout
-
     # What is loaded by now lives as long as the worker: the cycle collector
     # need not scan it again after each handout.
     gc.freeze()

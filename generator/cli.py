@@ -12,11 +12,10 @@ import click
 from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
-from .imposition import BOOKLETS, N_UP
 from .config import Config, load_config
 from .errors import display_path
 from .importer import import_text
-from .printing import MARKS, VARIANTS, PrintOptions
+from .printing import BOOKLETS, MARKS, N_UP, VARIANTS, PrintOptions
 from .themes import discover as list_themes
 
 output_option = click.option(

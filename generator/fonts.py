@@ -15,7 +15,6 @@ use them, and WeasyPrint instantiates only the few glyphs such an article has.
 
 from __future__ import annotations
 
-import concurrent.futures
 import copy
 import functools
 import hashlib
@@ -124,6 +123,8 @@ def text_fonts() -> tuple[FontFile, ...]:
     ]
     missing = [(font.path, weight, path) for font, weight, path in wanted if not path.is_file()]
     if len(missing) > 1:
+        import concurrent.futures
+
         with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
             list(pool.map(make_instance, *zip(*missing)))
     elif missing:

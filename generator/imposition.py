@@ -13,9 +13,6 @@ from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter, Transformation
 
-BOOKLETS = ("full", "a5")
-N_UP = (2, 4)
-
 
 @dataclass(frozen=True)
 class Layout:

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 VARIANTS = ("pdf/ua-1", "pdf/a-3b", "pdf/x-4")
+# Sheets imposition.py makes beside a handout: a booklet of A4 pages (on A3) or of A5 pages (on A4),
+# and 2 or 4 pages a sheet.
+BOOKLETS = ("full", "a5")
+N_UP = (2, 4)
 MARKS = ("crop", "cross", "crop cross")
 # An ICC profile names its colour space at bytes 16 to 20 of its header.
 PROFILE_CHANNELS = {b"RGB ": ("r", "g", "b"), b"CMYK": ("c", "m", "y", "k"), b"GRAY": ("gray",)}
