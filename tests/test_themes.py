@@ -16,6 +16,7 @@ from pypdf import PdfReader
 from conftest import REPO, SAMPLE, page_texts, run, text_lines_inside, words, write
 from generator.check import CheckOptions, check
 from generator.cli import main
+from generator.pdfscan import parse_to_unicode
 
 THEMES = ["handout", "two-column", "tufte", "large-print"]
 CORPUS = Path(__file__).parent / "corpus"
@@ -50,6 +51,20 @@ def test_every_theme_passes_the_check(theme_reports, theme, article):
     assert report.coverage == 1.0, [str(d) for d in report.diagnostics]
     layout_findings = [str(d) for d in report.diagnostics if d.code.startswith("C")]
     assert report.ok and layout_findings == []
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_code_prints_each_character_as_it_is_typed(theme_reports, theme):
+    """Readers copy code from paper by hand: no ligature (JetBrains Mono would draw <= as
+    one sign and == as one long bar), and no hyphen added where a line breaks."""
+    reader = PdfReader(theme_reports[theme, "code.md"].pdf)
+    code_fonts = {ref.idnum: ref.get_object() for page in reader.pages
+                  for ref in page["/Resources"]["/Font"].values() if "JetBrains" in ref.get_object()["/BaseFont"]}
+    assert code_fonts
+    for font in code_fonts.values():
+        drawn = list(parse_to_unicode(font["/ToUnicode"].get_object().get_data()).values())
+        assert "\u2010" not in drawn
+        assert sorted(drawn) == sorted(set(drawn)), "a character drawn with two different glyphs"
 
 
 def test_themes_command_lists_built_in_and_project_themes(project):
