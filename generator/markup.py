@@ -63,17 +63,55 @@ CALLOUTS = ("note", "tip", "important", "warning", "caution")
 CODE_STYLE = "friendly"  # a light Pygments style that prints well in grey and in colour
 
 
-def highlight_code(code: str, language: str, _attrs) -> str:
-    """Pygments HTML for a fenced block with a known language; '' lets markdown-it escape it plainly."""
+# A run of code longer than this, without a space, may break inside (see code_breaks).
+LONG_RUN = 30
+WORD_CHARACTERS = re.compile(r"\w+")
+
+
+def code_block(code: str, language: str = "") -> str:
+    """A fenced or indented code block: highlighted by Pygments when its language is known."""
+    language = language.split()[0] if language.strip() else ""
     try:
-        lexer = get_lexer_by_name(language.strip().split()[0]) if language.strip() else None
+        lexer = get_lexer_by_name(language) if language else None
     except ClassNotFound:
         lexer = None
     if lexer is None:
-        return ""
-    tokens = ((PlainText if looks_plain(kind, value) else kind, value) for kind, value in lexer.get_tokens(code))
-    lines = format_tokens(tokens, HtmlFormatter(nowrap=True))
-    return f'<pre class="highlight"><code class="language-{html.escape(language)}">{lines}</code></pre>\n'
+        return f'<pre class="code"><code>{html.escape(with_breaks([code])[0])}</code></pre>\n'
+    tokens = list(lexer.get_tokens(code))  # the lexer's text: it may drop blank lines at the ends
+    values = with_breaks([value for _, value in tokens])
+    lines = format_tokens(((PlainText if looks_plain(kind, value) else kind, marked)
+                           for (kind, value), marked in zip(tokens, values)), HtmlFormatter(nowrap=True))
+    return f'<pre class="code highlight"><code class="language-{html.escape(language)}">{lines}</code></pre>\n'
+
+
+def code_breaks(code: str) -> set[int]:
+    """Where a line of code may break besides its spaces: offsets to put a zero-width space at.
+
+    The themes do not let the renderer break code wherever it must (overflow-wrap):
+    WeasyPrint then breaks at the edge of a highlighted token even where a space
+    came earlier on the line, splitting names in two ("self.tabsi" / "ze").
+    Instead a run longer than LONG_RUN characters gets break opportunities after
+    its punctuation, and a name, number or hash in it longer than LONG_RUN after
+    every character, so no line of code runs off the page.
+    """
+    offsets = set()
+    for run in re.finditer(r"\S{%d,}" % (LONG_RUN + 1), code):
+        start, text = run.start(), run.group()
+        offsets.update(start + i + 1 for i, c in enumerate(text[:-1]) if not (c.isalnum() or c == "_"))
+        for word in WORD_CHARACTERS.finditer(text):
+            if len(word.group()) > LONG_RUN:
+                offsets.update(range(start + word.start() + 1, start + word.end()))
+    return offsets
+
+
+def with_breaks(pieces: list[str]) -> list[str]:
+    """The pieces of a text of code (its tokens), with the zero-width spaces of code_breaks."""
+    breaks = code_breaks("".join(pieces))
+    marked, offset = [], 0
+    for piece in pieces:
+        marked.append("".join(("\u200b" if offset + i in breaks else "") + c for i, c in enumerate(piece)))
+        offset += len(piece)
+    return marked
 
 
 def looks_plain(kind, value: str) -> bool:
@@ -113,7 +151,7 @@ def markdown_parser() -> MarkdownIt:
     parser = (
         # maxNesting: a hard stop for the parser; the configurable limit is
         # checked below it, so nothing deeper is ever dropped in silence.
-        MarkdownIt("commonmark", {"html": True, "highlight": highlight_code, "maxNesting": 100})
+        MarkdownIt("commonmark", {"html": True, "maxNesting": 100})
         .enable(["table", "strikethrough"])
         .use(footnote_plugin)
         .use(deflist_plugin)
@@ -123,6 +161,10 @@ def markdown_parser() -> MarkdownIt:
     )
     for name in CALLOUTS:
         parser.use(container_plugin, name=name, render=render_callout(name))
+    parser.add_render_rule("fence", lambda renderer, tokens, index, options, env:
+                           code_block(tokens[index].content, tokens[index].info))
+    parser.add_render_rule("code_block", lambda renderer, tokens, index, options, env:
+                           code_block(tokens[index].content))
     return parser
 
 

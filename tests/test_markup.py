@@ -8,7 +8,7 @@ import pytest
 
 from generator.article import Article, Metadata
 from generator.errors import ArticleError
-from generator.markup import to_html
+from generator.markup import code_breaks, to_html
 
 
 def article(body: str, source: Path = Path("a.md"), first_line: int = 1) -> Article:
@@ -55,3 +55,13 @@ def test_code_tokens_get_a_span_only_where_the_style_prints_them_differently():
     assert '<span class="c1"># doubled</span>' in html
     # Names, punctuation and spaces print as plain text: no boxes for the renderer to lay out.
     assert 'class="n"' not in html and 'class="p"' not in html and 'class="w"' not in html
+
+
+def test_long_runs_of_code_may_break_after_punctuation_and_very_long_names_anywhere():
+    assert code_breaks("x = short.name(argument)") == set()
+    run = "self.wordsep_simple_re.split(text)"  # 34 characters without a space
+    assert sorted(code_breaks(run)) == [run.index(".") + 1, run.rindex(".") + 1, run.index("(") + 1]
+    assert code_breaks("Q" * 40) == set(range(1, 40))
+    html = to_html(article("```\n" + run + "\n```\n\n    " + run + "\n")).html
+    # Fenced and indented blocks alike, as zero-width spaces, which print as nothing.
+    assert html.count("self.\u200bwordsep_simple_re.\u200bsplit(\u200btext)") == 2

@@ -67,6 +67,38 @@ def test_code_prints_each_character_as_it_is_typed(theme_reports, theme):
         assert sorted(drawn) == sorted(set(drawn)), "a character drawn with two different glyphs"
 
 
+WRAPPING_CODE = """
+```python
+class TextWrapper:
+    def _munge_whitespace(self, text):
+        if self.expand_tabs:
+            text = text.expandtabs(self.tabsize)
+        if self.replace_whitespace:
+            text = text.translate(self.unicode_whitespace_trans)
+        return text
+
+    def _split(self, text):
+        if self.break_on_hyphens is True:
+            chunks = self.wordsep_re.split(text)
+        else:
+            chunks = self.wordsep_simple_re.split(text)
+        return [chunk for chunk in chunks if chunk]
+```
+"""
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_code_lines_wrap_between_names_never_inside_one(project, theme):
+    write(project / "content" / "a.md", WRAPPING_CODE)
+    assert run("build", "--theme", theme).exit_code == 0
+    names = set(re.findall(r"\w+", WRAPPING_CODE))
+    lines = [line for page in PdfReader(project / "output" / "a.pdf").pages for line in page.extract_text().splitlines()]
+    split = [(before, after) for before, after in zip(lines, lines[1:])
+             if (end := re.search(r"\w+$", before)) and (start := re.match(r"\w+", after))
+             and end[0] + start[0] in names and end[0] not in names]
+    assert not split
+
+
 def test_themes_command_lists_built_in_and_project_themes(project):
     write(project / "themes" / "clinic" / "theme.toml", 'description = "Our clinic"\nparent = "handout"\n')
     lines = run("themes").stdout.splitlines()
