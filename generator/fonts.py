@@ -237,12 +237,12 @@ def save_atomically(content, target: Path) -> None:
     os.replace(temporary, target)
 
 
-def font_face_css(text: str, lang: str = "en") -> str:
-    """@font-face rules for the fonts `text` needs: the text families, and fallbacks for other scripts."""
+def font_face_css(fonts: tuple[FontFile, ...] | list[FontFile]) -> str:
+    """@font-face rules that declare `fonts` to the renderer."""
     return "\n".join(
         f'@font-face {{ font-family: "{font.family}"; font-style: {font.style};'
         f' font-weight: {font.weight}; src: url("{font.path.as_uri()}"); }}'
-        for font in (*text_fonts(), *fallback_fonts(text, lang))
+        for font in fonts
     )
 
 

@@ -165,9 +165,10 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0,
             # An @color-profile rule (PDF/X's output intent) lands in this dict.
             profiles: dict = {}
             stylesheets = [theme_stylesheet(page.css, policy)] if page.css else []
-            if extra:
-                stylesheets.append(weasyprint.CSS(string=extra, font_config=font_configuration(),
-                                                  url_fetcher=fetcher, color_profiles=profiles))
+            for css in (page.fallback_css, extra):
+                if css:
+                    stylesheets.append(weasyprint.CSS(string=css, font_config=font_configuration(),
+                                                      url_fetcher=fetcher, color_profiles=profiles))
             document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
                 font_config=font_configuration(), color_profiles=profiles, stylesheets=stylesheets,
                 pdf_variant=printing.variant,

@@ -41,6 +41,9 @@ class Page:
     paper: str
     timestamp: str = ""  # the PDF's dates, ISO 8601
     css: str = ""  # the theme's stylesheet
+    # @font-face rules for the article's other scripts, apart from the theme's stylesheet:
+    # that one is then the same for every article, and parsed once per process.
+    fallback_css: str = ""
 
 
 class Renderer:
@@ -90,7 +93,7 @@ class Renderer:
             code_css=code_css(),
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
-            font_faces=fonts.font_face_css(article.body + " ".join(map(str, vars(meta).values())), meta.lang),
+            font_faces=fonts.font_face_css(fonts.text_fonts()),
             fallback_fonts=fonts.fallback_stack(meta.lang),
             organisation=self.defaults.organisation,
             logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
@@ -115,8 +118,9 @@ class Renderer:
             if where[0] is None:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
+        fallback_fonts = fonts.fallback_fonts(article.body + " ".join(map(str, vars(meta).values())), meta.lang)
         return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
-                    timestamp=context["timestamp"], css=css)
+                    timestamp=context["timestamp"], css=css, fallback_css=fonts.font_face_css(fallback_fonts))
 
     def template_frame(self, exc: BaseException) -> tuple[str | None, int | None]:
         """The template file and line where a rendering error happened.

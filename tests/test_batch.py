@@ -9,7 +9,8 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from conftest import SAMPLE, run, write
+from conftest import SAMPLE, page_texts, run, write
+from generator import pdf
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -62,6 +63,18 @@ def test_file_identifier_is_a_hash_of_the_file(project):
         assert found[1].decode() == hashlib.sha256(without).hexdigest()[:32]
         identifiers[name] = found[1]
     assert identifiers["a"] != identifiers["b"]
+
+
+def test_one_parse_of_the_theme_stylesheet_serves_articles_in_other_scripts(project):
+    texts = {"zh": "你好，世界。", "ko": "안녕하세요.", "he": "שלום עולם."}
+    for name, text in texts.items():
+        write(project / "content" / f"{name}.md", f"Hello: {text}\n")
+    pdf.theme_stylesheet.cache_clear()
+    assert run("build", "--jobs", "1").exit_code == 0
+    # Each article brings its own fonts for its script, apart from the theme's stylesheet.
+    assert pdf.theme_stylesheet.cache_info().misses == 1
+    for name, text in texts.items():
+        assert text[:2] in page_texts(project / "output" / f"{name}.pdf")[0]
 
 
 def test_front_matter_date_gives_the_pdf_dates(project):
