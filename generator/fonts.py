@@ -40,6 +40,13 @@ FAMILIES = {
     "Noto Sans Hebrew": ("justmytype_intl_rtl", "fonts/ofl/notosanshebrew/NotoSansHebrew[wdth,wght].ttf", None),
     "Noto Sans Devanagari": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf", None),
     "Noto Sans Thai": ("fontpkg_noto_sans_thai", "files/NotoSansThai[wdth,wght].ttf", None),
+    "Noto Sans Bengali": ("justmytype_intl_south_asia", "fonts/ofl/notosansbengali/NotoSansBengali[wdth,wght].ttf", None),
+    "Noto Sans Tamil": ("justmytype_intl_south_asia", "fonts/ofl/notosanstamil/NotoSansTamil[wdth,wght].ttf", None),
+    "Noto Sans Telugu": ("justmytype_intl_south_asia", "fonts/ofl/notosanstelugu/NotoSansTelugu[wdth,wght].ttf", None),
+    "Noto Sans Lao": ("justmytype_intl_sea", "fonts/ofl/notosanslao/NotoSansLao[wdth,wght].ttf", None),
+    "Noto Sans Khmer": ("justmytype_intl_sea", "fonts/ofl/notosanskhmer/NotoSansKhmer[wdth,wght].ttf", None),
+    "Noto Sans Myanmar": ("justmytype_intl_sea", "fonts/ofl/notosansmyanmar/NotoSansMyanmar[wdth,wght].ttf", None),
+    "Noto Sans Ethiopic": ("justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf", None),
 }
 # Han characters are drawn differently in each region: the article's
 # language picks which CJK family is asked first.
@@ -47,7 +54,11 @@ CJK_BY_LANGUAGE = {"ja": "Noto Sans JP", "ko": "Noto Sans KR"}
 TRADITIONAL_CHINESE = {"hant", "tw", "hk", "mo"}
 CJK_FAMILIES = ["Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "Noto Sans TC"]
 # Scripts the text families do not draw, each from a family of its own.
-SCRIPT_FAMILIES = ["Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari", "Noto Sans Thai"]
+SCRIPT_FAMILIES = [
+    "Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari", "Noto Sans Bengali", "Noto Sans Tamil",
+    "Noto Sans Telugu", "Noto Sans Thai", "Noto Sans Lao", "Noto Sans Khmer", "Noto Sans Myanmar",
+    "Noto Sans Ethiopic",
+]
 FALLBACK_FAMILIES = CJK_FAMILIES + SCRIPT_FAMILIES
 TEXT_FAMILY = "Noto Serif"  # what it draws needs no fallback
 
@@ -62,6 +73,11 @@ class FontFile:
     style: str
     path: Path
     weight: int | None = None  # None: a variable font, any weight
+
+
+def font_packages() -> list[str]:
+    """The installed packages the fonts come from: a new version of one makes new handouts."""
+    return sorted({package for package, _, _ in FAMILIES.values() if package_dir(package)})
 
 
 def package_dir(package: str) -> Path | None:

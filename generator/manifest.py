@@ -57,13 +57,11 @@ def files_digest(roots: list[Path]) -> str:
 
 def build_digest(template_roots: list[Path], settings: list[Path], options: str) -> str:
     """What every handout of a build shares: handout, its fonts, templates, settings, options."""
-    font_versions = [
+    versions = [
         f"{name}={importlib.metadata.version(name)}"
-        for name in ("weasyprint", "fontpkg-noto-serif", "fontpkg-noto-sans", "fontpkg-jetbrains-mono",
-                     "justmytype-intl-cjk", "justmytype-intl-rtl", "fontpkg-noto-sans-devanagari",
-                     "fontpkg-noto-sans-thai", "pygments", "markdown-it-py", "mdit-py-plugins")
+        for name in ("weasyprint", "pygments", "markdown-it-py", "mdit-py-plugins", *fonts.font_packages())
     ]
-    return digest(__version__, *font_versions, files_digest(template_roots + settings), options,
+    return digest(__version__, *versions, files_digest(template_roots + settings), options,
                   os.environ.get("SOURCE_DATE_EPOCH", ""), str(fonts.cache_dir()))
 
 

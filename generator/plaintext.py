@@ -49,8 +49,9 @@ FORM_FIELDS = re.compile(
 )
 SENTENCE = re.compile(r"(?<=[.!?*])\s+")
 
-# Latin and most scripts; Devanagari's danda; Arabic and Urdu; CJK full stops.
-END_PUNCTUATION = ".!?…।॥؟۔。！？"
+# Latin and most scripts; the danda of the Indic scripts; Arabic and Urdu; CJK full stops;
+# Armenian, Ethiopic, Myanmar and Khmer full stops.
+END_PUNCTUATION = ".!?…।॥؟۔。！？։።፧။។"
 HEADING_END_PUNCTUATION = ".,;:!?…"
 CLOSERS = "\"'”’»)]"
 MAX_HEADING_CHARS = 70
