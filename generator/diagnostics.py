@@ -23,6 +23,7 @@ CODES = {
     "W106": ("warning", "a file outside the project's content, templates, themes and assets folders was not read"),
     "W107": ("warning", "a remote resource was not fetched (no network without --allow-remote, or refused)"),
     "W108": ("warning", "unsafe raw HTML removed (scripts, event handlers, javascript: links, forms...)"),
+    "W109": ("warning", "raw HTML formatting for a screen left out (widths, borders, font tags, no-wrap...)"),
     "C201": ("error", "words of the article missing from the PDF (with the source line of each run)"),
     "C202": ("error", "text drawn outside the visible page (off the edge or clipped by its box)"),
     "C203": ("error", "a character no font on the page can draw (printed as an empty box)"),

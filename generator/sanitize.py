@@ -10,6 +10,7 @@ what it takes out.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import nh3
@@ -44,16 +45,26 @@ ALLOWED_ATTRIBUTES = {
     "blockquote": {"cite"},
 }
 # Style properties that format text; none of them can fetch a file or hide a page.
+# Not white-space: "nowrap" on paper only runs text off the page.
 ALLOWED_STYLES = {
     "color", "background-color", "text-align", "font-weight", "font-style", "text-decoration",
     "vertical-align", "width", "height", "margin", "margin-top", "margin-bottom", "margin-left",
     "margin-right", "padding", "padding-top", "padding-bottom", "padding-left", "padding-right",
     "border", "border-top", "border-bottom", "border-left", "border-right", "border-collapse",
-    "white-space", "font-size", "list-style-type",
+    "font-size", "list-style-type",
     "break-before", "break-after", "break-inside", "page-break-before", "page-break-after",
     "page-break-inside",
 }
 URL_SCHEMES = {"http", "https", "mailto", "data"}
+# What is removed because it could run, fetch, submit or hide something (W108); the
+# rest of what clean() leaves out is screen formatting the theme replaces (W109).
+UNSAFE_TAGS = REMOVED_WITH_CONTENT | {"base", "meta", "link", "form", "button", "textarea", "select",
+                                      "portal", "frame", "frameset", "param", "source", "track"}
+UNSAFE_ATTRIBUTES = {"action", "formaction", "http-equiv", "srcdoc", "srcset", "background", "poster",
+                     "codebase", "ping", "xlink:href"}
+UNSAFE_STYLES = {"background", "background-image", "border-image", "list-style-image", "content", "cursor",
+                 "behavior", "-moz-binding", "position", "display", "visibility", "opacity", "z-index",
+                 "clip", "clip-path", "mask", "filter", "transform"}
 
 
 def clean(html: str) -> str:
@@ -69,36 +80,43 @@ def clean(html: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Removal:
+    what: str  # "onclick attribute of <p>"
+    unsafe: bool  # else formatting for a screen
+
+
 class RemovalScanner(HTMLParser):
     """Lists what clean() will take out of a piece of raw HTML."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.removed: list[str] = []
+        self.removed: list[Removal] = []
 
     def handle_starttag(self, tag, attrs):
         if tag not in ALLOWED_TAGS:
             what = "and its content " if tag in REMOVED_WITH_CONTENT else ""
-            self.removed.append(f"<{tag}> element {what}".strip())
+            self.removed.append(Removal(f"<{tag}> element {what}".strip(), tag in UNSAFE_TAGS))
             return
         allowed = ALLOWED_ATTRIBUTES["*"] | ALLOWED_ATTRIBUTES.get(tag, set())
         for name, value in attrs:
             if name not in allowed:
-                self.removed.append(f"{name} attribute of <{tag}>")
+                unsafe = name.startswith("on") or name in UNSAFE_ATTRIBUTES
+                self.removed.append(Removal(f"{name} attribute of <{tag}>", unsafe))
             elif name == "style":
                 for declaration in (value or "").split(";"):
                     prop = declaration.split(":", 1)[0].strip().lower()
                     if prop and prop not in ALLOWED_STYLES:
-                        self.removed.append(f"{prop} style of <{tag}>")
+                        self.removed.append(Removal(f"{prop} style of <{tag}>", prop in UNSAFE_STYLES))
             elif name in ("href", "src") and value and ":" in value.split("/")[0]:
                 scheme = value.split(":", 1)[0].strip().lower()
                 if scheme not in URL_SCHEMES:
-                    self.removed.append(f"{scheme}: address of <{tag}>")
+                    self.removed.append(Removal(f"{scheme}: address of <{tag}>", True))
 
     handle_startendtag = handle_starttag
 
 
-def removals(raw_html: str) -> list[str]:
+def removals(raw_html: str) -> list[Removal]:
     scanner = RemovalScanner()
     scanner.feed(raw_html)
     scanner.close()

@@ -65,3 +65,16 @@ def test_long_runs_of_code_may_break_after_punctuation_and_very_long_names_anywh
     html = to_html(article("```\n" + run + "\n```\n\n    " + run + "\n")).html
     # Fenced and indented blocks alike, as zero-width spaces, which print as nothing.
     assert html.count("self.\u200bwordsep_simple_re.\u200bsplit(\u200btext)") == 2
+
+
+def test_screen_formatting_left_out_is_told_apart_from_unsafe_html():
+    body = to_html(article('<table width="1200" onclick="steal()"><tr>'
+                           '<td nowrap style="white-space: nowrap; position: fixed">Hours</td></tr></table>\n'))
+    found = [(d.code, d.message.split(": ", 1)[1].split(" (")[0]) for d in body.diagnostics]
+    assert found == [
+        ("W109", "width attribute of <table>"),
+        ("W108", "onclick attribute of <table>"),
+        ("W109", "nowrap attribute of <td>"),
+        ("W109", "white-space style of <td>"),
+        ("W108", "position style of <td>"),
+    ]
