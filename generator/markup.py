@@ -120,6 +120,10 @@ def looks_plain(kind, value: str) -> bool:
     A third of the tokens in code (names, punctuation, spaces) have no style;
     every span is a box the renderer lays out, so they are left out.
     """
+    # A lexer may make token types of its own (YAML's Literal.Scalar.Plain): the
+    # style styles them as their nearest known parent.
+    while not code_style().styles_token(kind) and kind.parent is not None:
+        kind = kind.parent
     style = code_style().style_for_token(kind)
     if style["bgcolor"] or style["underline"] or style["border"]:
         return False
