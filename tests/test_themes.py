@@ -99,6 +99,24 @@ def test_code_lines_wrap_between_names_never_inside_one(project, theme):
     assert not split
 
 
+LINKS_IN_A_NARROW_CELL = """
+| Error | Meaning | What to do |
+|---|---|---|
+| `E_TLS` | Certificate problem | Run `kiosk doctor --tls` and send the output to <it-support@example.org> |
+| `E_PROXY` | The proxy refused the connection | Read <https://example.org/troubleshooting/proxy-configuration> first |
+"""
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_links_break_without_a_hyphen_a_reader_would_type(project, theme):
+    write(project / "content" / "a.md", LINKS_IN_A_NARROW_CELL)
+    assert run("build", "--theme", theme).exit_code == 0
+    raw = "".join(page.extract_text() for page in PdfReader(project / "output" / "a.pdf").pages)
+    for address in ("it-support@example.org", "https://example.org/troubleshooting/proxy-configuration"):
+        broken = [address[:i] + "\u2010" for i in range(1, len(address))]
+        assert not any(piece in raw for piece in broken), address
+
+
 def test_themes_command_lists_built_in_and_project_themes(project):
     write(project / "themes" / "clinic" / "theme.toml", 'description = "Our clinic"\nparent = "handout"\n')
     lines = run("themes").stdout.splitlines()
