@@ -35,24 +35,45 @@ BOILERPLATE = [re.compile(p, re.I) for p in (
     r"(accept|reject|allow)( all)? cookies",
     r"cookie (settings|policy|preferences)",
     r"subscribe to (our|the) newsletter.*",
-    r"related posts?:?",
+    r"related (posts?|articles?|stories)( from .*)?:?",
+    r"(you may|you might) also like:?",
+    r"more (articles|stories|posts)( from .*)?:?",
     r"skip to (main )?content",
+    r"(main )?menu|toggle (navigation|menu)|back to top|print (this )?page",
+    r"search( this site| the site| our site)?\s*(\.\.\.|…)?",
     r"posted in .*",
     r"tagged:? .*",
     r"\d+ comments?",
+    r"\d+ min(ute)?s? read",
+    # A page's footer: its copyright line and legal links.
+    r"(©|\(c\)|copyright)\s*©?\s*\d{4}\b.*",
+    r"all rights reserved\.?",
+    r"((privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|terms (and|&) conditions|"
+    r"accessibility( statement)?|site ?map|disclaimer|imprint|legal( notice)?|contact( us)?)"
+    r"(\s*[|·•]\s*((privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|"
+    r"terms (and|&) conditions|accessibility( statement)?|site ?map|disclaimer|imprint|legal( notice)?|"
+    r"contact( us)?))+",
 )]
+# After one of these, the short lines that follow are the titles of other pages.
+RELATED = re.compile(r"related (posts?|articles?|stories)( from .*)?:?|(you may|you might) also like:?|"
+                     r"more (articles|stories|posts)( from .*)?:?", re.I)
 # Short lines that are furniture only next to other furniture: a form's
 # field labels ("Name *", "Website") would be real words elsewhere.
-FORM_FIELDS = re.compile(
-    r"(name|e-?mail|website|comment|post comment|submit|tweet|pin it|print|email|share|"
-    r"facebook|twitter|linkedin|whatsapp|pinterest|reddit|loading\.*)\s*\*?", re.I
-)
+FIELD = (r"(name|e-?mail|website|comment|post comment|submit|tweet|pin it|print|email|share|"
+         r"facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|telegram|messenger|copy link|loading\.*)\s*\*?")
+FORM_FIELDS = re.compile(rf"{FIELD}(\s*[|·•,/]?\s*{FIELD})*", re.I)
+# A site's menu or breadcrumb: three or more short items between separators.
+NAVIGATION = re.compile(r"[^|·•/>›»]{1,30}(\s+[|·•/>›»]\s+[^|·•/>›»]{1,30}){2,}")
+# A list item of pasted text: a bullet, or a number with a dot or parenthesis.
+BULLET = re.compile(r"[-*+•·–—▪◦●]\s+")
+NUMBERED = re.compile(r"(\d{1,3})[.)]\s+")
 SENTENCE = re.compile(r"(?<=[.!?*])\s+")
 
 # Latin and most scripts; the danda of the Indic scripts; Arabic and Urdu; CJK full stops;
 # Armenian, Ethiopic, Myanmar and Khmer full stops.
 END_PUNCTUATION = ".!?…।॥؟۔。！？։።፧။។"
-HEADING_END_PUNCTUATION = ".,;:!?…"
+# A heading may ask a question ("Who should get vaccinated?"), but not end a sentence.
+HEADING_END_PUNCTUATION = ".,;:!…"
 CLOSERS = "\"'”’»)]"
 MAX_HEADING_CHARS = 70
 MAX_HEADING_WORDS = 12
@@ -82,12 +103,14 @@ def convert(text: str, path: Path) -> PlainText:
     """Title, Markdown body and warnings for one plain-text article."""
     lines = [Line(n, raw.strip()) for n, raw in enumerate(text.split("\n"), start=1)]
     content = [line for line in lines if line.text]
-    title, rest = content[0], content[1:]
 
-    removed = boilerplate_lines(rest)
+    removed = boilerplate_lines(content)
+    # The title is the first line that is not the page's furniture (a menu, "Skip to content").
+    title = next((line for line in content if line.number not in removed), content[0])
+    removed.discard(title.number)
     diagnostics = [
         Diagnostic("W102", f"removed web boilerplate: '{shorten(line.text)}'", path, line.number)
-        for line in rest if line.number in removed
+        for line in content if line.number in removed
     ]
     # A removed line separates paragraphs like a blank line does.
     kept = [Line(line.number, "" if line.number in removed else line.text) for line in lines]
@@ -109,22 +132,41 @@ def convert(text: str, path: Path) -> PlainText:
 
 
 def boilerplate_lines(lines: list[Line]) -> set[int]:
-    """Numbers of the lines that are web-page furniture."""
+    """Numbers of the lines (all of them non-blank) that are web-page furniture."""
     removed = {line.number for line in lines if all(
         any(p.fullmatch(sentence) for p in BOILERPLATE)
         for sentence in SENTENCE.split(line.text)
     )}
-    # Grow the removed regions over form-field labels standing next to them.
+    # A menu at the very top of the page is the site's, not the article's.
+    if lines and NAVIGATION.fullmatch(lines[0].text):
+        removed.add(lines[0].number)
+    # Grow the removed regions over form-field labels, share buttons and menus standing
+    # next to them; after "Related posts", over the titles it lists.
     grew = True
     while grew:
         grew = False
         for before, line, after in zip([None] + lines, lines, lines[1:] + [None]):
-            if line.number in removed or not FORM_FIELDS.fullmatch(line.text):
+            if line.number in removed:
                 continue
-            if any(n is not None and n.number in removed for n in (before, after)):
+            beside = [n for n in (before, after) if n is not None and n.number in removed]
+            furniture = FORM_FIELDS.fullmatch(line.text) or NAVIGATION.fullmatch(line.text)
+            listed = (before is not None and before.number in removed and line.number == before.number + 1
+                      and is_heading_like(line.text) and related_list(before, lines, removed))
+            if (beside and furniture) or listed:
                 removed.add(line.number)
                 grew = True
     return removed
+
+
+def related_list(line: Line, lines: list[Line], removed: set[int]) -> bool:
+    """Whether `line` is "Related posts" or one of the titles listed right under it."""
+    by_number = {other.number: other for other in lines}
+    number = line.number
+    while number in removed and number in by_number:
+        if RELATED.fullmatch(by_number[number].text):
+            return True
+        number -= 1
+    return False
 
 
 def is_heading_like(text: str) -> bool:
@@ -134,7 +176,7 @@ def is_heading_like(text: str) -> bool:
         and len(words) <= MAX_HEADING_WORDS
         and not text.rstrip(CLOSERS).endswith(tuple(HEADING_END_PUNCTUATION))
         and not text[0].islower()
-        and not re.match(r"[-*+•·–—]\s|\d+[.)]\s", text)
+        and not (BULLET.match(text) or NUMBERED.match(text))
         and any(c.isalpha() for c in text)
     )
 
@@ -160,6 +202,7 @@ def structure(lines: list[Line]) -> list[tuple[str, list[Line]]]:
             follow_i, follow = nonblank[k]
             wrapped = (
                 follow_i == last_i + 1
+                and not (BULLET.match(follow.text) or NUMBERED.match(follow.text))
                 and (follow.text[0].islower() or len(last.text) >= WRAPPED_LINE_RATIO * len(follow.text))
             )
             if not wrapped:
@@ -185,6 +228,11 @@ def to_markdown(blocks: list[tuple[str, list[Line]]]) -> str:
     for kind, lines in blocks:
         if kind == "heading":
             parts.append("## " + escape(lines[0].text))
+        elif len(lines) > 1 and all(BULLET.match(line.text) for line in lines):
+            parts.append("\n".join("- " + escape(BULLET.sub("", line.text, count=1)) for line in lines))
+        elif len(lines) > 1 and all(NUMBERED.match(line.text) for line in lines):
+            parts.append("\n".join(f"{NUMBERED.match(line.text)[1]}. " + escape(NUMBERED.sub("", line.text, count=1))
+                                    for line in lines))
         elif len(lines) > 1 and all(
             len(line.text) < SHORT_LINE_CHARS and not line.text[0].islower() for line in lines
         ):

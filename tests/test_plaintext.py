@@ -114,3 +114,40 @@ def test_markdown_characters_in_pasted_text_print_as_themselves():
         "# not a heading, just a hash. 1. not a list item, a sentence. - dash at the start, also text."
     )
     assert rendered_text(markdown) == expected
+
+
+FLU_PAGE = (Path(__file__).parent / "pasted" / "flu-season.txt").read_text(encoding="utf-8")
+
+
+def test_the_sites_menu_above_the_article_is_furniture_and_the_title_comes_after_it():
+    result = convert(FLU_PAGE, PATH)
+    assert result.title == "Flu season: what you need to know"
+    removed = {d.line: d.message for d in result.diagnostics if d.code == "W102"}
+    assert {1, 2, 3} <= removed.keys()  # Skip to main content, Home | About us | ..., Search...
+    assert "Home | About us | Services | Contact" in removed[2]
+
+
+def test_bullets_and_numbered_lines_become_lists_under_a_question_heading():
+    markdown = convert(FLU_PAGE, PATH).markdown
+    assert headings(markdown) == ["WHO SHOULD GET VACCINATED?", "How to book"]
+    assert "- Adults over 65\n- Pregnant women, at any stage of pregnancy\n" in markdown
+    assert "1. Call the clinic on 020 7946 0958 between 8:00 and 18:00.\n2. Or book online" in markdown
+
+
+def test_share_buttons_related_titles_and_the_footer_are_removed_and_reported():
+    result = convert(FLU_PAGE, PATH)
+    removed = [d.line for d in result.diagnostics if d.code == "W102"]
+    assert removed == [1, 2, 3, 8, 25, 26, 28, 29, 30, 32, 33, 34, 35, 36, 37, 39]
+    assert rendered_text(result.markdown).endswith("aching muscles for a day or two.")
+    assert not [d for d in result.diagnostics if d.code == "W103"]  # the footer was the "truncated" end
+
+
+def test_separated_values_inside_the_article_are_not_a_menu():
+    text = "Title\n\nOpening times this week:\n\nMonday | Tuesday | Wednesday\n08:00 | 08:00 | 09:00\n\nCall ahead.\n"
+    result = convert(text, PATH)
+    assert "Monday \\| Tuesday \\| Wednesday" in result.markdown and result.diagnostics == ()
+
+
+def test_a_single_dash_line_stays_a_sentence_and_two_bullets_make_a_list():
+    assert "- " not in convert("Title\n\n- one line with a dash stays text.\n", PATH).markdown.replace("\\- ", "")
+    assert convert("Title\n\n• first\n• second\n", PATH).markdown == "- first\n- second\n"
