@@ -64,6 +64,8 @@ def main() -> None:
               help="A PDF for archiving, accessibility or print (tagged, with the metadata it needs).")
 @click.option("--output-profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The print shop's ICC profile, for PDF/X (default: sRGB).")
+@click.option("--image-dpi", type=click.IntRange(min=0), default=300, show_default=True, metavar="N",
+              help="Scale images down to N pixels per inch at their printed size (0: keep them as they are).")
 @click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
 @format_option
 @max_size_option
@@ -74,7 +76,7 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
                   extra_css: Path | None, allow_remote: bool, trusted_networks: tuple[str, ...],
                   jobs: int | None, force: bool, prune: bool, booklet: str | None, n_up: tuple[str, ...],
                   bleed: str | None, marks: str | None, variant: str | None, output_profile: Path | None,
-                  run_check: bool,
+                  image_dpi: int, run_check: bool,
                   report_format: str, max_size_mb: float | None, strict: bool, quiet: bool,
                   verbose: bool) -> None:
     """Build a PDF handout for each article in PATHS (default: content/).
@@ -92,7 +94,7 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
                            allow_remote=allow_remote, trusted_networks=trusted_networks, jobs=jobs,
                            force=force, prune=prune, booklet=booklet, n_up=tuple(map(int, n_up)),
                            printing=PrintOptions(bleed=bleed, marks=marks, variant=variant,
-                                                 output_profile=output_profile))
+                                                 output_profile=output_profile, image_dpi=image_dpi))
     # With a JSON report on standard output, the build's own lines go to standard error.
     to_stderr = run_check and report_format == "json"
     with BuildDisplay(quiet, verbose, to_stderr) as display:

@@ -171,7 +171,7 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0,
                                                       url_fetcher=fetcher, color_profiles=profiles))
             document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
                 font_config=font_configuration(), color_profiles=profiles, stylesheets=stylesheets,
-                pdf_variant=printing.variant,
+                pdf_variant=printing.variant, dpi=printing.image_dpi or None,
             )
             data = with_identifier(document.write_pdf(pdf_identifier=False, pdf_variant=printing.variant))
     finally:

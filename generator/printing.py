@@ -25,6 +25,10 @@ class PrintOptions:
     variant: str | None = None  # pdf/ua-1, pdf/a-3b, pdf/x-4, ... (WeasyPrint's PDF variants)
     # The print shop's ICC profile, for PDF/X's output intent.
     output_profile: Path | None = None
+    # Images with more pixels than this many per inch, at the size they print, are
+    # scaled down to it: a phone's photo would otherwise make the PDF too big to email.
+    # 0 keeps every image as it is.
+    image_dpi: int = 300
 
     def profile(self) -> Path | None:
         """The output intent's profile: the print shop's, else for PDF/X WeasyPrint's sRGB one."""

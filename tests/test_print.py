@@ -158,3 +158,21 @@ def test_qpdf_finds_nothing_wrong_in_any_output(project):
         check = subprocess.run([checker, "--check", str(pdf)], capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
         assert "No syntax or stream encoding errors found" in check.stdout
+
+
+def test_photos_are_scaled_down_to_300_dpi_at_the_size_they_print(project):
+    from PIL import Image
+
+    Image.effect_noise((3000, 2000), 40).convert("RGB").save(project / "content" / "photo.jpg", quality=90)
+    write(project / "content" / "a.md", "A photo of the waiting room:\n\n![The waiting room](photo.jpg)\n")
+
+    def image_width(folder: str) -> int:
+        (image,) = PdfReader(project / folder / "a.pdf").pages[0].images
+        return image.image.width
+
+    assert run("build", "--check").exit_code == 0  # and C206 finds it sharp enough
+    # The text column is 142 mm wide: 5.6 inches, so about 1677 pixels at 300 dpi.
+    assert 1600 <= image_width("output") <= 1700
+    assert run("build", "--image-dpi", "0", "-o", "original").exit_code == 0
+    assert image_width("original") == 3000
+    assert (project / "output" / "a.pdf").stat().st_size < (project / "original" / "a.pdf").stat().st_size / 2
