@@ -46,7 +46,9 @@ BOILERPLATE = [re.compile(p, re.I) for p in (
     r"\d+ comments?",
     r"\d+ min(ute)?s? read",
     # A page's footer: its copyright line and legal links.
-    r"(©|\(c\)|copyright)\s*©?\s*\d{4}\b.*",
+    # ("Copyright 2023 reforms changed the law." is a sentence: without ©, only a short line.)
+    r"(©|\(c\)|copyright\s*©)\s*\d{4}\b.*",
+    r"copyright\s+\d{4}([-–]\d{4})?(\s+[\w&'’.,-]+){0,5}\.?",
     r"all rights reserved\.?",
     r"((privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|terms (and|&) conditions|"
     r"accessibility( statement)?|site ?map|disclaimer|imprint|legal( notice)?|contact( us)?)"

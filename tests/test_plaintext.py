@@ -151,3 +151,11 @@ def test_separated_values_inside_the_article_are_not_a_menu():
 def test_a_single_dash_line_stays_a_sentence_and_two_bullets_make_a_list():
     assert "- " not in convert("Title\n\n- one line with a dash stays text.\n", PATH).markdown.replace("\\- ", "")
     assert convert("Title\n\n• first\n• second\n", PATH).markdown == "- first\n- second\n"
+
+
+def test_a_sentence_that_starts_like_a_copyright_line_stays():
+    text = "Title\n\nText.\n\nCopyright 2023 reforms changed the law for every pharmacy in the country.\n"
+    result = convert(text, PATH)
+    assert "Copyright 2023 reforms changed the law" in result.markdown and result.diagnostics == ()
+    footer = convert("Title\n\nText.\n\nCopyright 2025 Northside Clinic Ltd.\n", PATH)
+    assert [d.code for d in footer.diagnostics] == ["W102"]
