@@ -212,7 +212,7 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
     # forkserver: workers start from a process that has imported handout and WeasyPrint once,
     # and (unlike fork) they can be replaced after TASKS_PER_WORKER handouts.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["generator.build", "generator.markup", "generator.pdf"])
+    context.set_forkserver_preload(["generator.build", "generator.markup", "generator.pdf", "generator.render"])
     with concurrent.futures.ProcessPoolExecutor(
         workers, mp_context=context, initializer=start_worker, initargs=(setup,),
         max_tasks_per_child=TASKS_PER_WORKER,
