@@ -23,6 +23,10 @@ KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
     "summary", "keywords", "theme", "paper", "cover", "toc", "slug",
 )
+# What other tools (pandoc, Hugo, Jekyll) call the same things: their articles
+# build as they are. The key handout knows wins when both are given.
+ALIASES = {"authors": "author", "description": "summary", "abstract": "summary", "excerpt": "summary",
+           "tags": "keywords"}
 SLUG = re.compile(r"^[\w][\w-]*$")
 MEGABYTE = 1024 * 1024
 DEFAULT_MAX_BYTES = 5 * MEGABYTE
@@ -152,12 +156,15 @@ def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]
     }
     fields: dict = {}
     diagnostics: list[Diagnostic] = []
-    for key, value in data.items():
-        line = key_lines.get(key, 2) if isinstance(key, str) else 2
+    for name, value in data.items():
+        line = key_lines.get(name, 2) if isinstance(name, str) else 2
+        key = ALIASES.get(name, name)
+        if key != name and key in data:
+            continue
         if key not in KNOWN_KEYS:
             close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            diagnostics.append(Diagnostic("W101", f"unknown front-matter key '{key}'{hint}", path, line))
+            diagnostics.append(Diagnostic("W101", f"unknown front-matter key '{name}'{hint}", path, line))
             continue
         if value is None or value == "":
             continue
@@ -176,6 +183,12 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
         if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
             raise ArticleError("keywords must be a list or a comma-separated line", path, line)
         return tuple(str(v).strip() for v in value if str(v).strip())
+    if key == "author" and isinstance(value, list):
+        # Several authors, as names or as pandoc's {name: ..., affiliation: ...}.
+        names = [v.get("name") if isinstance(v, dict) else v for v in value]
+        if not all(isinstance(n, (str, int, float)) for n in names):
+            raise ArticleError("author must be a name, or a list of names", path, line)
+        value = ", ".join(str(n).strip() for n in names if str(n).strip())
     if isinstance(value, (dict, list)):
         raise ArticleError(f"{key} must be a single value, not a list or mapping", path, line)
     if isinstance(value, (datetime.date, datetime.datetime)):

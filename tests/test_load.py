@@ -101,3 +101,16 @@ def test_bad_input_is_one_clear_error_naming_file_and_line(tmp_path, name, data,
 )
 def test_slug_comes_from_the_file_name(name, slug, tmp_path):
     assert slug_for(tmp_path / name) == slug
+
+
+def test_front_matter_from_pandoc_hugo_and_jekyll_builds_as_it_is(tmp_path):
+    path = write(tmp_path / "a.md", (
+        "---\ntitle: T\nauthors: [Ana Ruiz, Li Wei]\ndescription: Why hands matter\ntags: [hygiene, hands]\n---\nText.\n"))
+    article = load_article(path)
+    assert (article.meta.author, article.meta.summary, article.meta.keywords) == (
+        "Ana Ruiz, Li Wei", "Why hands matter", ("hygiene", "hands"))
+    assert article.diagnostics == ()
+    pandoc = write(tmp_path / "b.md", (
+        "---\ntitle: T\nauthor:\n  - name: Ana Ruiz\n    affiliation: Clinic\n  - Li Wei\n"
+        "abstract: Not this one\nsummary: This one\n---\nText.\n"))
+    assert (load_article(pandoc).meta.author, load_article(pandoc).meta.summary) == ("Ana Ruiz, Li Wei", "This one")
