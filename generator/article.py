@@ -8,6 +8,13 @@ from pathlib import Path
 from .diagnostics import Diagnostic
 
 PAPER_SIZES = ("a4", "letter")
+# Languages written from right to left: their handouts are laid out from the right.
+RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "syr", "iw"}
+
+
+def text_direction(lang: str) -> str:
+    """"rtl" or "ltr", from a language tag such as ar-EG."""
+    return "rtl" if lang.split("-")[0].lower() in RIGHT_TO_LEFT else "ltr"
 
 
 @dataclass(frozen=True)

@@ -235,7 +235,10 @@ def cut_to(font: FontFile, characters: str) -> list[FontFile]:
         for weight, target in targets.items():
             location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
             save_atomically(instancer.instantiateVariableFont(copy.deepcopy(cut), location, static=True), target)
-    return [FontFile(font.family, font.style, path, weight) for weight, path in targets.items()]
+    # A name of its own: two articles' cuts of one family, in one worker, must not pass for
+    # one font (the renderer would draw one's glyphs with the other's file: empty boxes).
+    family = f"{font.family} {key.hexdigest()[:8]}"
+    return [FontFile(family, font.style, path, weight) for weight, path in targets.items()]
 
 
 def save_atomically(content, target: Path) -> None:
@@ -272,6 +275,11 @@ def fallback_order(lang: str) -> list[str]:
     return cjk + SCRIPT_FAMILIES
 
 
-def fallback_stack(lang: str) -> str:
-    """The fallback families, for a CSS font-family list after the theme's own family."""
-    return ", ".join(f'"{family}"' for family in fallback_order(lang))
+def fallback_stack(lang: str, cuts: list[FontFile] = ()) -> str:
+    """The fallback families, for a CSS font-family list after the theme's own family.
+
+    With `cuts` (fallback_fonts of an article), their families; without, the
+    families in the language's order, for characters no packaged font draws.
+    """
+    families = dict.fromkeys(font.family for font in cuts) or fallback_order(lang)
+    return ", ".join(f'"{family}"' for family in families)

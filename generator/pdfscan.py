@@ -19,6 +19,8 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from pypdf.generic import ContentStream, DictionaryObject, IndirectObject
 
+from .article import text_direction
+
 Matrix = tuple[float, float, float, float, float, float]
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in page space, y up
 IDENTITY: Matrix = (1, 0, 0, 1, 0, 0)
@@ -189,7 +191,7 @@ class GraphicsState:
 
 
 class PageScanner:
-    def __init__(self, reader: PdfReader, number: int):
+    def __init__(self, reader: PdfReader, number: int, right_to_left: bool | None = None):
         page = reader.pages[number - 1]
         self.reader = reader
         box = page.cropbox
@@ -199,7 +201,7 @@ class PageScanner:
         self.run(page.get_contents(), page.get("/Resources", DictionaryObject()), GraphicsState())
         self.flush_hidden()
         for line in self.scan.lines:
-            line.text = reading_order(line.glyphs)
+            line.text = reading_order(line.glyphs, right_to_left)
 
     def font(self, resources, name) -> Font | None:
         ref = resources.get("/Font", {}).get(name)
@@ -353,13 +355,23 @@ def is_rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
 
 
-def reading_order(glyphs: list[str]) -> str:
+def is_number(glyphs: list[str]) -> bool:
+    """Digits, perhaps with punctuation, and no letters of any script."""
+    classes = {unicodedata.bidirectional(c) for g in glyphs for c in g}
+    return bool(classes & {"EN", "AN"}) and not classes & {"L", "R", "AL"}
+
+
+def reading_order(glyphs: list[str], right_to_left: bool | None = None) -> str:
     """A line's text as it is read, from its glyphs as they are drawn.
 
     A PDF draws right-to-left scripts (Arabic, Hebrew) left to right, as they
     appear: each run of right-to-left words is turned back, word order and
     glyph order, and a line that is mostly right-to-left is read from its right.
     Glyphs, not characters, are turned: a ligature stands for letters in order.
+    A number in a right-to-left run keeps its place among the words but reads
+    left to right itself: "020 7946 0958" in Arabic text is drawn "0958 7946 020".
+    `right_to_left` is the document's direction (from its language); without it,
+    a line that is mostly right-to-left is read from its right.
     """
     if not any(is_rtl(g) for g in glyphs):
         return "".join(glyphs)
@@ -380,12 +392,16 @@ def reading_order(glyphs: list[str]) -> str:
         else:
             runs.append((rtl, [word]))
     pieces = [
-        " ".join("".join(reversed(w)) for w in reversed(run)) if rtl else " ".join("".join(w) for w in run)
+        " ".join("".join(w if is_number(w) else reversed(w)) for w in reversed(run)) if rtl
+        else " ".join("".join(w) for w in run)
         for rtl, run in runs
     ]
-    mostly_rtl = sum(len(run) for rtl, run in runs if rtl) > sum(len(run) for rtl, run in runs if not rtl)
-    return " ".join(reversed(pieces) if mostly_rtl else pieces)
+    if right_to_left is None:
+        right_to_left = sum(len(run) for rtl, run in runs if rtl) > sum(len(run) for rtl, run in runs if not rtl)
+    return " ".join(reversed(pieces) if right_to_left else pieces)
 
 
 def scan_pdf(reader: PdfReader) -> list[PageScan]:
-    return [PageScanner(reader, number).scan for number in range(1, len(reader.pages) + 1)]
+    lang = reader.trailer["/Root"].get("/Lang")
+    right_to_left = text_direction(str(lang)) == "rtl" if lang else None
+    return [PageScanner(reader, number, right_to_left).scan for number in range(1, len(reader.pages) + 1)]

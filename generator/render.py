@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from . import __version__, fonts, themes
-from .article import Article, Metadata
+from .article import Article, Metadata, text_direction
 from .config import Defaults
 from .errors import ThemeError
 
@@ -42,7 +42,8 @@ class Page:
     timestamp: str = ""  # the PDF's dates, ISO 8601
     css: str = ""  # the theme's stylesheet
     # @font-face rules for the article's other scripts, apart from the theme's stylesheet:
-    # that one is then the same for every article, and parsed once per process.
+    # that one is then the same for every article in the Latin, Greek and Cyrillic
+    # scripts, and parsed once per process.
     fallback_css: str = ""
 
 
@@ -85,6 +86,8 @@ class Renderer:
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
         lineage = self.check_theme(theme, article.source)
         meta = self.metadata(article.meta)
+        # Fonts for the article's other scripts: their families go into the theme's font lists.
+        fallback_fonts = fonts.fallback_fonts(article.body + " ".join(map(str, vars(meta).values())), meta.lang)
         context = dict(
             meta=meta,
             body=body,
@@ -94,7 +97,8 @@ class Renderer:
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
             font_faces=fonts.font_face_css(fonts.text_fonts()),
-            fallback_fonts=fonts.fallback_stack(meta.lang),
+            fallback_fonts=fonts.fallback_stack(meta.lang, fallback_fonts),
+            direction=text_direction(meta.lang),
             organisation=self.defaults.organisation,
             logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
             qr_code=qr_code(meta.source_url),
@@ -118,7 +122,6 @@ class Renderer:
             if where[0] is None:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
-        fallback_fonts = fonts.fallback_fonts(article.body + " ".join(map(str, vars(meta).values())), meta.lang)
         return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
                     timestamp=context["timestamp"], css=css, fallback_css=fonts.font_face_css(fallback_fonts))
 

@@ -117,6 +117,37 @@ def test_links_break_without_a_hyphen_a_reader_would_type(project, theme):
         assert not any(piece in raw for piece in broken), address
 
 
+ARABIC = """---
+title: غسل اليدين في المنزل
+lang: ar
+---
+
+اغسل يديك بالماء والصابون لمدة عشرين ثانية على الأقل. هذا مهم قبل الأكل وبعد استخدام المرحاض.
+
+## متى تغسل يديك؟
+
+- قبل تحضير الطعام.
+- بعد السعال أو العطس.
+
+اتصل بالعيادة على الرقم 020 7946 0958 إذا كانت لديك أسئلة.
+"""
+
+
+def test_an_arabic_handout_is_laid_out_from_the_right(project):
+    from generator.pdfscan import scan_pdf
+
+    write(project / "content" / "a.md", ARABIC)
+    built = run("build", "--check")
+    assert built.exit_code == 0, built.stdout  # every word, the telephone number in its order too
+    reader = PdfReader(project / "output" / "a.pdf")
+    assert reader.trailer["/Root"]["/Lang"] == "ar"
+    column_right = (210 - 34) * MM
+    (heading,) = [line for line in scan_pdf(reader)[0].lines if "؟" in line.text]  # "...يديك؟"
+    # A short line (the heading) ends at the column's right edge, where Arabic starts
+    # (within the width of a letter: shaped glyphs' widths are read back roughly).
+    assert abs(heading.end_x - column_right) < 12
+
+
 def test_themes_command_lists_built_in_and_project_themes(project):
     write(project / "themes" / "clinic" / "theme.toml", 'description = "Our clinic"\nparent = "handout"\n')
     lines = run("themes").stdout.splitlines()

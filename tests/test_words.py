@@ -60,6 +60,14 @@ def test_right_to_left_glyphs_are_read_back_in_reading_order():
     assert reading_order(drawn) == "hello שלום world"
     assert reading_order(list("םלוע םולש")) == "שלום עולם"
     assert reading_order(["لا", "ب"]) == "بلا"  # a ligature's letters stay in their order
+    # A telephone number in Hebrew or Arabic text: its groups are drawn right to left,
+    # each group's digits left to right.
+    assert reading_order(list("םלוע 0958 7946 020 םולש")) == "שלום 020 7946 0958 עולם"
+    # The document's direction, from its language, decides which end a line starts at:
+    # in an English handout, "Hello: שלום עולם" starts at the left though most of it is Hebrew.
+    drawn = list("Hello: םלוע םולש")
+    assert reading_order(drawn, right_to_left=False) == "Hello: שלום עולם"
+    assert reading_order(drawn) == "שלום עולם Hello:"
 
 
 def test_words_in_shaped_scripts_are_counted_apart():
