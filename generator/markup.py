@@ -332,6 +332,8 @@ WIDE_TABLE_COLUMNS = {"wide": 6, "very-wide": 9}
 # A column's share of the width follows its longest cell, up to this many
 # characters: past it, the text wraps anyway.
 COLUMN_TEXT_CAP = 50
+# Code prints in a monospaced font, its letters wider than the text's on average.
+CODE_WIDTH = 1.3
 
 
 def size_tables(tokens: list[Token]) -> list[Token]:
@@ -348,21 +350,25 @@ def size_tables(tokens: list[Token]) -> list[Token]:
         if token.type != "table_open":
             continue
         end = next(j for j in range(i, len(tokens)) if tokens[j].type == "table_close")
-        rows: list[list[str]] = []
+        rows: list[list[tuple[float, float]]] = []  # (longest word, length) of each cell
         for cell_index in range(i, end):
             cell = tokens[cell_index]
             if cell.type == "tr_open":
                 rows.append([])
             elif cell.type in ("th_open", "td_open"):
-                rows[-1].append(inline_text(tokens[cell_index + 1]))
+                rows[-1].append(cell_measure(tokens[cell_index + 1]))
         columns = max(map(len, rows), default=0)
         weights = []
         for column in range(columns):
-            texts = [row[column] for row in rows if column < len(row)]
-            longest_word = max((len(w) for text in texts for w in text.split()), default=1)
+            cells = [row[column] for row in rows if column < len(row)]
+            longest_word = max((word for word, _ in cells), default=1)
             # A word must fit whole, with the cell's padding, in letters wider than the
             # average (capitals, digits, bold headers): hence the margins on it.
-            weights.append(max(round(longest_word * 1.3) + 5, min(max(map(len, texts), default=1), COLUMN_TEXT_CAP) + 2))
+            longest_text = max((length for _, length in cells), default=1)
+            whole_word = round(longest_word * 1.3) + 5
+            # Beyond its longest word, a column with long text takes half of what the text
+            # asks for: in a narrow column, the short columns keep their words whole.
+            weights.append(whole_word + max(0, round(min(longest_text, COLUMN_TEXT_CAP)) + 2 - whole_word) / 2)
         classes = ["fitted"] + [name for name, minimum in WIDE_TABLE_COLUMNS.items() if columns >= minimum]
         token.attrs["class"] = " ".join(classes)
         widths = "".join(f'<col style="width: {100 * w / sum(weights):.1f}%">' for w in weights)
@@ -370,6 +376,17 @@ def size_tables(tokens: list[Token]) -> list[Token]:
         colgroup.content = f"<colgroup>{widths}</colgroup>\n"
         sized.append(colgroup)
     return sized
+
+
+def cell_measure(token: Token) -> tuple[float, float]:
+    """A table cell's longest word and its length, in characters of the text's font."""
+    words, length = [0.0], 0.0
+    for child in token.children or ():
+        if child.type in ("text", "code_inline"):
+            scale = CODE_WIDTH if child.type == "code_inline" else 1.0
+            words += [len(word) * scale for word in child.content.split()]
+            length += len(child.content) * scale
+    return max(words), length
 
 
 def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_pixels: int) -> list[Diagnostic]:

@@ -148,6 +148,16 @@ def test_an_arabic_handout_is_laid_out_from_the_right(project):
     assert abs(heading.end_x - column_right) < 12
 
 
+@pytest.mark.parametrize("theme", THEMES)
+def test_a_column_of_short_codes_keeps_them_whole_beside_long_text(project, theme):
+    rows = "\n".join(f"| {n} | Session {n}: {'hand hygiene and infection control ' * 3}| Ward B{n} "
+                     f"| `code_{n}` |" for n in range(10, 16))
+    write(project / "content" / "a.md", f"| # | Topic | Location | Code |\n|---|---|---|---|\n{rows}\n")
+    assert run("build", "--theme", theme).exit_code == 0
+    text = "\n".join(page_texts(project / "output" / "a.pdf"))
+    assert all(f"code_{n}" in text for n in range(10, 16)), text
+
+
 def test_themes_command_lists_built_in_and_project_themes(project):
     write(project / "themes" / "clinic" / "theme.toml", 'description = "Our clinic"\nparent = "handout"\n')
     lines = run("themes").stdout.splitlines()
