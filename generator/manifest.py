@@ -21,6 +21,9 @@ from . import __version__, fonts
 from .diagnostics import Diagnostic
 
 FILENAME = ".handout-manifest.json"
+# handout's own code is an input too, not only its version: an install from a
+# checkout between releases makes other handouts under the same version number.
+CODE = Path(__file__).parent
 FORMAT = 1
 # Files an article may name: Markdown images, HTML src and href, CSS url().
 REFERENCE = re.compile(r"""!\[[^\]]*\]\(\s*<?([^)\s>]+)|\b(?:src|href|data)\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)""")
@@ -61,7 +64,8 @@ def build_digest(template_roots: list[Path], settings: list[Path], options: str)
         f"{name}={importlib.metadata.version(name)}"
         for name in ("weasyprint", "pygments", "markdown-it-py", "mdit-py-plugins", *fonts.font_packages())
     ]
-    return digest(__version__, *versions, files_digest(template_roots + settings), options,
+    code = sorted(CODE.glob("*.py"))
+    return digest(__version__, *versions, files_digest(template_roots + settings + code), options,
                   os.environ.get("SOURCE_DATE_EPOCH", ""), str(fonts.cache_dir()))
 
 

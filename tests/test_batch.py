@@ -144,3 +144,14 @@ def test_a_failed_worker_article_does_not_stop_the_batch(project):
     assert result.exit_code == 1
     assert "content/c.md:3: error: image not found: nothere.png" in result.stderr
     assert sorted(p.name for p in (project / "output").glob("*.pdf")) == ["a.pdf", "b.pdf"]
+
+
+def test_a_change_to_handouts_own_code_rebuilds_every_handout(tmp_path, monkeypatch):
+    from generator import manifest
+
+    (tmp_path / "stage.py").write_text("LIMIT = 1\n")
+    monkeypatch.setattr(manifest, "CODE", tmp_path)
+    before = manifest.build_digest([], [], "options")
+    assert manifest.build_digest([], [], "options") == before
+    (tmp_path / "stage.py").write_text("LIMIT = 2\n")
+    assert manifest.build_digest([], [], "options") != before
