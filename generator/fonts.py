@@ -9,8 +9,9 @@ The packages ship variable fonts. WeasyPrint turns a variable font into a
 static one for every PDF that uses it, which took most of a build's time; so
 the text families are made static once per weight, with fontTools, into a
 cache folder that all later builds share (HANDOUT_CACHE_DIR, else the user's
-cache folder). The large CJK fonts stay variable: only articles with CJK text
-use them, and WeasyPrint instantiates only the few glyphs such an article has.
+cache folder). The fonts for other scripts (CJK ones are 10 MB and more) are
+cut down to the characters an article uses and made static, also cached; each
+cut gets a family name of its own, which the theme's font lists then name.
 """
 
 from __future__ import annotations
