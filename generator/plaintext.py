@@ -39,8 +39,7 @@ BOILERPLATE = [re.compile(p, re.I) for p in (
     r"(you may|you might) also like:?",
     r"more (articles|stories|posts)( from .*)?:?",
     r"skip to (main )?content",
-    r"(main )?menu|toggle (navigation|menu)|back to top|print (this )?page",
-    r"search( this site| the site| our site)?\s*(\.\.\.|…)?",
+    r"toggle (navigation|menu)|back to top|print this page",
     r"posted in .*",
     r"tagged:? .*",
     r"\d+ comments?",
@@ -61,8 +60,10 @@ RELATED = re.compile(r"related (posts?|articles?|stories)( from .*)?:?|(you may|
                      r"more (articles|stories|posts)( from .*)?:?", re.I)
 # Short lines that are furniture only next to other furniture: a form's
 # field labels ("Name *", "Website") would be real words elsewhere.
+# ("Menu" and "Search" too: as a heading of an article they stay.)
 FIELD = (r"(name|e-?mail|website|comment|post comment|submit|tweet|pin it|print|email|share|"
-         r"facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|telegram|messenger|copy link|loading\.*)\s*\*?")
+         r"facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|telegram|messenger|copy link|loading\.*|"
+         r"(main )?menu|search( this site| the site| our site)?\s*(\.\.\.|…)?)\s*\*?")
 FORM_FIELDS = re.compile(rf"{FIELD}(\s*[|·•,/]?\s*{FIELD})*", re.I)
 # A site's menu or breadcrumb: three or more short items between separators.
 NAVIGATION = re.compile(r"[^|·•/>›»]{1,30}(\s+[|·•/>›»]\s+[^|·•/>›»]{1,30}){2,}")

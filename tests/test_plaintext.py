@@ -159,3 +159,9 @@ def test_a_sentence_that_starts_like_a_copyright_line_stays():
     assert "Copyright 2023 reforms changed the law" in result.markdown and result.diagnostics == ()
     footer = convert("Title\n\nText.\n\nCopyright 2025 Northside Clinic Ltd.\n", PATH)
     assert [d.code for d in footer.diagnostics] == ["W102"]
+
+
+def test_menu_and_search_are_headings_of_an_article_unless_beside_the_sites_furniture():
+    text = "Title\n\nMenu\nSoup of the day, bread and fruit.\n\nSearch\nLook the word up in the index.\n"
+    result = convert(text, PATH)
+    assert headings(result.markdown) == ["Menu", "Search"] and result.diagnostics == ()
