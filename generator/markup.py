@@ -288,7 +288,8 @@ def make_figures(tokens: list[Token]) -> None:
         figcaption = ""
         if caption:
             number += 1
-            figcaption = (f'<figcaption><span class="figure-number">Figure {number}.</span> '
+            # The word "Figure" comes from the theme, in the article's language.
+            figcaption = (f'<figcaption><span class="figure-number">{number}.</span> '
                           f"{html.escape(caption)}</figcaption>")
         token.type, token.tag, token.nesting = "html_block", "", 0
         token.content = f'<figure class="{html.escape(classes)}">{image_html}{figcaption}</figure>\n'

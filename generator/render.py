@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,8 +88,11 @@ class Renderer:
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
         lineage = self.check_theme(theme, article.source)
         meta = self.metadata(article.meta)
-        # Fonts for the article's other scripts: their families go into the theme's font lists.
-        fallback_fonts = fonts.fallback_fonts(article.body + " ".join(map(str, vars(meta).values())), meta.lang)
+        labels = labels_for(meta.lang)
+        # Fonts for the article's other scripts (and its labels'): their families go into
+        # the theme's font lists.
+        fallback_fonts = fonts.fallback_fonts(
+            article.body + " ".join(map(str, (*vars(meta).values(), *vars(labels).values()))), meta.lang)
         context = dict(
             meta=meta,
             body=body,
@@ -99,6 +104,8 @@ class Renderer:
             font_faces=fonts.font_face_css(fonts.text_fonts()),
             fallback_fonts=fonts.fallback_stack(meta.lang, fallback_fonts),
             direction=text_direction(meta.lang),
+            labels=labels,
+            page_numbers=labels.page_numbers_css(),
             organisation=self.defaults.organisation,
             logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
             qr_code=qr_code(meta.source_url),
@@ -140,6 +147,54 @@ class Renderer:
                 found = (filename, tb.tb_lineno)
             tb = tb.tb_next
         return found
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The words a handout adds to the article's, in the article's language."""
+
+    page_of: str  # {page} and {pages} stand for the numbers
+    contents: str
+    source: str
+    figure: str
+
+    def page_numbers_css(self) -> str:
+        """page_of as the value of a CSS content property, with the page counters in it."""
+        counters = {"{page}": "counter(page)", "{pages}": "counter(pages)"}
+        parts = re.split(r"(\{page\}|\{pages\})", self.page_of)
+        return " ".join(counters.get(part) or json.dumps(part, ensure_ascii=False) for part in parts if part)
+
+
+LABELS = {
+    "en": Labels("page {page} of {pages}", "Contents", "Source", "Figure"),
+    "de": Labels("Seite {page} von {pages}", "Inhalt", "Quelle", "Abbildung"),
+    "fr": Labels("page {page} sur {pages}", "Sommaire", "Source", "Figure"),
+    "es": Labels("página {page} de {pages}", "Índice", "Fuente", "Figura"),
+    "it": Labels("pagina {page} di {pages}", "Indice", "Fonte", "Figura"),
+    "pt": Labels("página {page} de {pages}", "Sumário", "Fonte", "Figura"),
+    "nl": Labels("pagina {page} van {pages}", "Inhoud", "Bron", "Figuur"),
+    "pl": Labels("strona {page} z {pages}", "Spis treści", "Źródło", "Rysunek"),
+    "ru": Labels("страница {page} из {pages}", "Содержание", "Источник", "Рисунок"),
+    "uk": Labels("сторінка {page} з {pages}", "Зміст", "Джерело", "Рисунок"),
+    "el": Labels("σελίδα {page} από {pages}", "Περιεχόμενα", "Πηγή", "Εικόνα"),
+    "tr": Labels("sayfa {page} / {pages}", "İçindekiler", "Kaynak", "Şekil"),
+    "vi": Labels("trang {page} / {pages}", "Mục lục", "Nguồn", "Hình"),
+    "ar": Labels("صفحة {page} من {pages}", "المحتويات", "المصدر", "شكل"),
+    "he": Labels("עמוד {page} מתוך {pages}", "תוכן העניינים", "מקור", "איור"),
+    "fa": Labels("صفحه {page} از {pages}", "فهرست مطالب", "منبع", "شکل"),
+    "zh": Labels("第 {page} 页，共 {pages} 页", "目录", "来源", "图"),
+    "zh-hant": Labels("第 {page} 頁，共 {pages} 頁", "目錄", "來源", "圖"),
+    "ja": Labels("{page} / {pages} ページ", "目次", "出典", "図"),
+    "ko": Labels("{page} / {pages} 페이지", "목차", "출처", "그림"),
+}
+
+
+def labels_for(lang: str) -> Labels:
+    """The labels of a language tag (zh-TW and zh-Hant: traditional Chinese); English when unknown."""
+    language, *subtags = lang.lower().split("-")
+    if language == "zh" and fonts.TRADITIONAL_CHINESE & set(subtags):
+        language = "zh-hant"
+    return LABELS.get(language, LABELS["en"])
 
 
 def qr_code(url: str | None) -> str | None:

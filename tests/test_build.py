@@ -50,8 +50,9 @@ def test_metadata_title_block_and_outline(project):
     assert meta["/Keywords"] == "hygiene, hand washing"
     assert reader.trailer["/Root"]["/Lang"] == "de"
     first_page = page_texts(pdf)[0]
+    # The words handout adds are in the article's language (lang: de).
     for shown in ("Hand washing at home", "A guide for families", "Dr. Ana Ruiz", "2024-03-05",
-                  "Source: https://example.org/hands"):
+                  "Quelle: https://example.org/hands", "Seite 1 von 1"):
         assert shown in first_page
     title, children = reader.outline
     assert title["/Title"] == "Hand washing at home"

@@ -158,6 +158,16 @@ def test_a_column_of_short_codes_keeps_them_whole_beside_long_text(project, them
     assert all(f"code_{n}" in text for n in range(10, 16)), text
 
 
+def test_the_words_handout_adds_are_in_the_articles_language(project):
+    write(project / "content" / "a.md", "---\nlang: zh\ntoc: true\n---\n\n## 洗手\n\n"
+                                        "![每周就诊人数](images/weekly-visits.png)\n")
+    shutil.copytree(REPO / "content" / "images", project / "content" / "images")
+    built = run("build", "--check")
+    assert built.exit_code == 0, built.stdout  # the labels' characters have glyphs too
+    text = "\n".join(page_texts(project / "output" / "a.pdf"))
+    assert "目录" in text and "图 1." in text and "第 2 页，共 2 页" in text
+
+
 def test_themes_command_lists_built_in_and_project_themes(project):
     write(project / "themes" / "clinic" / "theme.toml", 'description = "Our clinic"\nparent = "handout"\n')
     lines = run("themes").stdout.splitlines()
