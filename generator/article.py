@@ -10,11 +10,20 @@ from .diagnostics import Diagnostic
 PAPER_SIZES = ("a4", "letter")
 # Languages written from right to left: their handouts are laid out from the right.
 RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "syr", "iw"}
+# Subtags of a zh tag for Chinese written in traditional characters.
+TRADITIONAL_CHINESE = {"hant", "tw", "hk", "mo"}
+
+
+def language_of(lang: str) -> str:
+    """A language tag's language, lower case: "ar-EG" is "ar"; traditional Chinese
+    ("zh-TW", "zh-Hant") is "zh-hant", as it takes other fonts and words."""
+    language, *subtags = lang.lower().split("-")
+    return "zh-hant" if language == "zh" and TRADITIONAL_CHINESE & set(subtags) else language
 
 
 def text_direction(lang: str) -> str:
     """"rtl" or "ltr", from a language tag such as ar-EG."""
-    return "rtl" if lang.split("-")[0].lower() in RIGHT_TO_LEFT else "ltr"
+    return "rtl" if language_of(lang) in RIGHT_TO_LEFT else "ltr"
 
 
 @dataclass(frozen=True)

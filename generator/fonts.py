@@ -26,6 +26,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from .article import language_of
+
 # fontTools is imported where fonts are made: a build with nothing to make never loads it.
 
 # family -> (package, file for upright, file for italic or None)
@@ -51,8 +53,7 @@ FAMILIES = {
 }
 # Han characters are drawn differently in each region: the article's
 # language picks which CJK family is asked first.
-CJK_BY_LANGUAGE = {"ja": "Noto Sans JP", "ko": "Noto Sans KR"}
-TRADITIONAL_CHINESE = {"hant", "tw", "hk", "mo"}
+CJK_BY_LANGUAGE = {"ja": "Noto Sans JP", "ko": "Noto Sans KR", "zh-hant": "Noto Sans TC"}
 CJK_FAMILIES = ["Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "Noto Sans TC"]
 # Scripts the text families do not draw, each from a family of its own.
 SCRIPT_FAMILIES = [
@@ -268,10 +269,7 @@ def font_face_css(fonts: tuple[FontFile, ...] | list[FontFile]) -> str:
 
 def fallback_order(lang: str) -> list[str]:
     """The fallback families, the CJK one of the article's region first."""
-    language, *subtags = lang.lower().split("-")
-    first = CJK_BY_LANGUAGE.get(language)
-    if language == "zh" and TRADITIONAL_CHINESE & set(subtags):
-        first = "Noto Sans TC"
+    first = CJK_BY_LANGUAGE.get(language_of(lang))
     cjk = [first] + [f for f in CJK_FAMILIES if f != first] if first else CJK_FAMILIES
     return cjk + SCRIPT_FAMILIES
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 from . import __version__, fonts, themes
-from .article import Article, Metadata, text_direction
+from .article import Article, Metadata, language_of, text_direction
 from .config import Defaults
 from .errors import ThemeError
 
@@ -190,11 +190,8 @@ LABELS = {
 
 
 def labels_for(lang: str) -> Labels:
-    """The labels of a language tag (zh-TW and zh-Hant: traditional Chinese); English when unknown."""
-    language, *subtags = lang.lower().split("-")
-    if language == "zh" and fonts.TRADITIONAL_CHINESE & set(subtags):
-        language = "zh-hant"
-    return LABELS.get(language, LABELS["en"])
+    """The labels of a language tag; English when unknown."""
+    return LABELS.get(language_of(lang), LABELS["en"])
 
 
 def qr_code(url: str | None) -> str | None:
