@@ -15,6 +15,11 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic
 
+# After one of these, the short lines that follow are the titles of other pages.
+RELATED = re.compile(r"related (posts?|articles?|stories)( from .*)?:?|(you may|you might) also like:?|"
+                     r"more (articles|stories|posts)( from .*)?:?", re.I)
+LEGAL_LINK = (r"((privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|terms (and|&) conditions|"
+              r"accessibility( statement)?|site ?map|disclaimer|imprint|legal( notice)?|contact( us)?)")
 # Lines that are web-page furniture wherever they stand. Each pattern must
 # match a whole sentence, so article text that merely mentions these words stays.
 BOILERPLATE = [re.compile(p, re.I) for p in (
@@ -35,9 +40,7 @@ BOILERPLATE = [re.compile(p, re.I) for p in (
     r"(accept|reject|allow)( all)? cookies",
     r"cookie (settings|policy|preferences)",
     r"subscribe to (our|the) newsletter.*",
-    r"related (posts?|articles?|stories)( from .*)?:?",
-    r"(you may|you might) also like:?",
-    r"more (articles|stories|posts)( from .*)?:?",
+    RELATED.pattern,
     r"skip to (main )?content",
     r"toggle (navigation|menu)|back to top|print this page",
     r"posted in .*",
@@ -49,15 +52,8 @@ BOILERPLATE = [re.compile(p, re.I) for p in (
     r"(©|\(c\)|copyright\s*©)\s*\d{4}\b.*",
     r"copyright\s+\d{4}([-–]\d{4})?(\s+[\w&'’.,-]+){0,5}\.?",
     r"all rights reserved\.?",
-    r"((privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|terms (and|&) conditions|"
-    r"accessibility( statement)?|site ?map|disclaimer|imprint|legal( notice)?|contact( us)?)"
-    r"(\s*[|·•]\s*((privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|"
-    r"terms (and|&) conditions|accessibility( statement)?|site ?map|disclaimer|imprint|legal( notice)?|"
-    r"contact( us)?))+",
+    rf"{LEGAL_LINK}(\s*[|·•]\s*{LEGAL_LINK})+",
 )]
-# After one of these, the short lines that follow are the titles of other pages.
-RELATED = re.compile(r"related (posts?|articles?|stories)( from .*)?:?|(you may|you might) also like:?|"
-                     r"more (articles|stories|posts)( from .*)?:?", re.I)
 # Short lines that are furniture only next to other furniture: a form's
 # field labels ("Name *", "Website") would be real words elsewhere.
 # ("Menu" and "Search" too: as a heading of an article they stay.)
@@ -145,6 +141,7 @@ def boilerplate_lines(lines: list[Line]) -> set[int]:
         removed.add(lines[0].number)
     # Grow the removed regions over form-field labels, share buttons and menus standing
     # next to them; after "Related posts", over the titles it lists.
+    by_number = {line.number: line for line in lines}
     grew = True
     while grew:
         grew = False
@@ -154,17 +151,15 @@ def boilerplate_lines(lines: list[Line]) -> set[int]:
             beside = [n for n in (before, after) if n is not None and n.number in removed]
             furniture = FORM_FIELDS.fullmatch(line.text) or NAVIGATION.fullmatch(line.text)
             listed = (before is not None and before.number in removed and line.number == before.number + 1
-                      and is_heading_like(line.text) and related_list(before, lines, removed))
+                      and is_heading_like(line.text) and related_list(before.number, by_number, removed))
             if (beside and furniture) or listed:
                 removed.add(line.number)
                 grew = True
     return removed
 
 
-def related_list(line: Line, lines: list[Line], removed: set[int]) -> bool:
-    """Whether `line` is "Related posts" or one of the titles listed right under it."""
-    by_number = {other.number: other for other in lines}
-    number = line.number
+def related_list(number: int, by_number: dict[int, Line], removed: set[int]) -> bool:
+    """Whether the line numbered `number` is "Related posts" or one of the titles listed right under it."""
     while number in removed and number in by_number:
         if RELATED.fullmatch(by_number[number].text):
             return True
