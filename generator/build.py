@@ -206,22 +206,16 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
         for index, job in jobs.items():
             yield index, typeset_job(job)
         return
-    import concurrent.futures
-    import multiprocessing
+    from . import pool
 
-    # forkserver: workers start from a process that has imported handout and WeasyPrint once,
-    # and (unlike fork) they can be replaced after TASKS_PER_WORKER handouts.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["generator.build", "generator.markup", "generator.pdf", "generator.render"])
-    with concurrent.futures.ProcessPoolExecutor(
-        workers, mp_context=context, initializer=start_worker, initargs=(setup,),
-        max_tasks_per_child=TASKS_PER_WORKER,
-    ) as pool:
-        # Longest first, so no worker is left with a long article while the other idles.
-        order = sorted(jobs, key=lambda index: -len(jobs[index].article.body))
-        futures = {pool.submit(typeset_job, jobs[index]): index for index in order}
-        for future in concurrent.futures.as_completed(futures):
-            yield futures[future], future.result()
+    # Longest first, so no worker is left with a long article while the other idles.
+    order = sorted(jobs, key=lambda index: -len(jobs[index].article.body))
+    yield from pool.run({index: jobs[index] for index in order}, typeset_job, start_worker, setup, workers,
+                        TASKS_PER_WORKER, lost=job_lost)
+
+
+def job_lost(job: Job, why: str) -> BuildResult:
+    return BuildResult(source=job.article.source, status="failed", error=ArticleError(why, job.article.source))
 
 
 # One worker's state, set up once by start_worker and used for all its jobs.

@@ -1,0 +1,138 @@
+"""Worker processes for a batch: each takes one job at a time from the parent.
+
+Why not concurrent.futures.ProcessPoolExecutor: with max_tasks_per_child it
+deadlocks when a worker retires (CPython 3.11 to 3.13; a batch of 51 on two
+workers stopped after 50). Why not multiprocessing.Pool: a task whose worker
+dies is lost and the pool waits for it forever. Here the parent sends each
+worker one job over its own pipe and waits for the answer, so it always knows
+which job a worker holds. A worker that has done its share is told to stop
+and is replaced, which bounds memory however long the batch; one that dies
+has its job reported as failed and the others go on; and workers die with
+their parent, so a killed build leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+# The modules every worker needs, imported once by the fork server, not once a worker.
+PRELOAD = ["generator.build", "generator.markup", "generator.pdf", "generator.render"]
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Worker:
+    process: Any
+    connection: multiprocessing.connection.Connection
+    done: int = 0
+    # The key of the job it holds, or None when idle.
+    holds: object = None
+
+
+def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int,
+        jobs_per_worker: int, lost: Callable[[object, str], object]) -> Iterator[tuple[object, object]]:
+    """(key, work(job)) for each of `jobs`, as each finishes, in `workers` processes.
+
+    Each process calls start(setup) once, then work(job) for at most
+    `jobs_per_worker` jobs. A job whose process dies gives lost(job, why).
+    Jobs are handed out in the order of `jobs`.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    waiting = list(jobs)
+    running: list[Worker] = []
+
+    def launch() -> None:
+        ours, theirs = context.Pipe()
+        process = context.Process(target=serve, args=(theirs, start, setup, work), daemon=True)
+        process.start()
+        theirs.close()
+        running.append(Worker(process, ours))
+
+    def hand_out(worker: Worker) -> None:
+        worker.holds = waiting.pop(0)
+        with contextlib.suppress(OSError):  # a dead worker: its sentinel says so next
+            worker.connection.send((worker.holds, jobs[worker.holds]))
+
+    def retire(worker: Worker, *, kill: bool = False) -> None:
+        running.remove(worker)
+        if kill:
+            worker.process.kill()
+        else:
+            with contextlib.suppress(OSError):
+                worker.connection.send(None)
+        worker.process.join()
+        worker.connection.close()
+
+    try:
+        for _ in range(min(workers, len(waiting))):
+            launch()
+        while waiting or any(worker.holds is not None for worker in running):
+            for worker in running:
+                if worker.holds is None and waiting:
+                    hand_out(worker)
+            ready = multiprocessing.connection.wait(
+                [w.connection for w in running] + [w.process.sentinel for w in running])
+            for worker in list(running):
+                answer = None
+                if worker.connection in ready:
+                    with contextlib.suppress(EOFError, OSError):
+                        answer = worker.connection.recv()
+                if answer is not None:
+                    worker.holds, worker.done = None, worker.done + 1
+                    yield answer
+                if worker.process.is_alive() and worker.done < jobs_per_worker:
+                    continue
+                held = worker.holds
+                retire(worker, kill=held is not None)
+                if held is not None:
+                    yield held, lost(jobs[held], stopped_because(worker.process.exitcode))
+                if waiting:
+                    launch()
+    finally:
+        # Ctrl-C, or the caller stopped early: nothing may run on without us.
+        for worker in list(running):
+            retire(worker, kill=True)
+
+
+def serve(connection, start: Callable, setup: object, work: Callable) -> None:
+    """A worker's life: set up once, then answer jobs until told to stop."""
+    die_with_parent()
+    # Ctrl-C reaches the whole process group; the parent decides what stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    start(setup)
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if message is None:
+            return
+        key, job = message
+        connection.send((key, work(job)))
+
+
+def die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent (the fork server) dies,
+    which it does when the build that started it ends, however it ends."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the closed pipe still stops an idle worker
+
+
+def stopped_because(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = " (out of memory?)" if -exitcode == signal.SIGKILL else ""
+        return f"the process typesetting it was stopped by {name}{hint}; the other handouts still built"
+    return f"the process typesetting it stopped (exit code {exitcode}); the other handouts still built"
