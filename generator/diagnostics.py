@@ -49,6 +49,10 @@ class Diagnostic:
     path: Path | None = None
     line: int | None = None
     page: int | None = None
+    # What a removal was (menu, share, related, comments, legal, cookie...) and how
+    # many words it held: the build's one-line summary per article counts them.
+    kind: str | None = None
+    words: int | None = None
 
     def __post_init__(self) -> None:
         if self.code not in CODES:
@@ -68,4 +72,5 @@ class Diagnostic:
         return {
             "code": self.code, "severity": self.severity, "message": self.message,
             "file": str(self.path) if self.path else None, "line": self.line, "page": self.page,
+            "kind": self.kind, "words": self.words,
         }

@@ -115,6 +115,7 @@ class Manifest:
 
 def diagnostics_of(entry: Entry) -> tuple[Diagnostic, ...]:
     return tuple(
-        Diagnostic(d["code"], d["message"], Path(d["file"]) if d["file"] else None, d["line"], d["page"])
+        Diagnostic(d["code"], d["message"], Path(d["file"]) if d["file"] else None, d["line"], d["page"],
+                   d.get("kind"), d.get("words"))
         for d in entry.diagnostics
     )
