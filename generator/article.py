@@ -45,6 +45,17 @@ class Metadata:
 
 
 @dataclass(frozen=True)
+class Removal:
+    """A block of a web page left out of the article: its kind (menu, share,
+    related...), the line it began on in the source file, and its whole text,
+    so `handout import` can show the user what to put back."""
+
+    kind: str
+    line: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Article:
     """One article, read and cleaned, with its body as Markdown.
 
@@ -61,3 +72,4 @@ class Article:
     # the source line of a problem they find in the body.
     body_first_line: int = 1
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    removed: tuple[Removal, ...] = field(default=())

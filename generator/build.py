@@ -24,13 +24,15 @@ from .article import Article
 from .config import FILENAME as CONFIG_FILE, Config, load_config
 from .diagnostics import Diagnostic
 from .errors import ArticleError, HandoutError, OutputError, UsageError
-from .load import EXTENSIONS, MEGABYTE, load_article
+from .load import EXTENSIONS, MEGABYTE, HtmlLoader, MarkdownLoader, TextLoader, load_article
 from .manifest import Manifest, article_digest, build_digest, diagnostics_of
 from .printing import PrintOptions
 
 # A worker process is replaced after this many handouts, so memory stays
 # bounded however many articles a batch has.
 TASKS_PER_WORKER = 25
+# What `handout import` turns into Markdown.
+IMPORTED_EXTENSIONS = TextLoader.extensions + HtmlLoader.extensions
 # Settings the workers must share with the process that started them.
 SHARED_ENVIRONMENT = ("SOURCE_DATE_EPOCH", "HANDOUT_CACHE_DIR", "XDG_CACHE_HOME")
 
@@ -66,7 +68,8 @@ class BuildOptions:
 class BuildResult:
     source: Path
     output: Path | None = None
-    # built, unchanged (inputs as last time), failed, stale (article gone), pruned (stale, deleted)
+    # built, unchanged (inputs as last time), failed, stale (article gone), pruned (stale, deleted),
+    # superseded (a page whose Markdown import, `output` here, is built instead)
     status: str = "built"
     pages: int = 0
     size: int = 0
@@ -103,19 +106,34 @@ class Setup:
 
 
 def find_articles(paths: list[Path]) -> list[Path]:
-    """Articles named, or found directly inside the folders named, in order."""
+    """Articles named, or found directly inside the folders named, in order.
+
+    In a folder, a pasted or saved page (x.txt, x.html) that has a Markdown file
+    of the same name beside it (x.md, what `handout import` wrote from it) is
+    left out: the Markdown is the edited article. superseded() says which.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
+            replaced = superseded(path)
             found.extend(sorted(
                 p for p in path.iterdir()
                 if p.suffix.lower() in EXTENSIONS and p.is_file() and not p.name.startswith(".")
+                and p not in replaced
             ))
         elif path.is_file():
             found.append(path)
         else:
             raise UsageError(f"no such file or folder: {path}")
     return found
+
+
+def superseded(folder: Path) -> dict[Path, Path]:
+    """The pages in `folder` that its Markdown files replace: {x.txt: x.md}."""
+    names = {p.name.lower(): p for p in folder.iterdir()}
+    return {page: names[f"{page.stem.lower()}{ext}"]
+            for page in names.values() if page.suffix.lower() in IMPORTED_EXTENSIONS
+            for ext in MarkdownLoader.extensions if f"{page.stem.lower()}{ext}" in names}
 
 
 def build(paths: list[Path], options: BuildOptions = BuildOptions(),
@@ -145,6 +163,10 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
 
     report = progress or (lambda result: None)
+    replaced = [BuildResult(source=page, output=markdown, status="superseded")
+                for path in paths if path.is_dir() for page, markdown in superseded(path).items()]
+    for result in replaced:
+        report(result)
     manifest = Manifest(options.output_dir)
     shared = build_digest(
         themes.template_roots(project_dir),
@@ -191,7 +213,7 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     for result in stale:
         report(result)
     manifest.save()
-    return [results[index] for index in range(len(articles))] + stale
+    return [results[index] for index in range(len(articles))] + stale + replaced
 
 
 def typeset_all(jobs: dict[int, Job], setup: Setup):

@@ -13,8 +13,9 @@ from . import __version__
 from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
 from .config import Config, load_config
+from .diagnostics import with_removals_summarised
 from .errors import display_path
-from .importer import import_text
+from .importer import import_article
 from .printing import BOOKLETS, MARKS, N_UP, VARIANTS, PrintOptions
 from .themes import discover as list_themes
 
@@ -99,7 +100,7 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
     to_stderr = run_check and report_format == "json"
     with BuildDisplay(quiet, verbose, to_stderr) as display:
         results = build(list(paths) or [Path("content")], options, progress=display.show)
-    articles = [r for r in results if r.status not in ("stale", "pruned")]
+    articles = [r for r in results if r.status not in ("stale", "pruned", "superseded")]
     failed = sum(not r.ok for r in articles)
     unchanged = sum(r.status == "unchanged" for r in articles)
     warnings = sum(len(r.diagnostics) for r in articles)
@@ -153,13 +154,19 @@ class BuildDisplay:
     def show(self, result: BuildResult) -> None:
         if self.bar:
             self.bar.advance(self.task)
+        if result.status == "superseded":
+            if not self.quiet:
+                self.echo(f"{display_path(result.source)}: not built; {display_path(result.output)}, its import,"
+                          " is built instead", err=True)
+            return
         if result.status in ("stale", "pruned"):
             done = "deleted" if result.status == "pruned" else "left in place (--prune deletes it)"
             self.echo(f"{display_path(result.output)}: its article {display_path(result.source)} is gone;"
                       f" {done}", err=True)
             return
         if not self.quiet:
-            for diagnostic in result.diagnostics:
+            shown = result.diagnostics if self.verbose else with_removals_summarised(result.diagnostics)
+            for diagnostic in shown:
                 self.echo(str(diagnostic), err=True)
         if not result.ok:
             self.echo(result.error.format_message(), err=True)
@@ -304,13 +311,26 @@ def themes_command() -> None:
 
 
 @main.command("import")
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("source")
 @click.option("-o", "--output", "content_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("content"), show_default=True, help="Folder for the Markdown file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing Markdown file.")
-def import_command(source: Path, content_dir: Path, force: bool) -> None:
-    """Write a plain-text article as Markdown with front matter, for editing."""
-    result = import_text(source, content_dir, overwrite=force)
-    for diagnostic in result.diagnostics:
+@allow_remote_option
+@click.option("--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
+              help="With --allow-remote, also fetch from this private network (an intranet server).")
+@click.option("-v", "--verbose", is_flag=True, help="List each removed block, not only the summary.")
+def import_command(source: str, content_dir: Path, force: bool, allow_remote: bool,
+                   trusted_networks: tuple[str, ...], verbose: bool) -> None:
+    """Write a pasted (.txt) or saved (.html) web page, or the page at an http(s)
+    address (with --allow-remote), as Markdown with front matter, for editing.
+
+    What was left out of the page is listed in a comment at the end of the Markdown.
+    """
+    if trusted_networks and not allow_remote:
+        raise click.UsageError("--trust-network goes with --allow-remote")
+    result = import_article(source, content_dir, overwrite=force, allow_remote=allow_remote,
+                            trusted_networks=trusted_networks)
+    for diagnostic in result.diagnostics if verbose else with_removals_summarised(result.diagnostics):
         click.echo(str(diagnostic), err=True)
-    click.echo(f"{display_path(result.source)} -> {display_path(result.output)}")
+    fetched = f" (the page kept as {display_path(result.page)})" if result.page else ""
+    click.echo(f"{display_path(result.source)} -> {display_path(result.output)}{fetched}")

@@ -16,7 +16,7 @@ from .errors import location
 # code -> (severity, meaning): the table the README documents.
 CODES = {
     "W101": ("warning", "unknown front-matter key (the closest known key is suggested)"),
-    "W102": ("warning", "web boilerplate removed from a plain-text article"),
+    "W102": ("warning", "web page furniture removed from a pasted or saved web page (one line per article; each block with --verbose)"),
     "W103": ("warning", "text appears truncated: the last sentence stops without end punctuation"),
     "W104": ("warning", "the renderer reported a problem (for example an image it could not draw)"),
     "W105": ("warning", "unknown key in handout.toml (the closest known key is suggested)"),
@@ -69,8 +69,29 @@ class Diagnostic:
         return f"{where}: {self.severity}: {self.message} [{self.code}]"
 
     def as_dict(self) -> dict:
-        return {
+        found = {
             "code": self.code, "severity": self.severity, "message": self.message,
             "file": str(self.path) if self.path else None, "line": self.line, "page": self.page,
-            "kind": self.kind, "words": self.words,
         }
+        # Only removals have these; the JSON report's other findings keep their shape.
+        return found | {name: value for name, value in (("kind", self.kind), ("words", self.words)) if value}
+
+
+def with_removals_summarised(diagnostics: tuple[Diagnostic, ...]) -> list[Diagnostic]:
+    """The diagnostics with an article's removals (W102) told in one line, by kind:
+    a whole web page can lose hundreds of blocks, and each is one line under --verbose."""
+    removals = [d for d in diagnostics if d.code == "W102"]
+    if len(removals) < 2:
+        return list(diagnostics)
+    by_kind: dict[str, int] = {}
+    for removal in removals:
+        kind = removal.kind or "other"
+        by_kind[kind] = by_kind.get(kind, 0) + (removal.words or 0)
+    words = sum(by_kind.values())
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(by_kind.items(), key=lambda item: -item[1]))
+    summary = Diagnostic(
+        "W102", f"removed {len(removals)} blocks of web page furniture"
+                f"{f', {words} words ({kinds})' if words else ''}; --verbose lists each",
+        removals[0].path, words=words)
+    first = diagnostics.index(removals[0])
+    return [*diagnostics[:first], summary, *(d for d in diagnostics[first:] if d.code != "W102")]

@@ -1,20 +1,30 @@
-"""`handout import`: a plain-text article written out as Markdown for editing.
+"""`handout import`: a pasted (.txt) or saved (.html) web page, or a page on the web,
+written out as Markdown for editing.
 
-The Markdown is exactly what `handout build` renders for the text file, so the
-only words that differ from the original are the removals the loader reports.
+The Markdown is exactly what `handout build` renders for the source file, so
+the only words that differ from the original are the removals the reader
+reports; those are kept at the end of the Markdown in a comment (which never
+prints), each with its kind and source line, so a user can put a block back.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import yaml
 
-from .build import write_atomically
+from .article import Article, Removal
+from .build import read_policy, write_atomically
 from .diagnostics import Diagnostic
 from .errors import OutputError, UsageError
-from .load import TextLoader
+from .load import HtmlLoader, TextLoader, slug_for
+from .sandbox import Refused, fetch_remote
+
+IMPORTERS = {ext: loader for loader in (TextLoader(), HtmlLoader()) for ext in loader.extensions}
+WEB_ADDRESS = re.compile(r"^https?://", re.I)
 
 
 @dataclass(frozen=True)
@@ -22,18 +32,82 @@ class ImportResult:
     source: Path
     output: Path
     diagnostics: tuple[Diagnostic, ...]
+    # The page as fetched, kept beside the Markdown, when the source was an address.
+    page: Path | None = None
 
 
-def import_text(source: Path, content_dir: Path = Path("content"), overwrite: bool = False) -> ImportResult:
-    if source.suffix.lower() not in TextLoader.extensions:
-        raise UsageError(f"import takes a plain-text article ({', '.join(TextLoader.extensions)})", source)
-    article = TextLoader().load(source)
+def is_web_address(source: str) -> bool:
+    return bool(WEB_ADDRESS.match(source))
+
+
+def import_article(source: str | Path, content_dir: Path = Path("content"), overwrite: bool = False,
+                   allow_remote: bool = False, trusted_networks: tuple[str, ...] = ()) -> ImportResult:
+    """Write `source` (a .txt or .html file, or an http(s) address) as content_dir/<name>.md."""
+    page = None
+    if isinstance(source, str) and is_web_address(source):
+        if not allow_remote:
+            raise UsageError(f"{source} is on the web; handout fetches nothing unasked (add --allow-remote)")
+        page = fetch_page(source, content_dir, overwrite, trusted_networks)
+        path = page
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"no such file: {path}")
+    loader = IMPORTERS.get(path.suffix.lower())
+    if loader is None:
+        raise UsageError(f"import takes a pasted or saved web page ({', '.join(IMPORTERS)}) or an "
+                         "http(s) address", path)
+    article = loader.load(path)
     target = content_dir / f"{article.slug}.md"
     if target.exists() and not overwrite:
-        raise OutputError(f"{target} exists; pass --force to overwrite it", source)
-    front_matter = yaml.safe_dump(
-        {"title": article.meta.title}, allow_unicode=True, sort_keys=False, width=10_000
-    )
-    text = f"---\n# Imported from {source.name} by handout import.\n{front_matter}---\n\n{article.body}"
-    write_atomically(target, text.encode("utf-8"), source)
-    return ImportResult(source=source, output=target, diagnostics=article.diagnostics)
+        raise OutputError(f"{target} exists; pass --force to overwrite it", path)
+    text = front_matter(article, path) + article.body + removed_comment(article.removed)
+    write_atomically(target, text.encode("utf-8"), path)
+    return ImportResult(source=path, output=target, diagnostics=article.diagnostics, page=page)
+
+
+def front_matter(article: Article, path: Path) -> str:
+    meta = article.meta
+    fields = {"title": meta.title, "author": meta.author, "date": meta.date, "lang": meta.lang,
+              "source_url": meta.source_url}
+    dumped = yaml.safe_dump({k: v for k, v in fields.items() if v}, allow_unicode=True, sort_keys=False,
+                            width=10_000)
+    return f"---\n# Imported from {path.name} by handout import.\n{dumped}---\n\n"
+
+
+def removed_comment(removed: tuple[Removal, ...]) -> str:
+    """What the reader left out, as a Markdown comment: it never prints, and any
+    block of it can be moved back above the comment by hand."""
+    if not removed:
+        return ""
+    blocks = "\n\n".join(f"[{removal.kind}, line {removal.line}]\n{removal.text}" for removal in removed)
+    # "--" would end the comment early; a space keeps the words.
+    blocks = blocks.replace("--", "- -")
+    return ("\n<!-- handout import left these parts of the page out (menus, share buttons, related links...).\n"
+            f"Move a block above this comment to keep it.\n\n{blocks}\n-->\n")
+
+
+def fetch_page(url: str, content_dir: Path, overwrite: bool, trusted_networks: tuple[str, ...]) -> Path:
+    """The page at `url`, fetched as builds fetch images (public addresses only, with
+    time and size limits) and kept as content_dir/<name>.html."""
+    policy = read_policy(Path("."), [], allow_remote=True, trusted_networks=trusted_networks)
+    try:
+        body, content_type, final_url = fetch_remote(url, policy, accept="text/html, application/xhtml+xml")
+    except Refused as exc:
+        raise UsageError(f"cannot import {url}: {exc}") from None
+    if "html" not in content_type.lower():
+        raise UsageError(f"cannot import {url}: it is {content_type.split(';')[0]}, not a web page")
+    path = content_dir / f"{slug_for(Path(page_name(final_url)))}.html"
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} exists; pass --force to overwrite it", path)
+    # As a browser's "Save page as" marks it, so the page's address stays with it.
+    write_atomically(path, f"<!-- saved from url=({len(final_url):04d}){final_url} -->\n".encode() + body, path)
+    return path
+
+
+def page_name(url: str) -> str:
+    """A file name for a page from its address: its last path segment, else its host."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    name = segments[-1] if segments else parts.hostname or "page"
+    return re.sub(r"\.(s?html?|php|aspx?|jsp)$", "", name, flags=re.I) + ".html"

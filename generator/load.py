@@ -18,6 +18,7 @@ from . import plaintext
 from .article import PAPER_SIZES, Article, Metadata
 from .diagnostics import Diagnostic
 from .errors import ArticleError
+from .read import savedpage
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
@@ -43,17 +44,22 @@ def slug_for(path: Path) -> str:
     return slug or "article"
 
 
-def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
-    """The file's text as UTF-8 with '\\n' line ends; a BOM is dropped."""
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """The file's bytes, within the size limit."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
             raise ArticleError(
                 f"the file is {size / MEGABYTE:.1f} MB, over the {max_bytes / MEGABYTE:.1f} MB limit "
                 "([limits] article_mb in handout.toml)", path)
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"cannot read the file ({exc.strerror})", path) from None
+
+
+def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The file's text as UTF-8 with '\\n' line ends; a BOM is dropped."""
+    data = read_bytes(path, max_bytes)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -110,7 +116,20 @@ class TextLoader:
         )
 
 
-LOADERS = (MarkdownLoader(), TextLoader())
+class HtmlLoader:
+    """A page saved from a browser: its article, found by trafilatura (read/savedpage.py)."""
+
+    extensions = (".html", ".htm")
+
+    def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
+        page = savedpage.extract(read_bytes(path, max_bytes), path)
+        meta = Metadata(title=page.title, author=page.author, date=page.date, lang=page.lang,
+                        source_url=page.url)
+        return Article(source=path, slug=slug_for(path), meta=meta, body=page.markdown,
+                       diagnostics=page.diagnostics, removed=page.removed)
+
+
+LOADERS = (MarkdownLoader(), TextLoader(), HtmlLoader())
 EXTENSIONS = tuple(ext for loader in LOADERS for ext in loader.extensions)
 
 

@@ -94,7 +94,7 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def fetch_remote(url: str, policy: ReadPolicy) -> tuple[bytes, str, str]:
+def fetch_remote(url: str, policy: ReadPolicy, accept: str = "image/*, text/css") -> tuple[bytes, str, str]:
     """(body, content type, final URL) of an http(s) URL, within the policy."""
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
@@ -107,7 +107,7 @@ def fetch_remote(url: str, policy: ReadPolicy) -> tuple[bytes, str, str]:
         connection = connection_class(parts.hostname, address, port=port, timeout=policy.remote_timeout)
         try:
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            connection.request("GET", path, headers={"User-Agent": "handout", "Accept": "image/*, text/css"})
+            connection.request("GET", path, headers={"User-Agent": "handout", "Accept": accept})
             response = connection.getresponse()
             if response.status in (301, 302, 303, 307, 308):
                 url = urljoin(url, response.getheader("Location", ""))

@@ -172,10 +172,20 @@ def test_failed_rebuild_keeps_the_last_good_pdf_and_leaves_no_temporary_file(pro
 
 def test_two_articles_with_one_slug_do_not_overwrite_each_other(project):
     write(project / "content" / "a.md", "Markdown.\n")
-    write(project / "content" / "a.txt", "Plain\n\nText.\n")
+    write(project / "content" / "b.md", "---\nslug: a\n---\nOther.\n")
     result = run("build")
     assert result.exit_code == 1
-    assert "content/a.txt: error: content/a.md already makes output/a.pdf; rename one of them" in result.stderr
+    assert "content/b.md: error: content/a.md already makes output/a.pdf; rename one of them" in result.stderr
+    assert "Markdown." in page_texts(project / "output" / "a.pdf")[0]
+
+
+def test_a_page_and_its_markdown_import_build_the_markdown(project):
+    write(project / "content" / "a.md", "Markdown.\n")
+    write(project / "content" / "a.txt", "Plain\n\nText.\n")
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert "content/a.txt: not built; content/a.md, its import, is built instead" in result.stderr
+    assert "1 of 1 handouts built" in result.stdout
     assert "Markdown." in page_texts(project / "output" / "a.pdf")[0]
 
 

@@ -49,7 +49,7 @@ def test_the_corpus_covers_the_hard_cases():
 
 def test_a_pasted_web_page_comes_out_whole_without_its_furniture(project):
     shutil.copy(Path(__file__).parent / "pasted" / "flu-season.txt", project / "content")
-    built = run("build", "--check")
+    built = run("build", "--check", "--verbose")
     assert built.exit_code == 0
     assert "content/flu-season.txt -> output/flu-season.pdf: 1 page, 134 of 134 words (100.0%), 0 errors, " \
            "0 warnings" in built.stdout

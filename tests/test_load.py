@@ -77,7 +77,7 @@ def test_byte_order_mark_and_windows_line_ends(tmp_path):
         ("lang.md", b"---\ntitle: T\nlang: english please\n---\nText.\n", 3, "lang 'english please' is not a language tag"),
         ("paper.md", b"---\ntitle: T\npaper: A3\n---\nText.\n", 3, "paper 'a3' is not one of: a4, letter"),
         ("nested.md", b"---\ntitle:\n  en: T\n---\nText.\n", 2, "title must be a single value"),
-        ("notes.rtf", b"{\\rtf1 hello}", None, "not an article: handout reads .md, .markdown, .txt files"),
+        ("notes.rtf", b"{\\rtf1 hello}", None, "not an article: handout reads .md, .markdown, .txt, .html, .htm files"),
     ],
 )
 def test_bad_input_is_one_clear_error_naming_file_and_line(tmp_path, name, data, line, message):

@@ -80,7 +80,7 @@ def test_lines_hold_about_75_characters(sample_pdf):
 
 def test_build_reports_every_cleaning(project):
     shutil.copy(SAMPLE, project / "content")
-    result = run("build")
+    result = run("build", "--verbose")
     assert result.exit_code == 0
     warnings = result.stderr.splitlines()
     name = f"content/{SAMPLE.name}"
