@@ -10,6 +10,7 @@ article's failure is recorded in its result and the others still build.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import ipaddress
 import os
@@ -217,27 +218,34 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
 
 
 def typeset_all(jobs: dict[int, Job], setup: Setup):
-    """(index, result) for each job, as each finishes: in this process for one job or one
-    worker, else in a pool of worker processes."""
+    """(index, result) for each job, as each finishes, typeset in worker processes.
+
+    Even one handout is typeset in a worker: the time limit kills the worker
+    that runs past it, which stops any stage (Markdown, layout, a slow image)
+    however it is stuck, and the build goes on.
+    """
     if not jobs:
-        return
-    workers = min(setup.options.jobs or os.cpu_count() or 1, len(jobs))
-    fonts.text_fonts()  # made once here, before the workers would each make them
-    if workers == 1:
-        start_worker(setup)
-        for index, job in jobs.items():
-            yield index, typeset_job(job)
         return
     from . import pool
 
+    fonts.text_fonts()  # made once here, before the workers would each make them
+    workers = min(setup.options.jobs or os.cpu_count() or 1, len(jobs))
     # Longest first, so no worker is left with a long article while the other idles.
     order = sorted(jobs, key=lambda index: -len(jobs[index].article.body))
+    seconds = setup.config.limits.render_seconds
     yield from pool.run({index: jobs[index] for index in order}, typeset_job, start_worker, setup, workers,
-                        TASKS_PER_WORKER, lost=job_lost)
+                        TASKS_PER_WORKER, lost=job_lost, overran=functools.partial(job_overran, seconds),
+                        seconds=seconds)
 
 
 def job_lost(job: Job, why: str) -> BuildResult:
     return BuildResult(source=job.article.source, status="failed", error=ArticleError(why, job.article.source))
+
+
+def job_overran(seconds: float, job: Job) -> BuildResult:
+    return BuildResult(source=job.article.source, status="failed", error=ArticleError(
+        f"typesetting took longer than {seconds:g} s and was stopped ([limits] render_seconds in handout.toml)",
+        job.article.source))
 
 
 # One worker's state, set up once by start_worker and used for all its jobs.
@@ -271,7 +279,7 @@ def typeset_job(job: Job) -> BuildResult:
                                f"{', '.join(body.images_without_alt)}", source)
         page = worker["renderer"].render(article, body, options.theme, options.paper)
         with cycle_collection_paused():
-            document = pdf.typeset(page, source, policy, config.limits.render_seconds, options.printing)
+            document = pdf.typeset(page, source, policy, options.printing)
         diagnostics.extend(document.diagnostics)
         extras = {}
         if options.booklet:

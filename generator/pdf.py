@@ -8,8 +8,6 @@ import functools
 import hashlib
 import logging
 import os
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +18,6 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
 from .diagnostics import Diagnostic
-from .errors import HandoutError
 from .printing import PrintOptions
 from .render import Page
 from .sandbox import ReadPolicy, Refused, fetch_remote
@@ -64,10 +61,6 @@ class SafeFetcher(weasyprint.URLFetcher):
         raise Refused(f"{url}: {scheme}: addresses are not read", "W106")
 
 
-class RenderTimeout(HandoutError):
-    """The article took longer to typeset than the limit allows."""
-
-
 class WarningCollector(logging.Handler):
     def __init__(self):
         super().__init__(level=logging.WARNING)
@@ -75,30 +68,6 @@ class WarningCollector(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float, source: Path):
-    """Stop a render that runs past `seconds`, so one article cannot hang a batch.
-
-    A timer signal interrupts the renderer's Python code; it works in a main
-    thread, which is where the CLI and the batch workers typeset.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise RenderTimeout(
-            f"typesetting took longer than {seconds:g} s ([limits] render_seconds in handout.toml)", source)
-
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextlib.contextmanager
@@ -153,14 +122,15 @@ def with_identifier(data: bytes) -> bytes:
     return data[:insert_at] + b"/ID [<" + digest + b"> <" + digest + b">]" + data[insert_at:]
 
 
-def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0,
-            printing: PrintOptions = PrintOptions()) -> Pdf:
+def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions = PrintOptions()) -> Pdf:
+    """The page typeset as PDF bytes. The time it may take is the batch's to bound:
+    pool.py kills a worker that runs past [limits] render_seconds."""
     collector = WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)
     fetcher = SafeFetcher(policy)
     try:
-        with time_limit(seconds, source), font_timestamps(page.timestamp):
+        with font_timestamps(page.timestamp):
             extra = printing.stylesheet()
             # An @color-profile rule (PDF/X's output intent) lands in this dict.
             profiles: dict = {}

@@ -17,8 +17,8 @@ import contextlib
 import ctypes
 import multiprocessing
 import multiprocessing.connection
-import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,8 @@ from typing import Any
 # The modules every worker needs, imported once by the fork server, not once a worker.
 PRELOAD = ["generator.build", "generator.markup", "generator.pdf", "generator.render"]
 PR_SET_PDEATHSIG = 1
+# What a worker sends once it is set up: the time a job may take starts when it gets one.
+READY = "ready"
 
 
 @dataclass
@@ -33,17 +35,31 @@ class Worker:
     process: Any
     connection: multiprocessing.connection.Connection
     done: int = 0
-    # The key of the job it holds, or None when idle.
+    # Set up and waiting for work (a worker says so once its start() has run).
+    ready: bool = False
+    # The key of the job it holds, or None when idle, and when it was handed out.
     holds: object = None
+    since: float = 0.0
 
 
-def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int,
-        jobs_per_worker: int, lost: Callable[[object, str], object]) -> Iterator[tuple[object, object]]:
+@dataclass(frozen=True)
+class SetupFailed:
+    """What a worker sends when start(setup) raised."""
+
+    error: Exception
+
+
+def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int, jobs_per_worker: int,
+        lost: Callable[[object, str], object], overran: Callable[[object], object],
+        seconds: float | None = None) -> Iterator[tuple[object, object]]:
     """(key, work(job)) for each of `jobs`, as each finishes, in `workers` processes.
 
     Each process calls start(setup) once, then work(job) for at most
-    `jobs_per_worker` jobs. A job whose process dies gives lost(job, why).
-    Jobs are handed out in the order of `jobs`.
+    `jobs_per_worker` jobs. A job whose process dies gives lost(job, why);
+    one that runs for more than `seconds` has its process killed and gives
+    overran(job): a process that is killed stops whatever it is doing, which
+    no exception raised inside a library's code can promise. Jobs are handed
+    out in the order of `jobs`.
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
@@ -58,7 +74,7 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
         running.append(Worker(process, ours))
 
     def hand_out(worker: Worker) -> None:
-        worker.holds = waiting.pop(0)
+        worker.holds, worker.since = waiting.pop(0), time.monotonic()
         with contextlib.suppress(OSError):  # a dead worker: its sentinel says so next
             worker.connection.send((worker.holds, jobs[worker.holds]))
 
@@ -72,29 +88,49 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
         worker.process.join()
         worker.connection.close()
 
+    def time_left() -> float | None:
+        if seconds is None:
+            return None
+        busy = [w.since + seconds - time.monotonic() for w in running if w.holds is not None]
+        return max(0.0, min(busy)) if busy else None
+
     try:
         for _ in range(min(workers, len(waiting))):
             launch()
         while waiting or any(worker.holds is not None for worker in running):
             for worker in running:
-                if worker.holds is None and waiting:
+                if worker.ready and worker.holds is None and waiting:
                     hand_out(worker)
             ready = multiprocessing.connection.wait(
-                [w.connection for w in running] + [w.process.sentinel for w in running])
+                [w.connection for w in running] + [w.process.sentinel for w in running], time_left())
             for worker in list(running):
                 answer = None
                 if worker.connection in ready:
                     with contextlib.suppress(EOFError, OSError):
                         answer = worker.connection.recv()
-                if answer is not None:
+                if isinstance(answer, SetupFailed):
+                    raise answer.error
+                if answer == READY:
+                    worker.ready = True
+                elif answer is not None:
                     worker.holds, worker.done = None, worker.done + 1
                     yield answer
-                if worker.process.is_alive() and worker.done < jobs_per_worker:
+                late = seconds is not None and worker.holds is not None \
+                    and time.monotonic() - worker.since > seconds
+                if worker.process.is_alive() and worker.done < jobs_per_worker and not late:
                     continue
-                held = worker.holds
+                held, never_ready = worker.holds, not worker.ready
                 retire(worker, kill=held is not None)
-                if held is not None:
+                if late:
+                    yield held, overran(jobs[held])
+                elif held is not None:
                     yield held, lost(jobs[held], stopped_because(worker.process.exitcode))
+                elif never_ready:
+                    # It died setting up: so would the next one. The jobs fail, the batch ends.
+                    why = stopped_because(worker.process.exitcode)
+                    while waiting:
+                        key = waiting.pop(0)
+                        yield key, lost(jobs[key], why)
                 if waiting:
                     launch()
     finally:
@@ -104,11 +140,16 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
 
 
 def serve(connection, start: Callable, setup: object, work: Callable) -> None:
-    """A worker's life: set up once, then answer jobs until told to stop."""
+    """A worker's life: set up once, say so, then answer jobs until told to stop."""
     die_with_parent()
     # Ctrl-C reaches the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    start(setup)
+    try:
+        start(setup)
+    except Exception as exc:  # the parent raises it: a broken theme is the whole build's error
+        connection.send(SetupFailed(exc))
+        return
+    connection.send(READY)
     while True:
         try:
             message = connection.recv()

@@ -15,6 +15,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -94,6 +95,22 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+def read_within(response: http.client.HTTPResponse, policy: ReadPolicy, url: str) -> bytes:
+    """The response's body, within the size cap and within the timeout in all: the
+    socket's timeout bounds each read, and a server sending a byte a second would
+    pass every one of them."""
+    deadline = time.monotonic() + policy.remote_timeout
+    chunks, size = [], 0
+    while chunk := response.read1(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > policy.remote_max_bytes:
+            raise Refused(f"{url} is over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
+        if time.monotonic() > deadline:
+            raise Refused(f"{url} took longer than {policy.remote_timeout:g} s to arrive; not used")
+    return b"".join(chunks)
+
+
 def fetch_remote(url: str, policy: ReadPolicy, accept: str = "image/*, text/css") -> tuple[bytes, str, str]:
     """(body, content type, final URL) of an http(s) URL, within the policy."""
     for _ in range(MAX_REDIRECTS + 1):
@@ -117,9 +134,7 @@ def fetch_remote(url: str, policy: ReadPolicy, accept: str = "image/*, text/css"
             declared = int(response.getheader("Content-Length") or 0)
             if declared > policy.remote_max_bytes:
                 raise Refused(f"{url} is {declared / MEGABYTE:.1f} MB, over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
-            body = response.read(policy.remote_max_bytes + 1)
-            if len(body) > policy.remote_max_bytes:
-                raise Refused(f"{url} is over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
+            body = read_within(response, policy, url)
             return body, response.getheader("Content-Type", "application/octet-stream"), url
         except (OSError, http.client.HTTPException) as exc:
             raise Refused(f"{url}: {exc}") from None

@@ -11,6 +11,9 @@ from pypdf import PdfReader
 
 from conftest import SAMPLE, run, write
 from generator import pdf
+from generator.build import BuildOptions, Job, Setup, read_policy, start_worker, typeset_job
+from generator.config import Config
+from generator.load import load_article
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -78,10 +81,13 @@ def test_articles_in_one_script_with_different_letters_share_a_worker(project):
 
 
 def test_one_parse_of_the_theme_stylesheet_serves_the_articles_of_a_worker(project):
-    for name in ("a", "b", "c"):
-        write(project / "content" / f"{name}.md", f"Article {name}: Grüße, ελληνικά, русский.\n")
+    # What a worker process does, here in this one: set up once, then typeset each job.
+    config = Config()
+    start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
     pdf.theme_stylesheet.cache_clear()
-    assert run("build", "--jobs", "1").exit_code == 0
+    for name in ("a", "b", "c"):
+        source = write(project / "content" / f"{name}.md", f"Article {name}: Grüße, ελληνικά, русский.\n")
+        assert typeset_job(Job(load_article(source), project / "output" / f"{name}.pdf")).ok
     assert pdf.theme_stylesheet.cache_info().misses == 1
 
 

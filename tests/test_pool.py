@@ -3,14 +3,21 @@ nothing runs on after the build that started it is killed."""
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pytest
+from pypdf import PdfReader
+
 from generator import pool
+from generator.errors import ThemeError
 
 
 def double(n: int) -> int:
@@ -29,10 +36,27 @@ def lost(job, why: str) -> str:
 
 def test_workers_are_replaced_without_losing_the_pool():
     # 2 workers x 3 jobs each, 20 jobs: six generations of workers.
-    results = dict(pool.run({n: n for n in range(20)}, double, nothing, None, 2, 3, lost))
+    results = dict(pool.run({n: n for n in range(20)}, double, nothing, None, 2, 3, lost, overran=lost))
     assert sorted(results) == list(range(20))
     assert results[13].startswith("lost: the process typesetting it was stopped by SIGKILL")
     assert all(results[n] == 2 * n for n in range(20) if n != 13)
+
+
+def dies(setup) -> None:
+    os._exit(3)
+
+
+def refuses(setup) -> None:
+    raise ThemeError("no theme 'nope'")
+
+
+def test_workers_that_cannot_set_up_fail_the_jobs_or_the_build_without_hanging():
+    results = dict(pool.run({n: n for n in range(5)}, double, dies, None, 2, 3, lost, overran=lost))
+    assert sorted(results) == list(range(5))
+    assert all(result.startswith("lost: the process typesetting it stopped (exit code 3)")
+               for result in results.values())
+    with pytest.raises(ThemeError, match="no theme 'nope'"):
+        dict(pool.run({n: n for n in range(5)}, double, refuses, None, 2, 3, lost, overran=lost))
 
 
 def test_a_batch_of_more_than_fifty_finishes(project):
@@ -79,3 +103,66 @@ def test_workers_die_with_a_killed_build(project):
     finally:
         for pid in session_processes(build.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+class SlowImageHandler(http.server.BaseHTTPRequestHandler):
+    """An image sent a byte a second: every read of it is quick, the whole is endless."""
+
+    def do_GET(self):  # noqa: N802 - the http.server protocol
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            for _ in range(120):
+                self.wfile.write(b"\0")
+                self.wfile.flush()
+                time.sleep(1)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def slow_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowImageHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def build_in_subprocess(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "generator", "build", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_slow_image_cannot_keep_a_handout_past_its_time_limit(project, slow_server):
+    # WeasyPrint's image loader swallows any exception, a timer's included: the build
+    # used to wait for the image for a minute past a 3 s limit and call the handout built.
+    (project / "content" / "slow.md").write_text(f"Text.\n\n![chart]({slow_server}/chart.png)\n", encoding="utf-8")
+    (project / "content" / "quick.md").write_text("Quick.\n", encoding="utf-8")
+    (project / "handout.toml").write_text("[limits]\nrender_seconds = 3\n", encoding="utf-8")
+    started = time.monotonic()
+    done = build_in_subprocess("--allow-remote", "--trust-network", "127.0.0.1/32")
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert ("content/slow.md: error: typesetting took longer than 3 s and was stopped "
+            "([limits] render_seconds in handout.toml)") in done.stderr
+    assert "content/quick.md -> output/quick.pdf" in done.stdout
+    assert not (project / "output" / "slow.pdf").exists()
+    assert not list((project / "output").glob(".*.tmp"))
+
+
+def test_a_handout_past_its_time_limit_is_stopped_and_the_next_one_builds_whole(project):
+    (project / "content" / "long.md").write_text("Many words in a long article. " * 40000 + "\n", encoding="utf-8")
+    (project / "content" / "short.md").write_text("A short article in Noto Serif.\n", encoding="utf-8")
+    (project / "handout.toml").write_text("[limits]\nrender_seconds = 2\n", encoding="utf-8")
+    done = build_in_subprocess("--jobs", "1")
+    assert done.returncode == 1
+    assert "content/long.md: error: typesetting took longer than 2 s and was stopped" in done.stderr
+    # The stopped worker's successor typesets with the theme's own fonts, not a fallback.
+    fonts = {font["/BaseFont"] for page in PdfReader(project / "output" / "short.pdf").pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert any("Noto-Serif" in str(name) for name in fonts), fonts

@@ -209,17 +209,6 @@ def test_limits_stop_one_article_and_the_others_still_build(project):
     assert "content/good.md -> output/good.pdf" in result.stdout
 
 
-def test_render_time_limit(project):
-    write(project / "content" / "a.md", "Text. " * 3000 + "\n")
-    write(project / "content" / "b.md", "Short.\n")
-    write(project / "handout.toml", "[limits]\nrender_seconds = 0.05\n")
-    result = run("build")
-    assert result.exit_code == 1
-    assert "content/a.md: error: typesetting took longer than 0.05 s" in result.stderr
-    assert (project / "output" / "b.pdf").is_file() or "content/b.md: error: typesetting took longer" in result.stderr
-    assert not list((project / "output").glob(".*.tmp"))
-
-
 def test_nothing_is_written_outside_the_output_folder(hostile_project, tmp_path):
     before = sorted(p for p in tmp_path.rglob("*") if "output" not in p.parts)
     run("build")
