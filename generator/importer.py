@@ -31,8 +31,10 @@ def import_text(source: Path, content_dir: Path = Path("content"), overwrite: bo
     target = content_dir / f"{article.slug}.md"
     if target.exists() and not overwrite:
         raise OutputError(f"{target} exists; pass --force to overwrite it", source)
+    fields = {"title": article.meta.title, "author": article.meta.author, "date": article.meta.date,
+              "lang": article.meta.lang}
     front_matter = yaml.safe_dump(
-        {"title": article.meta.title}, allow_unicode=True, sort_keys=False, width=10_000
+        {key: value for key, value in fields.items() if value}, allow_unicode=True, sort_keys=False, width=10_000
     )
     text = f"---\n# Imported from {source.name} by handout import.\n{front_matter}---\n\n{article.body}"
     write_atomically(target, text.encode("utf-8"), source)
