@@ -118,10 +118,19 @@ def structure(lines: list[Line]) -> list[tuple[str, list[Line]]]:
             if i in headings:
                 blocks.append(("heading", [line]))
         else:
+            if paragraph and starts_paragraph(paragraph[-1].text, line.text):
+                blocks.append(("paragraph", paragraph))
+                paragraph = []
             paragraph.append(line)
     if paragraph:
         blocks.append(("paragraph", paragraph))
     return blocks
+
+
+def starts_paragraph(previous: str, text: str) -> bool:
+    """Whether a line right under another begins a paragraph: a browser's copy puts no blank line between them."""
+    return (previous.rstrip(CLOSERS)[-1:] in END_PUNCTUATION and not text[0].islower()
+            and max(len(previous), len(text)) >= SHORT_LINE_CHARS)
 
 
 def to_markdown(blocks: list[tuple[str, list[Line]]]) -> str:

@@ -252,8 +252,8 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
     scores = [line_score(text, word_count(text), kind, stop) for text, kind in zip(texts, kinds)]
 
     start, end = best_span(scores)
-    if start is None or not any(kinds):
-        # No prose, or nothing of a web page's furniture: a note or a careful selection, kept whole.
+    if start is None:
+        # No prose: a note, kept whole.
         start, end = 0, len(content) - 1
     while end + 1 < len(content) and kinds[end + 1] is None and continues_article(texts[end + 1], stop):
         end += 1
@@ -278,10 +278,13 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
             title_index, start = 0, 1
     else:
         title_index = choose_title(texts, kinds, min(meta, default=start), meta, credits)
-    first_kept = start if title_index is None else title_index + 1
+    # In a selection the lines under the title are the user's; on a whole page, what stands between
+    # the title block and the first paragraph is a share bar, a caption or a kicker.
+    first_kept = title_index + 1 if selection and title_index is not None else start
     title_key = texts[title_index].casefold() if title_index is not None else None
 
     removed: dict[int, str] = {}
+    section = None
     for i, text in enumerate(texts):
         if i == title_index or i in meta:
             continue
@@ -289,8 +292,15 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
             removed[i] = "title-copy"
         elif i in credits or (first_kept <= i <= end and CREDIT.fullmatch(text) and len(text.split()) <= MAX_META_WORDS):
             removed[i] = "credit"
-        elif i < first_kept or i > end:
-            removed[i] = outside_kind(kinds[i], text, before=i < first_kept)
+        elif i < first_kept:
+            removed[i] = kinds[i] if kinds[i] not in (None, "repeated") else "menu"
+        elif i > end:
+            # Below the article, what a heading ("Related stories", "12 comments") begins runs on.
+            if kinds[i] not in (None, "repeated"):
+                section = kinds[i] if kinds[i] in ("related", "comments") else section
+                removed[i] = kinds[i]
+            else:
+                removed[i] = section or ("related" if is_heading_like(text) else "other")
         elif kinds[i] is not None and kinds[i] != "repeated":
             removed[i] = kinds[i]
 
@@ -361,14 +371,6 @@ def continues_article(text: str, stop: frozenset[str]) -> bool:
     if not (ends_sentence(text) or text.endswith(":")):
         return False
     return not stop or any(w.casefold() in stop for w in text.split())
-
-
-def outside_kind(kind: str | None, text: str, before: bool) -> str:
-    if kind not in (None, "repeated"):
-        return kind
-    if before:
-        return "menu"
-    return "related" if is_heading_like(text) else "other"
 
 
 def group_removals(content: list[Line], removed: dict[int, str]) -> list[Removal]:
