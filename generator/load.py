@@ -110,8 +110,9 @@ class TextLoader:
 
     def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
         converted = plaintext.convert(read_text(path, max_bytes), path)
+        meta = Metadata(title=converted.title, author=converted.author, date=converted.date, lang=converted.lang)
         return Article(
-            source=path, slug=slug_for(path), meta=Metadata(title=converted.title),
+            source=path, slug=slug_for(path), meta=meta,
             body=converted.markdown, diagnostics=converted.diagnostics,
         )
 

@@ -14,81 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import Diagnostic
+from .errors import ArticleError
+from .read.paste import (BULLET, CLOSERS, END_PUNCTUATION, FURNITURE_LINE, NUMBERED, Line, find_article,
+                         is_heading_like)
 
-# After one of these, the short lines that follow are the titles of other pages.
-RELATED = re.compile(r"related (posts?|articles?|stories)( from .*)?:?|(you may|you might) also like:?|"
-                     r"more (articles|stories|posts)( from .*)?:?", re.I)
-LEGAL_LINK = (r"((privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|terms (and|&) conditions|"
-              r"accessibility( statement)?|site ?map|disclaimer|imprint|legal( notice)?|contact( us)?)")
-# Lines that are web-page furniture wherever they stand. Each pattern must
-# match a whole sentence, so article text that merely mentions these words stays.
-BOILERPLATE = [re.compile(p, re.I) for p in (
-    r"leave a (reply|comment)( cancel reply)?",
-    r"post a comment",
-    r"cancel reply",
-    r"your email address will not be published\.?",
-    r"required fields are marked \*?",
-    r"save my name,? email,? and website in this browser for the next time I comment\.?",
-    r"you must be logged in to post a comment\.?",
-    r"notify me of (follow-up comments|new posts) by email\.?",
-    r"this site uses akismet to reduce spam\..*",
-    r"(share|like) this( article| post)?:?",
-    r"click to (share|print|email) .*",
-    r"share on (facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|email)",
-    r"(this|our) (web)?site uses cookies\b.*",
-    r"we use cookies\b.*\b(experience|website|site|consent|analytics|traffic|personali[sz]e|advertising|browsing)\b.*",
-    r"(accept|reject|allow)( all)? cookies",
-    r"cookie (settings|policy|preferences)",
-    r"subscribe to (our|the) newsletter.*",
-    RELATED.pattern,
-    r"skip to (main )?content",
-    r"toggle (navigation|menu)|back to top|print this page",
-    r"posted in .*",
-    r"tagged:? .*",
-    r"\d+ comments?",
-    r"\d+ min(ute)?s? read",
-    # A page's footer: its copyright line and legal links.
-    # ("Copyright 2023 reforms changed the law." is a sentence: without ©, only a short line.)
-    r"(©|\(c\)|copyright\s*©)\s*\d{4}\b.*",
-    r"copyright\s+\d{4}([-–]\d{4})?(\s+[\w&'’.,-]+){0,5}\.?",
-    r"all rights reserved\.?",
-    rf"{LEGAL_LINK}(\s*[|·•]\s*{LEGAL_LINK})+",
-)]
-# Short lines that are furniture only next to other furniture: a form's
-# field labels ("Name *", "Website") would be real words elsewhere.
-# ("Menu" and "Search" too: as a heading of an article they stay.)
-FIELD = (r"(name|e-?mail|website|comment|post comment|submit|tweet|pin it|print|email|share|"
-         r"facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|telegram|messenger|copy link|loading\.*|"
-         r"(main )?menu|search( this site| the site| our site)?\s*(\.\.\.|…)?)\s*\*?")
-FORM_FIELDS = re.compile(rf"{FIELD}(\s*[|·•,/]?\s*{FIELD})*", re.I)
-# A site's menu or breadcrumb: three or more short items between separators.
-NAVIGATION = re.compile(r"[^|·•/>›»]{1,30}(\s+[|·•/>›»]\s+[^|·•/>›»]{1,30}){2,}")
-# A list item of pasted text: a bullet, or a number with a dot or parenthesis.
-BULLET = re.compile(r"[-*+•·–—▪◦●]\s+")
-NUMBERED = re.compile(r"(\d{1,3})[.)]\s+")
+# Whole sentences that are furniture in any text: the linter looks for them in Markdown articles too.
+BOILERPLATE = [FURNITURE_LINE[kind] for kind in ("cookie", "form", "share", "legal")]
 SENTENCE = re.compile(r"(?<=[.!?*])\s+")
-
-# Latin and most scripts; the danda of the Indic scripts; Arabic and Urdu; CJK full stops;
-# Armenian, Ethiopic, Myanmar and Khmer full stops.
-END_PUNCTUATION = ".!?…।॥؟۔。！？։።፧။។"
-# A heading may ask a question ("Who should get vaccinated?"), but not end a sentence.
-HEADING_END_PUNCTUATION = ".,;:!…"
-CLOSERS = "\"'”’»)]"
-MAX_HEADING_CHARS = 70
-MAX_HEADING_WORDS = 12
+SHORT_LINE_CHARS = 60
 # A heading stands out by its length: a line this close to the length of the
 # line after it is one line of a hard-wrapped paragraph.
 WRAPPED_LINE_RATIO = 0.7
 # A run of more short lines than this before a paragraph is a list or an
 # address, not a heading and its sub-heading.
 MAX_HEADING_RUN = 2
-SHORT_LINE_CHARS = 60
-
-
-@dataclass(frozen=True)
-class Line:
-    number: int
-    text: str
+# How a removal is quoted in its warning.
+QUOTED_CHARS = 70
 
 
 @dataclass(frozen=True)
@@ -96,26 +37,33 @@ class PlainText:
     title: str
     markdown: str
     diagnostics: tuple[Diagnostic, ...]
+    lang: str | None = None
+    author: str | None = None
+    date: str | None = None
 
 
-def convert(text: str, path: Path) -> PlainText:
-    """Title, Markdown body and warnings for one plain-text article."""
-    lines = [Line(n, raw.strip()) for n, raw in enumerate(text.split("\n"), start=1)]
-    content = [line for line in lines if line.text]
+def convert(text: str, path: Path, first_line: int = 1, lang: str | None = None) -> PlainText:
+    """Title, byline, date, language, Markdown body and warnings for one pasted text.
 
-    removed = boilerplate_lines(content)
-    # The title is the first line that is not the page's furniture (a menu, "Skip to content").
-    title = next((line for line in content if line.number not in removed), content[0])
-    removed.discard(title.number)
+    `first_line` is the file's line number of the text's first line (below any
+    front matter); `lang`, from the front matter, wins over the detected language.
+    """
+    lines = [Line(n, raw.strip()) for n, raw in enumerate(text.split("\n"), start=first_line)]
+    if not any(line.text for line in lines):
+        raise ArticleError("no article text", path, first_line)
+    page = find_article(lines, lang)
     diagnostics = [
-        Diagnostic("W102", f"removed web boilerplate: '{shorten(line.text)}'", path, line.number)
-        for line in content if line.number in removed
+        Diagnostic("W102", f"removed {removal.kind} ({len(removal.lines)} line{'s' if len(removal.lines) > 1 else ''}, "
+                           f"{removal.words} word{'s' if removal.words != 1 else ''}): "
+                           f"'{shorten(' | '.join(line.text for line in removal.lines))}'",
+                   path, removal.lines[0].number, kind=removal.kind, words=removal.words)
+        for removal in page.removals
     ]
-    # A removed line separates paragraphs like a blank line does.
-    kept = [Line(line.number, "" if line.number in removed else line.text) for line in lines]
-    blocks = structure(kept[title.number:])
-
-    if blocks and blocks[-1][0] == "paragraph":
+    blocks = structure(list(page.body))
+    if not blocks:
+        raise ArticleError("no article found: every line looks like a web page's menus, buttons or footer",
+                           path, first_line)
+    if blocks[-1][0] == "paragraph":
         last = blocks[-1][1][-1]
         if not last.text.rstrip(CLOSERS).endswith(tuple(END_PUNCTUATION)):
             diagnostics.append(Diagnostic(
@@ -124,58 +72,12 @@ def convert(text: str, path: Path) -> PlainText:
                 f"it ends '…{last.text[-30:]}' with no end punctuation; kept as it is",
                 path, last.number,
             ))
+    title = page.title.text if page.title is not None else (path.stem.replace("_", " ").replace("-", " ").strip()
+                                                              or "Untitled")
     return PlainText(
-        title=title.text, markdown=to_markdown(blocks),
+        title=title, markdown=to_markdown(blocks),
         diagnostics=tuple(sorted(diagnostics, key=lambda d: d.line or 0)),
-    )
-
-
-def boilerplate_lines(lines: list[Line]) -> set[int]:
-    """Numbers of the lines (all of them non-blank) that are web-page furniture."""
-    removed = {line.number for line in lines if all(
-        any(p.fullmatch(sentence) for p in BOILERPLATE)
-        for sentence in SENTENCE.split(line.text)
-    )}
-    # A menu at the very top of the page is the site's, not the article's.
-    if lines and NAVIGATION.fullmatch(lines[0].text):
-        removed.add(lines[0].number)
-    # Grow the removed regions over form-field labels, share buttons and menus standing
-    # next to them; after "Related posts", over the titles it lists.
-    by_number = {line.number: line for line in lines}
-    grew = True
-    while grew:
-        grew = False
-        for before, line, after in zip([None] + lines, lines, lines[1:] + [None]):
-            if line.number in removed:
-                continue
-            beside = [n for n in (before, after) if n is not None and n.number in removed]
-            furniture = FORM_FIELDS.fullmatch(line.text) or NAVIGATION.fullmatch(line.text)
-            listed = (before is not None and before.number in removed and line.number == before.number + 1
-                      and is_heading_like(line.text) and related_list(before.number, by_number, removed))
-            if (beside and furniture) or listed:
-                removed.add(line.number)
-                grew = True
-    return removed
-
-
-def related_list(number: int, by_number: dict[int, Line], removed: set[int]) -> bool:
-    """Whether the line numbered `number` is "Related posts" or one of the titles listed right under it."""
-    while number in removed and number in by_number:
-        if RELATED.fullmatch(by_number[number].text):
-            return True
-        number -= 1
-    return False
-
-
-def is_heading_like(text: str) -> bool:
-    words = text.split()
-    return (
-        len(text) <= MAX_HEADING_CHARS
-        and len(words) <= MAX_HEADING_WORDS
-        and not text.rstrip(CLOSERS).endswith(tuple(HEADING_END_PUNCTUATION))
-        and not text[0].islower()
-        and not (BULLET.match(text) or NUMBERED.match(text))
-        and any(c.isalpha() for c in text)
+        lang=page.lang, author=page.author, date=page.date,
     )
 
 
@@ -215,10 +117,19 @@ def structure(lines: list[Line]) -> list[tuple[str, list[Line]]]:
             if i in headings:
                 blocks.append(("heading", [line]))
         else:
+            if paragraph and starts_paragraph(paragraph[-1].text, line.text):
+                blocks.append(("paragraph", paragraph))
+                paragraph = []
             paragraph.append(line)
     if paragraph:
         blocks.append(("paragraph", paragraph))
     return blocks
+
+
+def starts_paragraph(previous: str, text: str) -> bool:
+    """Whether a line right under another begins a paragraph: a browser's copy puts no blank line between them."""
+    return (previous.rstrip(CLOSERS)[-1:] in END_PUNCTUATION and not text[0].islower()
+            and max(len(previous), len(text)) >= SHORT_LINE_CHARS)
 
 
 def to_markdown(blocks: list[tuple[str, list[Line]]]) -> str:
@@ -252,5 +163,5 @@ def escape(text: str) -> str:
     return LINE_START_SPECIAL.sub(lambda m: m.group(0) + "\\" if m.group(0)[0].isdigit() else "\\" + m.group(0), text)
 
 
-def shorten(text: str, width: int = 70) -> str:
+def shorten(text: str, width: int = QUOTED_CHARS) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"

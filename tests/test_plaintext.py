@@ -71,9 +71,10 @@ def test_boilerplate_is_removed_and_each_removal_reported_with_its_line():
     )
     result = convert(text, PATH)
     assert rendered_text(result.markdown) == "Article text."
-    removed_lines = [d.line for d in result.diagnostics if d.code == "W102"]
-    assert removed_lines == [5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 18]
+    removed = [(d.line, d.kind, d.words) for d in result.diagnostics if d.code == "W102"]
+    assert removed == [(5, "share", 4), (9, "form", 39), (18, "cookie", 7)]
     assert all(d.path == PATH for d in result.diagnostics)
+    assert result.diagnostics[0].message == "removed share (3 lines, 4 words): 'Share this: | Tweet | Facebook'"
 
 
 def test_article_words_that_look_like_form_labels_stay_when_no_form_is_near():
@@ -122,9 +123,10 @@ FLU_PAGE = (Path(__file__).parent / "pasted" / "flu-season.txt").read_text(encod
 def test_the_sites_menu_above_the_article_is_furniture_and_the_title_comes_after_it():
     result = convert(FLU_PAGE, PATH)
     assert result.title == "Flu season: what you need to know"
-    removed = {d.line: d.message for d in result.diagnostics if d.code == "W102"}
-    assert {1, 2, 3} <= removed.keys()  # Skip to main content, Home | About us | ..., Search...
-    assert "Home | About us | Services | Contact" in removed[2]
+    removed = {d.line: d for d in result.diagnostics if d.code == "W102"}
+    # Skip to main content, Home | About us | ..., Search...: one block.
+    assert removed[1].kind == "menu" and removed[1].words == 13
+    assert "Home | About us | Services | Contact" in removed[1].message
 
 
 def test_bullets_and_numbered_lines_become_lists_under_a_question_heading():
@@ -136,8 +138,8 @@ def test_bullets_and_numbered_lines_become_lists_under_a_question_heading():
 
 def test_share_buttons_related_titles_and_the_footer_are_removed_and_reported():
     result = convert(FLU_PAGE, PATH)
-    removed = [d.line for d in result.diagnostics if d.code == "W102"]
-    assert removed == [1, 2, 3, 8, 25, 26, 28, 29, 30, 32, 33, 34, 35, 36, 37, 39]
+    removed = [(d.line, d.kind) for d in result.diagnostics if d.code == "W102"]
+    assert removed == [(1, "menu"), (8, "cookie"), (25, "share"), (28, "related"), (32, "form"), (39, "legal")]
     assert rendered_text(result.markdown).endswith("aching muscles for a day or two.")
     assert not [d for d in result.diagnostics if d.code == "W103"]  # the footer was the "truncated" end
 

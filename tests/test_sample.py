@@ -84,12 +84,13 @@ def test_build_reports_every_cleaning(project):
     assert result.exit_code == 0
     warnings = result.stderr.splitlines()
     name = f"content/{SAMPLE.name}"
-    assert f"{name}:30: warning: removed web boilerplate: 'Leave a Reply' [W102]" in warnings
-    assert any(w.startswith(f"{name}:32: warning: removed web boilerplate: 'Your email") for w in warnings)
+    # The comment form is one block of furniture: one warning with its kind and size.
+    assert any(w.startswith(f"{name}:30: warning: removed form (2 lines, 15 words): 'Leave a Reply | Your email")
+               for w in warnings)
     assert any(w.startswith(f"{name}:28: warning: text appears truncated at line 28") for w in warnings)
-    assert len(warnings) == 3
+    assert len(warnings) == 2
     assert f"{name} -> output/{SAMPLE_SLUG}.pdf (2 pages," in result.stdout
-    assert "1 of 1 handouts built into output/ (0 failed, 3 warnings)" in result.stdout
+    assert "1 of 1 handouts built into output/ (0 failed, 2 warnings)" in result.stdout
 
 
 def test_truncated_ending_is_kept(sample_pdf):

@@ -1,0 +1,386 @@
+"""The article inside a whole web page pasted as text.
+
+A browser's select-all and copy gives one line per block of the page: menus,
+share bars, related headlines, comments and footers come along with the
+article. As jusText and boilerpipe do on HTML, each line is judged by its own
+signals, all of them true of web pages in any language: prose is long and
+dense with the language's common words (jusText's stoplists), furniture is
+short, link-like, repeated on the page or shaped like a counter. The article
+is then the run of lines with the highest total score (Finn's Body Text
+Extraction: prose adds its words, furniture subtracts), so a short heading or
+list item inside the article stays while the menu above and the comments below
+go. The title is the heading-like line before the body, above the byline and
+date when the page has them.
+
+Everything here is linear in the size of the text: no regular expression may
+backtrack over a line more than a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from . import language
+
+# Latin and most scripts; the danda of the Indic scripts; Arabic and Urdu; CJK full stops;
+# Armenian, Ethiopic, Myanmar and Khmer full stops.
+END_PUNCTUATION = ".!?…।॥؟۔。！？։።፧။។"
+CLOSERS = "\"'”’»)]"
+# A heading may ask a question ("Who should get vaccinated?"), but not end a sentence.
+HEADING_END_PUNCTUATION = ".,;:!…"
+MAX_HEADING_CHARS = 70
+MAX_HEADING_WORDS = 12
+BULLET = re.compile(r"[-*+•·–—▪◦●✓✔]\s+")
+NUMBERED = re.compile(r"(\d{1,3})[.)]\s+")
+
+# What furniture says of itself, wherever it stands (English, the web's lingua franca;
+# the scores below find the rest in any language). Each matches a whole line.
+FURNITURE = {
+    "cookie": [r"(this|our) (web)?site uses cookies\b.*",
+               r"we use cookies\b.*\b(experience|website|site|consent|analytics|traffic|personali[sz]e|advertising|browsing)\b.*",
+               r"(accept|reject|allow)( all)? cookies", r"cookie (settings|policy|preferences)"],
+    "form": [r"leave a (reply|comment)( cancel reply)?", r"post a comment", r"cancel reply",
+             r"your email address will not be published\.?( required fields are marked \*?)?",
+             r"required fields are marked \*?",
+             r"save my name,? email,? and website in this browser for the next time I comment\.?",
+             r"you must be logged in to post a comment\.?", r"notify me of (follow-up comments|new posts) by email\.?",
+             r"this site uses akismet to reduce spam\..*", r"subscribe to (our|the) newsletter.*",
+             r"sign (in|up)( to .{0,40})?", r"log ?in( to .{0,40})?|register|create (an|your) account"],
+    "share": [r"(share|like) this( article| post| story)?:?", r"click to (share|print|email) .*",
+              r"share on (facebook|twitter|x|linkedin|whatsapp|pinterest|reddit|email)",
+              r"share( this)? (article|story|post)( on .{0,30})?", r"\d[\d.,]*[km]? (shares?|likes?|views?)"],
+    "related": [r"related (posts?|articles?|stories|content|coverage|news)( from .*)?:?",
+                r"(you may|you might) also (like|enjoy):?", r"more (articles|stories|posts|news)( from .*)?:?",
+                r"(read|see) (more|also|next):?", r"(most (read|popular|viewed)|trending( now| news)?|recommended( for you)?|popular posts|recent posts|latest news)"],
+    "comments": [r"\d+ comments?", r"(view|show|load|read) (all )?(\d+ )?comments", r"\d+ repl(y|ies)"],
+    "menu": [r"skip to (main )?content", r"toggle (navigation|menu)|back to top|print this page",
+             r"search( this site| the site| our site)?\s*(\.\.\.|…)"],
+    "legal": [r"(©|\(c\)|copyright\s*©)\s*\d{4}\b.*", r"copyright\s+\d{4}([-–]\d{4})?(\s+[\w&'’.,-]+){0,5}\.?",
+              r"all rights reserved\.?", r"(privacy|cookies?) (policy|notice)|terms (of (use|service)|and conditions)"],
+    "ad": [r"advertisement|sponsored( content)?|ad|ads by .{0,30}|story continues below( advertisement)?"],
+    "other": [r"posted in .*", r"tagged:? .*", r"tags?:.*", r"filed under:? .*", r"\d+ min(ute)?s? read",
+              r"loading\.*"],
+}
+# Words that are furniture only beside other furniture: as a heading of an article they stay.
+FURNITURE_NEAR = {
+    "menu": re.compile(r"(main )?menu|search( this site| the site| our site)?|home|close( \(x\))?", re.I),
+    "comments": re.compile(r"comments?( \(\d+\))?:?|reply|report( abuse)?", re.I),
+}
+FURNITURE_LINE = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+                  for kind, patterns in FURNITURE.items()}
+LEGAL_LINK = re.compile(r"(privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|"
+                        r"terms (and|&) conditions|accessibility( statement)?|site ?map|disclaimer|imprint|"
+                        r"legal( notice)?|contact( us)?|about( us)?|careers|advertise( with us)?", re.I)
+# Words of share bars and comment forms: a line made only of them is a row of buttons or labels.
+BUTTON_WORDS = frozenset(
+    "name e-mail email mail website comment comments post submit send tweet pin it print share shares facebook "
+    "twitter x linkedin whatsapp pinterest reddit telegram messenger copy link flipboard tumblr pocket "
+    "google+ sms save like follow subscribe".split())
+# Separators of a site's menu or breadcrumb ("Home | News | Sport", "Home > World").
+MENU_SEPARATOR = re.compile(r"\s+[|·•/>›»]\s+")
+MAX_MENU_ITEM_CHARS = 30
+# A byline, a date line and a photo credit: the title block's and the picture's, not the body's.
+MONTH = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
+         r"nov(ember)?|dec(ember)?)\.?")
+DATE = re.compile(rf"\b({MONTH}\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{MONTH},?\s+\d{{4}}|"
+                  r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b", re.I)
+NAME = r"[^\W\d_][\w.'’-]*(?:[ \t]+(?:(?:and|&)[ \t]+)?[^\W\d_][\w.'’-]*){0,5}"
+BYLINE = re.compile(rf"(?:.{{0,40}}\s)?(?:by|von|par|por|di|door|av|af|przez)[ \t]+(?P<name>{NAME})", re.I)
+AGENCY_BYLINE = re.compile(rf"(?P<name>{NAME}),[ \t]+(the[ \t]+)?[\w. ]{{0,30}}"
+                           r"(writer|reporter|correspondent|editor|staff|contributor|columnist)s?", re.I)
+CREDIT = re.compile(r"((photo|image|picture|video|credit|foto|bild|imagen|crédit)s?(\s+\d+\s+of\s+\d+|\s*:|\s+by\b|\s+credit\b).*|"
+                    r".*\b(getty images|shutterstock|istock(photo)?|ap photo|afp|reuters|epa)\b\)?)", re.I)
+MAX_META_WORDS = 16
+URL = re.compile(r"(https?://|www\.)\S+")
+
+# Scores, in words: a line of prose adds its words; a short line of no sentence (a
+# menu item, a headline elsewhere) subtracts a little; furniture subtracts a lot, so the
+# article's run stops at the share bar or the comment form between it and other prose.
+PROSE_WORDS = 10
+SHORT_PENALTY = 3
+FURNITURE_PENALTY = 12
+# Prose in a language with a stoplist has at least this share of its common words.
+MIN_STOPWORD_DENSITY = 0.2
+# A line repeated this often on the page in shape (digits aside) is a counter or a date stamp.
+REPEATED_SHAPE = 3
+# How far above the body the byline may stand, and the title above the byline, in lines.
+HEADER_WINDOW = 12
+TITLE_WINDOW = 8
+MAX_TITLE_CHARS = 200
+MAX_TITLE_WORDS = 25
+# A selection with no more than this many lines above its first paragraph is read as the user chose it.
+SELECTION_HEADER = 5
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Removal:
+    """Adjacent removed lines of one kind (menu, share, related, comments, form...)."""
+
+    kind: str
+    lines: tuple[Line, ...]
+
+    @property
+    def words(self) -> int:
+        return sum(len(line.text.split()) for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Page:
+    title: Line | None
+    author: str | None
+    date: str | None
+    body: tuple[Line, ...]  # the article's lines from below the title, removed ones blank
+    removals: tuple[Removal, ...]
+    lang: str | None
+
+
+def word_count(text: str) -> int:
+    # Chinese, Japanese and Thai run words together: about two characters make a word.
+    wide = sum(1 for c in text if "\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" or "\u0e00" <= c <= "\u0e7f")
+    return max(len(text.split()), wide // 2)
+
+
+def is_heading_like(text: str) -> bool:
+    return (
+        len(text) <= MAX_HEADING_CHARS
+        and len(text.split()) <= MAX_HEADING_WORDS
+        and not text.rstrip(CLOSERS).endswith(tuple(HEADING_END_PUNCTUATION))
+        and not text[0].islower()
+        and not (BULLET.match(text) or NUMBERED.match(text))
+        and any(c.isalpha() for c in text)
+    )
+
+
+def ends_sentence(text: str) -> bool:
+    return text.rstrip(CLOSERS)[-1:] in END_PUNCTUATION
+
+
+def furniture_kind(text: str) -> str | None:
+    """What furniture the line is by its own words, or None."""
+    for kind, pattern in FURNITURE_LINE.items():
+        if pattern.fullmatch(text):
+            return kind
+    words = [w for w in re.split(r"[\s|·•,/]+", text.lower().replace("*", " ")) if w]
+    if len(words) > 1 and all(w in BUTTON_WORDS for w in words):
+        return button_kind(text)
+    parts = MENU_SEPARATOR.split(text)
+    if len(parts) >= 2 and all(LEGAL_LINK.fullmatch(p.strip()) for p in parts):
+        return "legal"
+    return None
+
+
+def menu_like(text: str) -> bool:
+    """Short items between bars: a menu at the top of a page, or a table's row in an article."""
+    parts = MENU_SEPARATOR.split(text)
+    return len(parts) >= 3 and all(0 < len(p) <= MAX_MENU_ITEM_CHARS for p in parts)
+
+
+def button_kind(text: str) -> str | None:
+    """'share', 'form', 'menu' or 'comments' when the line is only a button or a field label ("Tweet", "Name *")."""
+    words = [w for w in re.split(r"[\s|·•,/]+", text.lower().replace("*", " ")) if w]
+    if words and len(words) <= 40 and all(w in BUTTON_WORDS for w in words):
+        return "share" if {"tweet", "share", "facebook", "pin", "twitter"} & set(words) else "form"
+    for kind, pattern in FURNITURE_NEAR.items():
+        if pattern.fullmatch(text.strip(" *")):
+            return kind
+    return None
+
+
+def shape(text: str) -> str:
+    return re.sub(r"\d+", "0", text.casefold())
+
+
+def byline_and_date(text: str) -> tuple[str | None, str | None] | None:
+    """(author, date) when the line is a byline or a date line, else None."""
+    if len(text.split()) > MAX_META_WORDS:
+        return None
+    date = DATE.search(text)
+    parts = [p.strip() for p in re.split(r"\s[|·•—–/]\s|\s{2,}", text) if p.strip()]
+    author = None
+    for part in parts:
+        match = BYLINE.fullmatch(part) or AGENCY_BYLINE.fullmatch(part)
+        if match and match["name"][0].isupper():
+            name = DATE.split(match["name"])[0].strip(" ,")
+            author = re.split(r"\s+(?:on|am|le|el|il|op|em|updated|published)\s", name, maxsplit=1, flags=re.I)[0]
+            author = author.strip(" ,") or None
+            break
+    if author is None and date is None:
+        return None
+    if author is None and len(text.split()) > 10:
+        return None  # a sentence that mentions a date
+    return author, date[0] if date else None
+
+
+def find_article(lines: list[Line], lang: str | None = None) -> Page:
+    """The article in the pasted lines: its title, byline and date, body, and what was removed."""
+    content = [line for line in lines if line.text]
+    lang = lang or language.detect("\n".join(line.text for line in content))
+    stop = language.stopwords(lang)
+    texts = [line.text for line in content]
+    exact = Counter(t.casefold() for t in texts)
+    shapes = Counter(shape(t) for t in texts)
+
+    kinds: list[str | None] = []
+    for text in texts:
+        kind = furniture_kind(text)
+        words = word_count(text)
+        # Article paragraphs are not said twice; a page's menus, teasers and dialogs often are.
+        if kind is None and (exact[text.casefold()] >= 2 or words <= 8 and shapes[shape(text)] >= REPEATED_SHAPE):
+            kind = "repeated"
+        kinds.append(kind)
+    # One button or field label ("Facebook", "Website") is furniture beside others, a word elsewhere;
+    # so are values between bars, a menu at the top of a page but a table's row in an article.
+    # A pass each way lets such a run grow from the furniture it touches, in linear time.
+    for order in (range(len(texts)), range(len(texts) - 1, -1, -1)):
+        for i in order:
+            if kinds[i] is not None:
+                continue
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(texts)]
+            buttons = button_kind(texts[i])
+            if buttons and any(kinds[j] or button_kind(texts[j]) for j in near):
+                kinds[i] = buttons
+            elif menu_like(texts[i]) and any(kinds[j] for j in near):
+                kinds[i] = "menu"
+    scores = [line_score(text, word_count(text), kind, stop) for text, kind in zip(texts, kinds)]
+
+    start, end = best_span(scores)
+    if start is None:
+        # No prose: a note, kept whole.
+        start, end = 0, len(content) - 1
+    while end + 1 < len(content) and kinds[end + 1] is None and continues_article(texts[end + 1], stop):
+        end += 1
+
+    # The title block: the title, then byline, date and picture credits, then the body.
+    selection = not any(kinds[:start]) and start <= SELECTION_HEADER
+    meta: dict[int, tuple[str | None, str | None]] = {}
+    credits: set[int] = set()
+    for i in range(start - 1, max(-1, start - 1 - HEADER_WINDOW), -1):
+        found = byline_and_date(texts[i])
+        if found:
+            meta[i] = found
+        elif CREDIT.fullmatch(texts[i]) and len(texts[i].split()) <= MAX_META_WORDS:
+            credits.add(i)
+    author = next((a for i, (a, _) in sorted(meta.items()) if a), None)
+    date = next((d for i, (_, d) in sorted(meta.items()) if d), None)
+    if selection:
+        title_index = next((i for i in range(start) if i not in meta and i not in credits), None)
+        if title_index is not None and not is_title_like(texts[title_index]):
+            title_index = None
+        if title_index is None and start == 0 and end > 0 and is_title_like(texts[0]):
+            title_index, start = 0, 1
+    else:
+        title_index = choose_title(texts, kinds, min(meta, default=start), meta, credits)
+    # In a selection the lines under the title are the user's; on a whole page, what stands between
+    # the title block and the first paragraph is a share bar, a caption or a kicker.
+    first_kept = title_index + 1 if selection and title_index is not None else start
+    title_key = texts[title_index].casefold() if title_index is not None else None
+
+    removed: dict[int, str] = {}
+    section = None
+    for i, text in enumerate(texts):
+        if i == title_index or i in meta:
+            continue
+        if title_key is not None and text.casefold() == title_key:
+            removed[i] = "title-copy"
+        elif i in credits or (first_kept <= i <= end and CREDIT.fullmatch(text) and len(text.split()) <= MAX_META_WORDS):
+            removed[i] = "credit"
+        elif i < first_kept:
+            removed[i] = kinds[i] if kinds[i] not in (None, "repeated") else "menu"
+        elif i > end:
+            # Below the article, what a heading ("Related stories", "12 comments") begins runs on.
+            if kinds[i] not in (None, "repeated"):
+                section = kinds[i] if kinds[i] in ("related", "comments") else section
+                removed[i] = kinds[i]
+            else:
+                removed[i] = section or ("related" if is_heading_like(text) else "other")
+        elif kinds[i] is not None and kinds[i] != "repeated":
+            removed[i] = kinds[i]
+
+    kept_numbers = {content[i].number for i in range(len(content)) if i not in removed and i not in meta}
+    if title_index is not None:
+        kept_numbers.discard(content[title_index].number)
+    title = content[title_index] if title_index is not None else None
+    below = title.number if title is not None else 0
+    body = tuple(Line(line.number, line.text if line.number in kept_numbers else "")
+                 for line in lines if line.number > below)
+    return Page(title=title, author=author, date=date, body=body,
+                removals=tuple(group_removals(content, removed)), lang=lang)
+
+
+def is_title_like(text: str) -> bool:
+    return (len(text) <= MAX_TITLE_CHARS and len(text.split()) <= MAX_TITLE_WORDS and "\t" not in text
+            and not text.rstrip(CLOSERS).endswith(tuple(HEADING_END_PUNCTUATION)) and not text[0].islower()
+            and sum(c.isalpha() for c in text) >= 3 and not (BULLET.match(text) or NUMBERED.match(text)))
+
+
+def choose_title(texts: list[str], kinds: list[str | None], above: int, meta: dict, credits: set[int]) -> int | None:
+    """The page's headline: the fullest heading-like line a little above the byline (or the body)."""
+    best, best_score = None, 0.0
+    exact = Counter(t.casefold() for t in texts)
+    for distance, i in enumerate(range(above - 1, max(-1, above - 1 - TITLE_WINDOW), -1)):
+        if i in meta or i in credits or kinds[i] not in (None, "repeated") or not is_title_like(texts[i]):
+            continue
+        # Headlines are several words, and pages often print theirs twice (breadcrumb, heading).
+        score = min(len(texts[i].split()), 15) + (3 if exact[texts[i].casefold()] >= 2 else 0) - 0.3 * distance
+        if score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def line_score(text: str, words: int, kind: str | None, stop: frozenset[str]) -> float:
+    if kind is not None:
+        return -(FURNITURE_PENALTY + words)
+    # A list item, a table row or a link the author wrote out: the article's, not a menu's,
+    # but no proof of prose either.
+    if BULLET.match(text) or NUMBERED.match(text) or "\t" in text or URL.fullmatch(text):
+        return max(0, words / 4)
+    if stop:
+        common = sum(1 for w in text.split() if w.strip(".,;:!?\"'()[]«»“”‘’").casefold() in stop)
+        if common < MIN_STOPWORD_DENSITY * words:
+            return -SHORT_PENALTY
+    if words >= PROSE_WORDS:
+        return words
+    if ends_sentence(text) and words >= 5:
+        return words
+    return -SHORT_PENALTY
+
+
+def best_span(scores: list[float]) -> tuple[int | None, int]:
+    """The first and last index of the run of lines with the highest total score (Kadane's algorithm)."""
+    best, best_start, best_end = 0.0, None, -1
+    total, start = 0.0, 0
+    for i, score in enumerate(scores):
+        if total <= 0:
+            total, start = 0.0, i
+        total += score
+        if total > best:
+            best, best_start, best_end = total, start, i
+    return best_start, best_end
+
+
+def continues_article(text: str, stop: frozenset[str]) -> bool:
+    """Whether a line right after the article's last paragraph is still the article ('See the photos:')."""
+    if not (ends_sentence(text) or text.endswith(":")):
+        return False
+    return not stop or any(w.casefold() in stop for w in text.split())
+
+
+def group_removals(content: list[Line], removed: dict[int, str]) -> list[Removal]:
+    groups: list[Removal] = []
+    previous = None
+    for i in sorted(removed):
+        kind = removed[i]
+        if groups and previous == i - 1 and groups[-1].kind == kind:
+            groups[-1] = Removal(kind, groups[-1].lines + (content[i],))
+        else:
+            groups.append(Removal(kind, (content[i],)))
+        previous = i
+    return groups

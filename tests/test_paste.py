@@ -1,0 +1,88 @@
+"""Whole web pages pasted as text: the article found, its furniture reported, in any language, in linear time."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from conftest import page_texts, run, words
+
+PASTED = Path(__file__).parent / "pasted"
+# Each case runs in a child process: a hang fails the test instead of stalling CI.
+LIMIT_SECONDS = 60
+
+
+def convert_in_child(text: str) -> subprocess.CompletedProcess:
+    code = ("import sys; from pathlib import Path; from generator.plaintext import convert; "
+            "r = convert(sys.stdin.read(), Path('p.txt')); print(len(r.markdown))")
+    return subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True,
+                          timeout=LIMIT_SECONDS, cwd=Path(__file__).parent.parent)
+
+
+def test_a_long_share_bar_does_not_hang():
+    # Each extra button word tripled the time of the old form-field pattern.
+    # (the pattern failed only at the last word, after trying every way to split the others)
+    bar = " ".join(["Share", "Tweet", "Pin", "Email", "Print", "WhatsApp"] * 3) + " 1.2K"
+    text = f"A title\n{bar}\n\nThe article says one thing and says it in a sentence of several words.\n"
+    assert len(text.encode()) < 300
+    assert convert_in_child(text).returncode == 0
+
+
+def test_a_one_megabyte_page_finishes():
+    # A long list of related titles: the old code walked back over the whole list for each title.
+    menu = "\n".join(f"Section {i}" for i in range(40))
+    para = "The council met on Tuesday and agreed that the new ferry will sail from the first week of April.\n"
+    related = "\n".join(f"Another story about the harbour, number {i}" for i in range(25_000))
+    page = menu + "\n" + para * 20 + "Related posts\n" + related + "\n"
+    assert len(page.encode()) > 1_000_000
+    result = convert_in_child(page)
+    assert result.returncode == 0, result.stderr
+
+
+def build(project, name: str) -> tuple[list[str], str, object]:
+    shutil.copy(PASTED / name, project / "content")
+    result = run("build", "--verbose")
+    assert result.exit_code == 0, result.stderr
+    pdf = project / "output" / (Path(name).stem + ".pdf")
+    return page_texts(pdf), result.stderr, PdfReader(pdf)
+
+
+def test_a_whole_english_page_prints_only_its_article(project):
+    texts, stderr, reader = build(project, "harbour-news.txt")
+    printed = words(" ".join(texts))
+    assert reader.metadata.title == "New ferry link to the islands opens in spring"
+    assert "Maria Lindqvist" in printed and "March 5, 2024" in printed  # the title block's byline and date
+    assert words("from the middle of March.") in printed
+    assert words("Now the boats are ready and the crews are trained.") in printed
+    for furniture in ("Harbour Gazette", "Sign in", "Tweet", "Council votes", "Jonas", "Leave a Reply",
+                      "cookies", "Privacy Policy", "2 hours ago"):
+        assert words(furniture) not in printed, furniture
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+    kinds = [line.split(": removed ")[1].split(" (")[0] for line in stderr.splitlines() if "[W102]" in line]
+    assert kinds == ["menu", "form", "menu", "share", "form", "credit", "related", "comments", "form", "cookie",
+                     "legal"]
+    assert "harbour-news.txt:31: warning: removed comments (9 lines, 61 words): '12 comments | Jonas P." in stderr
+
+
+def test_a_whole_german_page_loses_its_german_furniture_and_prints_as_german(project):
+    texts, stderr, reader = build(project, "bahnhof-de.txt")
+    printed = words(" ".join(texts))
+    assert reader.metadata.title == "Der neue Bahnhof öffnet im Herbst"
+    assert reader.trailer["/Root"]["/Lang"] == "de"
+    assert "Katrin Albrecht" in printed
+    assert words("die auf mehr Kunden hoffen.") in printed
+    for furniture in ("Startseite", "Anmelden", "Teilen", "Schwimmbad", "Kommentare", "Cookies", "Impressum"):
+        assert words(furniture) not in printed, furniture
+
+
+def test_code_pasted_in_a_text_file_builds_or_fails_in_one_line(project):
+    (project / "content" / "script.txt").write_text(
+        'import sys\n\n\ndef main(argv):\n    """Print the arguments."""\n    for arg in argv[1:]:\n'
+        '        print({"arg": arg, "n": [1, 2, 3]})\n\n\nif __name__ == "__main__":\n    main(sys.argv)\n')
+    result = run("build")
+    assert "Traceback" not in result.stderr
+    assert result.exit_code == 0 or result.stderr.count("error:") == 1
