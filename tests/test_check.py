@@ -80,7 +80,7 @@ def test_json_report_is_stable(project):
     assert handout["article"] == f"content/{SAMPLE.name}" and handout["pdf"] == f"output/{SAMPLE_SLUG}.pdf"
     assert handout["findings"][0] == {
         "code": "L302", "severity": "warning", "message": "advertising or SEO phrase: 'order ketamine online USA'",
-        "file": f"content/{SAMPLE.name}", "line": 28, "page": None,
+        "file": f"content/{SAMPLE.name}", "line": 28, "page": None, "kind": None, "words": None,
     }
 
 
