@@ -13,19 +13,21 @@ import contextlib
 import gc
 import ipaddress
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
+
 from . import fonts, sandbox, themes
 from .article import Article
 from .config import FILENAME as CONFIG_FILE, Config, load_config
 from .diagnostics import Diagnostic
-from .errors import ArticleError, HandoutError, OutputError, UsageError
+from .errors import ArticleError, HandoutError, OutputError, UsageError, display_path
 from .load import EXTENSIONS, MEGABYTE, load_article
 from .manifest import Manifest, article_digest, build_digest, diagnostics_of
+from .output import output_lock, write_atomically
 from .printing import PrintOptions
 
 # A worker process is replaced after this many handouts, so memory stays
@@ -119,11 +121,14 @@ def find_articles(paths: list[Path]) -> list[Path]:
 
 
 def build(paths: list[Path], options: BuildOptions = BuildOptions(),
-          progress: Callable[[BuildResult], None] | None = None) -> list[BuildResult]:
+          progress: Callable[[BuildResult], None] | None = None,
+          notify: Callable[[str], None] | None = None) -> list[BuildResult]:
     """Build a handout for each article in `paths` (files or folders).
 
     Returns one result per article, in order, then one per stale handout
-    (its article gone). `progress` is called with each result as it comes.
+    (its article gone). `progress` is called with each result as it comes;
+    `notify` with what the user should know of the build as a whole (standard
+    error by default), as that it waits for another build of the project.
     """
     paths = [Path(p) for p in paths]
     articles = find_articles(paths)
@@ -143,8 +148,16 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
     extra_roots += [options.printing.profile()] if options.printing.profile() else []
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
+    notify = notify or (lambda text: click.echo(text, err=True))
+    waiting = f"{display_path(options.output_dir)}/: another build of this project is running; waiting"
+    with output_lock(options.output_dir, lambda: notify(waiting)):
+        return build_locked(articles, options, config, policy, progress or (lambda result: None))
 
-    report = progress or (lambda result: None)
+
+def build_locked(articles: list[Path], options: BuildOptions, config: Config, policy: sandbox.ReadPolicy,
+                 report: Callable[[BuildResult], None]) -> list[BuildResult]:
+    """build(), once this build alone writes the output folder."""
+    project_dir = options.project_dir.resolve()
     manifest = Manifest(options.output_dir)
     shared = build_digest(
         themes.template_roots(project_dir),
@@ -326,26 +339,3 @@ def check_source(source: Path, policy: sandbox.ReadPolicy) -> None:
     """An article is read where it is named, never through a link out of the project."""
     if source.is_symlink() and not policy.allows_path(source):
         raise ArticleError(f"is a link to {source.resolve()}, outside the project; not read", source)
-
-
-def write_atomically(target: Path, data: bytes, source: Path) -> None:
-    """Write to a temporary file beside the target, then rename it into place.
-
-    A reader never sees half a PDF, and a failed rebuild leaves the last
-    good handout where it was.
-    """
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write to {target.parent} ({exc.strerror})", source) from None
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a handout is for sharing
-        os.replace(temporary, target)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {target} ({exc.strerror})", source) from None
-        raise

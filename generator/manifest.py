@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import __version__, fonts
 from .diagnostics import Diagnostic
+from .output import write_atomically
 
 FILENAME = ".handout-manifest.json"
 # handout's own code is an input too, not only its version: an install from a
@@ -105,12 +106,9 @@ class Manifest:
         self.entries.pop(target.name, None)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(
+        write_atomically(self.path, json.dumps(
             {"format": FORMAT, "handouts": {name: asdict(e) for name, e in sorted(self.entries.items())}},
-            indent=1, ensure_ascii=False))
-        os.replace(temporary, self.path)
+            indent=1, ensure_ascii=False).encode("utf-8"))
 
 
 def diagnostics_of(entry: Entry) -> tuple[Diagnostic, ...]:

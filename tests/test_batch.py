@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from pypdf import PdfReader
 
-from conftest import SAMPLE, run, write
+from conftest import SAMPLE, page_texts, run, write
 from generator import pdf
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -155,3 +161,54 @@ def test_a_change_to_handouts_own_code_rebuilds_every_handout(tmp_path, monkeypa
     assert manifest.build_digest([], [], "options") == before
     (tmp_path / "stage.py").write_text("LIMIT = 2\n")
     assert manifest.build_digest([], [], "options") != before
+
+
+def start_build(project: Path, *args: str, name: str = "build") -> subprocess.Popen:
+    """`handout build ARGS` in its own process; its output goes to NAME.out and NAME.err."""
+    return subprocess.Popen([sys.executable, "-m", "generator", "build", *args], cwd=project,
+                            stdout=(project / f"{name}.out").open("w"), stderr=(project / f"{name}.err").open("w"))
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited too long"
+        time.sleep(0.02)
+
+
+def test_concurrent_builds_of_one_project_all_succeed(project):
+    for name in ("a", "b", "c"):
+        write(project / "content" / f"{name}.md", f"Article {name} says: take 5 mg.\n")
+    builds = [start_build(project, "-j", "1", name=f"build{n}") for n in range(8)]
+    try:
+        codes = [build.wait(timeout=180) for build in builds]
+    finally:
+        for build in builds:
+            build.kill()
+    errors = [(project / f"build{n}.err").read_text() for n in range(8)]
+    assert codes == [0] * 8, errors
+    assert not any("Traceback" in text for text in errors)
+    for name in ("a", "b", "c"):
+        assert f"Article {name} says: take 5 mg." in page_texts(project / "output" / f"{name}.pdf")[0]
+    assert sorted(json.loads((project / "output" / ".handout-manifest.json").read_text())["handouts"]) == [
+        "a.pdf", "b.pdf", "c.pdf"]
+    assert not list((project / "output").glob("*.tmp"))
+
+
+def test_a_second_build_of_a_project_waits_for_the_first(project):
+    write(project / "content" / "a.md", "Text.\n")
+    (project / "output").mkdir()
+    folder = os.open(project / "output", os.O_RDONLY)
+    fcntl.flock(folder, fcntl.LOCK_EX)  # as a running build holds it
+    try:
+        second = start_build(project, "-j", "1")
+        try:
+            wait_for(lambda: "another build of this project is running; waiting"
+                     in (project / "build.err").read_text())
+            assert second.poll() is None and not (project / "output" / "a.pdf").exists()
+        finally:
+            os.close(folder)  # the first build ends
+        assert second.wait(timeout=120) == 0
+    finally:
+        second.kill()
+    assert "Text." in page_texts(project / "output" / "a.pdf")[0]
