@@ -185,7 +185,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
         entry = None if options.force else manifest.unchanged(target, fingerprints[index])
         if entry:
             results[index] = BuildResult(source=source, output=target, status="unchanged", pages=entry.pages,
-                                         size=entry.size, diagnostics=diagnostics_of(entry))
+                                         size=entry.files[target.name][0], diagnostics=diagnostics_of(entry))
             report(results[index])
         else:
             jobs[index] = Job(article, target)
@@ -195,15 +195,18 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
     for index, result in typeset_all(jobs, setup):
         results[index] = result
         if result.ok:
-            manifest.record(result.output, result.source, fingerprints[index], result.pages, result.size,
-                            result.diagnostics)
+            # Saved at once: a build stopped after this still leaves a manifest true to disk.
+            manifest.record(result.output, result.source, fingerprints[index], result.pages, result.diagnostics,
+                            (result.output, *result.extras))
+            manifest.save()
         report(result)
 
     built_targets = {result.output for result in results.values() if result.output}
     stale = stale_handouts(manifest, options, built_targets, {Path(p).resolve() for p in articles})
     for result in stale:
         report(result)
-    manifest.save()
+    if any(result.status == "pruned" for result in stale):
+        manifest.save()
     return [results[index] for index in range(len(articles))] + stale
 
 
