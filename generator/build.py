@@ -311,8 +311,8 @@ def stale_handouts(manifest: Manifest, options: BuildOptions, built: set[Path],
     """Handouts in the manifest whose article is gone; deleted with --prune."""
     found = []
     for name, entry in list(manifest.entries.items()):
-        target, source = options.output_dir / name, Path(entry.source)
-        if target in built or source.resolve() in articles or source.exists():
+        target, source = options.output_dir / name, manifest.source_of(entry)
+        if target in built or source in articles or source.exists():
             continue
         if options.prune:
             target.unlink(missing_ok=True)

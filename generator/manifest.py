@@ -38,6 +38,7 @@ REFERENCE = re.compile(r"""!\[[^\]]*\]\(\s*<?([^)\s>]+)|\b(?:src|href|data)\s*=\
 
 @dataclass(frozen=True)
 class Entry:
+    # The article, relative to the output folder: the same file from any working directory.
     source: str
     fingerprint: str
     pages: int
@@ -91,6 +92,7 @@ def article_digest(source: Path, text: str, shared: str) -> str:
 class Manifest:
     def __init__(self, output_dir: Path):
         self.path = output_dir / FILENAME
+        self.folder = output_dir.resolve()
         self.entries: dict[str, Entry] = {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -114,8 +116,12 @@ class Manifest:
         except OSError:  # gone already: nothing on disk to vouch for
             self.forget(target)
             return
-        self.entries[target.name] = Entry(str(source), fingerprint, pages, [d.as_dict() for d in diagnostics],
+        self.entries[target.name] = Entry(os.path.relpath(source.resolve(), self.folder), fingerprint, pages, [d.as_dict() for d in diagnostics],
                                           stamps)
+
+    def source_of(self, entry: Entry) -> Path:
+        """The article an entry was built from, resolved."""
+        return (self.folder / entry.source).resolve()
 
     def forget(self, target: Path) -> None:
         self.entries.pop(target.name, None)

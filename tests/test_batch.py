@@ -144,6 +144,22 @@ def test_stale_handouts_are_reported_and_pruned(project):
     assert "gone" not in run("build").stderr
 
 
+def test_prune_from_another_folder_deletes_only_handouts_whose_article_is_gone(project, tmp_path_factory,
+                                                                             monkeypatch):
+    write(project / "content" / "a.md", "Stays.\n")
+    write(project / "content" / "b.md", "Stays too.\n")
+    assert run("build").exit_code == 0
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    one_article = ("build", str(project / "content" / "a.md"), "-o", str(project / "output"), "--prune")
+    kept = run(*one_article)
+    assert kept.exit_code == 0 and "is gone" not in kept.stderr
+    assert "Stays too." in page_texts(project / "output" / "b.pdf")[0]
+    (project / "content" / "b.md").unlink()
+    pruned = run(*one_article)
+    assert f"{project}/output/b.pdf: its article {project}/content/b.md is gone; deleted" in pruned.stderr
+    assert not (project / "output" / "b.pdf").exists()
+
+
 def test_a_failed_worker_article_does_not_stop_the_batch(project):
     write(project / "content" / "a.md", "Fine.\n")
     write(project / "content" / "b.md", "Also fine.\n")
