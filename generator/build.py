@@ -27,7 +27,7 @@ from .diagnostics import Diagnostic
 from .errors import ArticleError, HandoutError, OutputError, UsageError, display_path
 from .load import EXTENSIONS, MEGABYTE, load_article
 from .manifest import Manifest, article_digest, build_digest, diagnostics_of
-from .output import output_lock, write_atomically
+from .output import KINDS, output_lock, output_path, write_atomically
 from .printing import PrintOptions
 
 # A worker process is replaced after this many handouts, so memory stays
@@ -168,15 +168,14 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
     results: dict[int, BuildResult] = {}
     jobs: dict[int, Job] = {}
     fingerprints: dict[int, str] = {}
-    claimed: dict[Path, Path] = {}
+    # Each output name, booklets and n-up sheets too, is made by one article of a build.
+    claimed: dict[Path, tuple[Path, str]] = {}
     for index, source in enumerate(articles):
         try:
             check_source(source, policy)
             article = load_article(source, int(config.limits.article_mb * MEGABYTE))
-            target = options.output_dir / f"{article.slug}.pdf"
-            if target in claimed:
-                raise OutputError(f"{claimed[target]} already makes {target}; rename one of them", source)
-            claimed[target] = source
+            target = output_path(options.output_dir, article.slug)
+            claim(claimed, source, article.slug, options)
         except HandoutError as exc:
             results[index] = BuildResult(source=source, status="failed", error=exc)
             report(results[index])
@@ -208,6 +207,19 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
     if any(result.status == "pruned" for result in stale):
         manifest.save()
     return [results[index] for index in range(len(articles))] + stale
+
+
+def claim(claimed: dict[Path, tuple[Path, str]], source: Path, slug: str, options: BuildOptions) -> None:
+    """Claim the files `source` makes for this build, or say which article made one first."""
+    kinds = ("", *(["booklet"] if options.booklet else []), *(f"{n}up" for n in options.n_up))
+    for kind in kinds:
+        name = output_path(options.output_dir, slug, kind)
+        if name in claimed:
+            first, first_kind = claimed[name]
+            made = f" (its {KINDS[first_kind]})" if first_kind else ""
+            mine = f", the name of this article's {KINDS[kind]}" if kind else ""
+            raise OutputError(f"{first} already makes {name}{made}{mine}; rename one of them", source)
+    claimed.update((output_path(options.output_dir, slug, kind), (source, kind)) for kind in kinds)
 
 
 def typeset_all(jobs: dict[int, Job], setup: Setup):
@@ -315,7 +327,8 @@ def stale_handouts(manifest: Manifest, options: BuildOptions, built: set[Path],
         if target in built or source in articles or source.exists():
             continue
         if options.prune:
-            target.unlink(missing_ok=True)
+            for written in entry.files:
+                (options.output_dir / written).unlink(missing_ok=True)
             manifest.forget(target)
         found.append(BuildResult(source=source, output=target, status="pruned" if options.prune else "stale"))
     return found

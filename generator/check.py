@@ -25,6 +25,7 @@ from .sandbox import ReadPolicy
 from .diagnostics import Diagnostic
 from .errors import HandoutError, UsageError
 from .lint import lint
+from .output import output_path
 from .load import EXTENSIONS, load_article, read_text, slug_for
 from .pdfscan import Line, PageScan, scan_pdf
 from .words import LINE_BREAK_HYPHEN, SourceWords, missing_runs, printed_words, unreadable_words, words
@@ -122,11 +123,17 @@ def pairs(paths: list[Path], options: CheckOptions) -> list[tuple[Path | None, P
             ] if options.content_dir.is_dir() else []
             found.append((articles[0] if articles else None, path))
         else:
-            found.extend(
-                (article, options.output_dir / f"{slug_for(article)}.pdf")
-                for article in find_articles([path])
-            )
+            found.extend((article, handout_of(article, options)) for article in find_articles([path]))
     return found
+
+
+def handout_of(article: Path, options: CheckOptions) -> Path:
+    """The PDF an article is built as, named as build names it (its front matter's slug wins)."""
+    try:
+        slug = load_article(article, int(options.limits.article_mb * MEGABYTE)).slug
+    except HandoutError:
+        slug = slug_for(article)  # check_handout says why the article cannot be read
+    return output_path(options.output_dir, slug)
 
 
 def check(paths: list[Path], options: CheckOptions = CheckOptions(),

@@ -17,6 +17,15 @@ from pathlib import Path
 
 from .errors import OutputError
 
+# What each kind of output beside a handout is, for messages.
+KINDS = {"": "handout", "booklet": "booklet", "2up": "2-up sheets", "4up": "4-up sheets"}
+
+
+def output_path(output_dir: Path, slug: str, kind: str = "") -> Path:
+    """The file an article's handout (kind "") or its booklet or n-up sheets ("booklet",
+    "2up", "4up") is written to: the one answer to where an output goes, for build and check."""
+    return output_dir / (f"{slug}-{kind}.pdf" if kind else f"{slug}.pdf")
+
 
 def write_atomically(target: Path, data: bytes, source: Path | None = None) -> None:
     """Write to a temporary file of its own beside the target, then rename it into place.

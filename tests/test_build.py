@@ -179,6 +179,23 @@ def test_two_articles_with_one_slug_do_not_overwrite_each_other(project):
     assert "Markdown." in page_texts(project / "output" / "a.pdf")[0]
 
 
+@pytest.mark.parametrize("first, second, error", [
+    ("x-booklet.md", "x.md", "content/x.md: error: content/x-booklet.md already makes output/x-booklet.pdf,"
+     " the name of this article's booklet; rename one of them"),
+    ("x.md", "x-booklet.md", "content/x-booklet.md: error: content/x.md already makes output/x-booklet.pdf"
+     " (its booklet); rename one of them"),
+])
+def test_a_booklet_and_an_article_of_its_name_do_not_overwrite_each_other(project, first, second, error):
+    write(project / "content" / "x.md", "The article named x.\n")
+    write(project / "content" / "x-booklet.md", "The article named x-booklet.\n")
+    result = run("build", f"content/{first}", f"content/{second}", "--booklet")
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if "error" in line] == [error]
+    made_by_first = "The article named x-booklet." if first == "x-booklet.md" else "The article named x."
+    assert made_by_first in words(" ".join(page_texts(project / "output" / "x-booklet.pdf")))
+    assert f"content/{second} ->" not in result.stdout
+
+
 def test_python_api_returns_a_result_per_article(project):
     write(project / "content" / "a.md", "Text.\n")
     (result,) = build([Path("content")], BuildOptions(output_dir=Path("out")))

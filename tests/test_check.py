@@ -84,6 +84,14 @@ def test_json_report_is_stable(project):
     }
 
 
+def test_check_finds_the_handout_where_build_wrote_it(project):
+    write(project / "content" / "a.md", "---\nslug: dosage-card\n---\nSome words here.\n")
+    assert run("build").exit_code == 0
+    checked = run("check")
+    assert checked.exit_code == 0
+    assert "content/a.md -> output/dosage-card.pdf: 1 page, 4 of 4 words (100.0%)" in checked.stdout
+
+
 def test_a_pdf_finds_its_article_and_a_missing_pdf_is_an_error(project):
     write(project / "content" / "a.md", "Some words here.\n")
     write(project / "content" / "b.md", "Never built.\n")
