@@ -151,14 +151,25 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     notify = notify or (lambda text: click.echo(text, err=True))
     waiting = f"{display_path(options.output_dir)}/: another build of this project is running; waiting"
     with output_lock(options.output_dir, lambda: notify(waiting)):
-        return build_locked(articles, options, config, policy, progress or (lambda result: None))
+        return build_locked(articles, options, config, policy, progress or (lambda result: None), notify)
 
 
 def build_locked(articles: list[Path], options: BuildOptions, config: Config, policy: sandbox.ReadPolicy,
-                 report: Callable[[BuildResult], None]) -> list[BuildResult]:
+                 report: Callable[[BuildResult], None], notify: Callable[[str], None]) -> list[BuildResult]:
     """build(), once this build alone writes the output folder."""
     project_dir = options.project_dir.resolve()
     manifest = Manifest(options.output_dir)
+    unsaved: list[OutputError] = []
+
+    def save_manifest() -> None:
+        # A manifest that cannot be saved (a full disk) leaves the last one, whose entries do
+        # not match the files written since: the next build makes those handouts again.
+        try:
+            manifest.save()
+        except OutputError as exc:
+            if not unsaved:
+                notify(f"{exc.format_message()}; the next build makes this build's handouts again")
+            unsaved.append(exc)
     shared = build_digest(
         themes.template_roots(project_dir),
         [options.project_dir / CONFIG_FILE, *([options.extra_css] if options.extra_css else [])],
@@ -197,7 +208,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
             # Saved at once: a build stopped after this still leaves a manifest true to disk.
             manifest.record(result.output, result.source, fingerprints[index], result.pages, result.diagnostics,
                             (result.output, *result.extras))
-            manifest.save()
+            save_manifest()
         report(result)
 
     built_targets = {result.output for result in results.values() if result.output}
@@ -205,7 +216,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
     for result in stale:
         report(result)
     if any(result.status == "pruned" for result in stale):
-        manifest.save()
+        save_manifest()
     return [results[index] for index in range(len(articles))] + stale
 
 
