@@ -120,6 +120,21 @@ def build_and_check(project: Path, *args: str):
     return run("check", *args)
 
 
+@pytest.mark.parametrize("theme", ["handout", "large-print"])
+def test_paragraphs_that_start_alike_are_not_taken_for_running_headers(project, theme):
+    # Lines that repeat at one height on several pages, some at a page's top: text, not headers.
+    paragraphs = [
+        f"Something quite different is said in paragraph {n}, about washing and drying hands well."
+        if n % 7 == 0 else f"Take the tablet with water. This is note {n} about the medicine."
+        for n in range(1, 80)
+    ]
+    write(project / "content" / "notes.md", "---\ntitle: Notes\n---\n" + "\n\n".join(paragraphs) + "\n")
+    assert run("build", "--theme", theme).exit_code == 0
+    checked = run("check")
+    assert checked.exit_code == 0, checked.stdout
+    assert re.search(r"output/notes.pdf: [3-9] pages, (\d+) of \1 words \(100.0%\)", checked.stdout)
+
+
 def test_catches_a_dropped_paragraph(project):
     write(project / "content" / "a.md", """
         ---
