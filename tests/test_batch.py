@@ -210,6 +210,7 @@ def test_concurrent_builds_of_one_project_all_succeed(project):
         assert f"Article {name} says: take 5 mg." in page_texts(project / "output" / f"{name}.pdf")[0]
     assert sorted(json.loads((project / "output" / ".handout-manifest.json").read_text())["handouts"]) == [
         "a.pdf", "b.pdf", "c.pdf"]
+    manifest_true_to_disk(project / "output")
     assert not list((project / "output").glob("*.tmp"))
 
 
