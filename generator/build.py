@@ -10,23 +10,26 @@ article's failure is recorded in its result and the others still build.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
 import ipaddress
 import os
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import click
+
 from . import fonts, sandbox, themes
 from .article import Article
 from .config import FILENAME as CONFIG_FILE, Config, load_config
 from .diagnostics import Diagnostic
-from .errors import ArticleError, HandoutError, OutputError, UsageError
+from .errors import ArticleError, HandoutError, OutputError, UsageError, display_path
 from .load import EXTENSIONS, MEGABYTE, HtmlLoader, MarkdownLoader, TextLoader, load_article
 from .manifest import Manifest, article_digest, build_digest, diagnostics_of
+from .output import KINDS, output_lock, output_path, write_atomically
 from .printing import PrintOptions
 
 # A worker process is replaced after this many handouts, so memory stays
@@ -96,6 +99,18 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Typeset:
+    """What a worker sends back: the result, and the files for the build to write.
+
+    The build writes them, not the worker: a worker may outlive a build that
+    was killed by a moment, and must not write a file the manifest never hears of.
+    """
+
+    result: BuildResult
+    files: tuple[tuple[Path, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
 class Setup:
     """What every worker needs, once: plain data, sent when it starts."""
 
@@ -138,11 +153,15 @@ def superseded(folder: Path) -> dict[Path, Path]:
 
 
 def build(paths: list[Path], options: BuildOptions = BuildOptions(),
-          progress: Callable[[BuildResult], None] | None = None) -> list[BuildResult]:
+          progress: Callable[[BuildResult], None] | None = None,
+          notify: Callable[[str], None] | None = None) -> list[BuildResult]:
     """Build a handout for each article in `paths` (files or folders).
 
     Returns one result per article, in order, then one per stale handout
-    (its article gone). `progress` is called with each result as it comes.
+    (its article gone), then one per page that its Markdown import replaces.
+    `progress` is called with each result as it comes;
+    `notify` with what the user should know of the build as a whole (standard
+    error by default), as that it waits for another build of the project.
     """
     paths = [Path(p) for p in paths]
     articles = find_articles(paths)
@@ -162,13 +181,34 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
     extra_roots += [options.printing.profile()] if options.printing.profile() else []
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
-
+    notify = notify or (lambda text: click.echo(text, err=True))
     report = progress or (lambda result: None)
     replaced = [BuildResult(source=page, output=markdown, status="superseded")
                 for path in paths if path.is_dir() for page, markdown in superseded(path).items()]
     for result in replaced:
         report(result)
+    waiting = f"{display_path(options.output_dir)}/: another build of this project is running; waiting"
+    with output_lock(options.output_dir, lambda: notify(waiting)):
+        return build_locked(articles, options, config, policy, report, notify) + replaced
+
+
+
+def build_locked(articles: list[Path], options: BuildOptions, config: Config, policy: sandbox.ReadPolicy,
+                 report: Callable[[BuildResult], None], notify: Callable[[str], None]) -> list[BuildResult]:
+    """build(), once this build alone writes the output folder."""
+    project_dir = options.project_dir.resolve()
     manifest = Manifest(options.output_dir)
+    unsaved: list[OutputError] = []
+
+    def save_manifest() -> None:
+        # A manifest that cannot be saved (a full disk) leaves the last one, whose entries do
+        # not match the files written since: the next build makes those handouts again.
+        try:
+            manifest.save()
+        except OutputError as exc:
+            if not unsaved:
+                notify(f"{exc.format_message()}; the next build makes this build's handouts again")
+            unsaved.append(exc)
     shared = build_digest(
         themes.template_roots(project_dir),
         [options.project_dir / CONFIG_FILE, *([options.extra_css] if options.extra_css else [])],
@@ -178,15 +218,14 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     results: dict[int, BuildResult] = {}
     jobs: dict[int, Job] = {}
     fingerprints: dict[int, str] = {}
-    claimed: dict[Path, Path] = {}
+    # Each output name, booklets and n-up sheets too, is made by one article of a build.
+    claimed: dict[Path, tuple[Path, str]] = {}
     for index, source in enumerate(articles):
         try:
             check_source(source, policy)
             article = load_article(source, int(config.limits.article_mb * MEGABYTE))
-            target = options.output_dir / f"{article.slug}.pdf"
-            if target in claimed:
-                raise OutputError(f"{claimed[target]} already makes {target}; rename one of them", source)
-            claimed[target] = source
+            target = output_path(options.output_dir, article.slug)
+            claim(claimed, source, article.slug, options)
         except HandoutError as exc:
             results[index] = BuildResult(source=source, status="failed", error=exc)
             report(results[index])
@@ -195,30 +234,46 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
         entry = None if options.force else manifest.unchanged(target, fingerprints[index])
         if entry:
             results[index] = BuildResult(source=source, output=target, status="unchanged", pages=entry.pages,
-                                         size=entry.size, diagnostics=diagnostics_of(entry))
+                                         size=entry.files[target.name][0], diagnostics=diagnostics_of(entry))
             report(results[index])
         else:
             jobs[index] = Job(article, target)
 
     setup = Setup(options, config, policy, Path.cwd(),
                   {name: os.environ[name] for name in SHARED_ENVIRONMENT if name in os.environ})
-    for index, result in typeset_all(jobs, setup):
-        results[index] = result
+    for index, typeset in typeset_all(jobs, setup):
+        results[index] = result = written(typeset)
         if result.ok:
-            manifest.record(result.output, result.source, fingerprints[index], result.pages, result.size,
-                            result.diagnostics)
+            # Saved at once: a build stopped after this still leaves a manifest true to disk.
+            manifest.record(result.output, result.source, fingerprints[index], result.pages, result.diagnostics,
+                            (result.output, *result.extras))
+            save_manifest()
         report(result)
 
     built_targets = {result.output for result in results.values() if result.output}
     stale = stale_handouts(manifest, options, built_targets, {Path(p).resolve() for p in articles})
     for result in stale:
         report(result)
-    manifest.save()
-    return [results[index] for index in range(len(articles))] + stale + replaced
+    if any(result.status == "pruned" for result in stale):
+        save_manifest()
+    return [results[index] for index in range(len(articles))] + stale
+
+
+def claim(claimed: dict[Path, tuple[Path, str]], source: Path, slug: str, options: BuildOptions) -> None:
+    """Claim the files `source` makes for this build, or say which article made one first."""
+    kinds = ("", *(["booklet"] if options.booklet else []), *(f"{n}up" for n in options.n_up))
+    for kind in kinds:
+        name = output_path(options.output_dir, slug, kind)
+        if name in claimed:
+            first, first_kind = claimed[name]
+            made = f" (its {KINDS[first_kind]})" if first_kind else ""
+            mine = f", the name of this article's {KINDS[kind]}" if kind else ""
+            raise OutputError(f"{first} already makes {name}{made}{mine}; rename one of them", source)
+    claimed.update((output_path(options.output_dir, slug, kind), (source, kind)) for kind in kinds)
 
 
 def typeset_all(jobs: dict[int, Job], setup: Setup):
-    """(index, result) for each job, as each finishes, typeset in worker processes.
+    """(index, Typeset) for each job, as each finishes, typeset in worker processes.
 
     Even one handout is typeset in a worker: the time limit kills the worker
     that runs past it, which stops any stage (Markdown, layout, a slow image)
@@ -238,14 +293,25 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
                         seconds=seconds)
 
 
-def job_lost(job: Job, why: str) -> BuildResult:
-    return BuildResult(source=job.article.source, status="failed", error=ArticleError(why, job.article.source))
+def job_lost(job: Job, why: str) -> Typeset:
+    return Typeset(BuildResult(source=job.article.source, status="failed", error=ArticleError(why, job.article.source)))
 
 
-def job_overran(seconds: float, job: Job) -> BuildResult:
-    return BuildResult(source=job.article.source, status="failed", error=ArticleError(
+def job_overran(seconds: float, job: Job) -> Typeset:
+    return Typeset(BuildResult(source=job.article.source, status="failed", error=ArticleError(
         f"typesetting took longer than {seconds:g} s and was stopped ([limits] render_seconds in handout.toml)",
-        job.article.source))
+        job.article.source)))
+
+
+def written(typeset: Typeset) -> BuildResult:
+    """The result once its files are written; a file that cannot be written fails it."""
+    result = typeset.result
+    try:
+        for path, data in typeset.files:
+            write_atomically(path, data, result.source)
+    except OutputError as exc:
+        return dataclasses.replace(result, status="failed", output=None, extras=(), error=exc)
+    return result
 
 
 # One worker's state, set up once by start_worker and used for all its jobs.
@@ -262,7 +328,7 @@ def start_worker(setup: Setup) -> None:
     fonts.text_fonts()
 
 
-def typeset_job(job: Job) -> BuildResult:
+def typeset_job(job: Job) -> Typeset:
     from . import imposition, markup, pdf  # Markdown, Pygments, WeasyPrint: only where handouts are made
 
     setup: Setup = worker["setup"]
@@ -286,17 +352,15 @@ def typeset_job(job: Job) -> BuildResult:
             extras["booklet"] = imposition.booklet(document.data, options.booklet)
         for n in options.n_up:
             extras[f"{n}up"] = imposition.n_up(document.data, n)
-        write_atomically(job.target, document.data, source)
-        for suffix, data in extras.items():
-            write_atomically(job.target.with_name(f"{job.target.stem}-{suffix}.pdf"), data, source)
     except HandoutError as exc:
-        return BuildResult(source=source, status="failed", diagnostics=tuple(diagnostics), error=exc)
-    return BuildResult(
+        return Typeset(BuildResult(source=source, status="failed", diagnostics=tuple(diagnostics), error=exc))
+    files = {job.target: document.data,
+             **{output_path(job.target.parent, job.target.stem, kind): data for kind, data in extras.items()}}
+    return Typeset(BuildResult(
         source=source, output=job.target, pages=document.pages, size=len(document.data),
         theme=page.theme, paper=page.paper, seconds=time.perf_counter() - started,
-        diagnostics=tuple(diagnostics),
-        extras=tuple(job.target.with_name(f"{job.target.stem}-{suffix}.pdf") for suffix in extras),
-    )
+        diagnostics=tuple(diagnostics), extras=tuple(files)[1:],
+    ), tuple(files.items()))
 
 
 @contextlib.contextmanager
@@ -325,11 +389,12 @@ def stale_handouts(manifest: Manifest, options: BuildOptions, built: set[Path],
     """Handouts in the manifest whose article is gone; deleted with --prune."""
     found = []
     for name, entry in list(manifest.entries.items()):
-        target, source = options.output_dir / name, Path(entry.source)
-        if target in built or source.resolve() in articles or source.exists():
+        target, source = options.output_dir / name, manifest.source_of(entry)
+        if target in built or source in articles or source.exists():
             continue
         if options.prune:
-            target.unlink(missing_ok=True)
+            for written in entry.files:
+                (options.output_dir / written).unlink(missing_ok=True)
             manifest.forget(target)
         found.append(BuildResult(source=source, output=target, status="pruned" if options.prune else "stale"))
     return found
@@ -356,26 +421,3 @@ def check_source(source: Path, policy: sandbox.ReadPolicy) -> None:
     """An article is read where it is named, never through a link out of the project."""
     if source.is_symlink() and not policy.allows_path(source):
         raise ArticleError(f"is a link to {source.resolve()}, outside the project; not read", source)
-
-
-def write_atomically(target: Path, data: bytes, source: Path) -> None:
-    """Write to a temporary file beside the target, then rename it into place.
-
-    A reader never sees half a PDF, and a failed rebuild leaves the last
-    good handout where it was.
-    """
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write to {target.parent} ({exc.strerror})", source) from None
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a handout is for sharing
-        os.replace(temporary, target)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {target} ({exc.strerror})", source) from None
-        raise

@@ -25,6 +25,7 @@ from .sandbox import ReadPolicy
 from .diagnostics import Diagnostic
 from .errors import HandoutError, UsageError
 from .lint import lint
+from .output import output_path
 from .load import EXTENSIONS, load_article, read_text, slug_for
 from .pdfscan import Line, PageScan, scan_pdf
 from .words import LINE_BREAK_HYPHEN, SourceWords, missing_runs, printed_words, unreadable_words, words
@@ -122,11 +123,17 @@ def pairs(paths: list[Path], options: CheckOptions) -> list[tuple[Path | None, P
             ] if options.content_dir.is_dir() else []
             found.append((articles[0] if articles else None, path))
         else:
-            found.extend(
-                (article, options.output_dir / f"{slug_for(article)}.pdf")
-                for article in find_articles([path])
-            )
+            found.extend((article, handout_of(article, options)) for article in find_articles([path]))
     return found
+
+
+def handout_of(article: Path, options: CheckOptions) -> Path:
+    """The PDF an article is built as, named as build names it (its front matter's slug wins)."""
+    try:
+        slug = load_article(article, int(options.limits.article_mb * MEGABYTE)).slug
+    except HandoutError:
+        slug = slug_for(article)  # check_handout says why the article cannot be read
+    return output_path(options.output_dir, slug)
 
 
 def check(paths: list[Path], options: CheckOptions = CheckOptions(),
@@ -288,24 +295,46 @@ def key(line: Line) -> tuple[int, str]:
     return (round(line.y), re.sub(r"\d+", "#", line.text.strip()))
 
 
+# A running header or footer stands further from the text than this many times its own font
+# size, and further than the text's next two lines stand from each other. Lines of text stand
+# up to about two and a half times their size apart (line height and the space between
+# paragraphs), so a line of the article is not taken for one.
+MARGIN_GAP = 2.6
+# The most lines a running header or footer has.
+MARGIN_LINES = 3
+
+
 def body_lines(pages: list[PageScan]) -> list[list[Line]]:
     """Each page's lines without its running header and footer.
 
-    Those are the lines repeated at one height on several pages (page numbers
-    aside) that stand outside the area where the other text is. A table
-    header repeated on each page stands inside it, and stays.
+    Those stand in the page's margins: at its top or bottom edge, apart from
+    the text, with the same words (page numbers aside) at the same height on
+    another page. Lines of the article that happen to repeat at one height
+    (paragraphs that start alike, a table header repeated on each page) stand
+    in the flow of the text, a line's space from the next, and stay.
     """
     seen = Counter(k for page in pages for k in {key(line) for line in page.lines if line.text.strip()})
     repeated = {k for k, count in seen.items() if count > 1}
-    heights = [line.y for page in pages for line in page.lines if line.text.strip() and key(line) not in repeated]
-    if not heights:
-        return [page.lines for page in pages]
-    top, bottom = max(heights), min(heights)
-    return [
-        [line for line in page.lines if line.text.strip()
-         and not (key(line) in repeated and not bottom <= line.y <= top)]
-        for page in pages
-    ]
+    bodies = []
+    for page in pages:
+        lines = sorted((line for line in page.lines if line.text.strip()), key=lambda line: -line.y)
+        margins = edge_lines(lines, repeated) | edge_lines(lines[::-1], repeated)
+        bodies.append([line for line in page.lines if line.text.strip() and id(line) not in margins])
+    return bodies
+
+
+def edge_lines(lines: list[Line], repeated: set[tuple[int, str]]) -> set[int]:
+    """The ids of the lines that make a running header (or, `lines` reversed, a footer): the
+    first few of `lines`, each repeated on another page, the last standing apart from the rest."""
+    def gap(n: int) -> float:
+        return abs(lines[n].y - lines[n + 1].y) if n + 1 < len(lines) else float("inf")
+
+    for n, line in enumerate(lines[:MARGIN_LINES]):
+        if key(line) not in repeated:
+            return set()
+        if gap(n) > MARGIN_GAP * line.size and (n + 2 >= len(lines) or gap(n) > gap(n + 1) + 1):
+            return {id(edge) for edge in lines[:n + 1]}
+    return set()
 
 
 def stranded_headings(pdf: Path, reader: PdfReader, pages: list[PageScan]) -> list[Diagnostic]:

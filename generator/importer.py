@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 import yaml
 
 from .article import Article, Removal
-from .build import read_policy, write_atomically
+from .build import read_policy
+from .output import write_atomically
 from .diagnostics import Diagnostic
 from .errors import OutputError, UsageError
 from .load import HtmlLoader, TextLoader, slug_for

@@ -3,8 +3,14 @@
 output/.handout-manifest.json keeps, for each handout, its article and a
 fingerprint of everything that went into it: the article, the files it
 names (images), the templates and themes, the options and settings, and
-handout's version. A handout whose fingerprint has not changed, and whose
-PDF is still there, is not built again.
+handout's version, and each file it was written as. A handout whose
+fingerprint has not changed, and whose files are on disk as recorded, is not
+built again.
+
+The manifest is true to disk at every moment: a handout's entry is recorded
+and saved as soon as its files are written, and a file that is not as
+recorded (a build stopped between writing it and saving the manifest) makes
+its handout be built again.
 """
 
 from __future__ import annotations
@@ -19,23 +25,27 @@ from pathlib import Path
 
 from . import __version__, fonts
 from .diagnostics import Diagnostic
+from .output import write_atomically
 
 FILENAME = ".handout-manifest.json"
 # handout's own code is an input too, not only its version: an install from a
 # checkout between releases makes other handouts under the same version number.
 CODE = Path(__file__).parent
-FORMAT = 1
+FORMAT = 2
 # Files an article may name: Markdown images, HTML src and href, CSS url().
 REFERENCE = re.compile(r"""!\[[^\]]*\]\(\s*<?([^)\s>]+)|\b(?:src|href|data)\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)""")
 
 
 @dataclass(frozen=True)
 class Entry:
+    # The article, relative to the output folder: the same file from any working directory.
     source: str
     fingerprint: str
     pages: int
-    size: int
     diagnostics: list[dict]
+    # Each file the handout was written as (the PDF, its booklet and n-up sheets), as it was
+    # on disk once written: name -> [size, mtime_ns, sha256].
+    files: dict[str, list]
 
 
 def digest(*parts: bytes | str) -> str:
@@ -82,6 +92,7 @@ def article_digest(source: Path, text: str, shared: str) -> str:
 class Manifest:
     def __init__(self, output_dir: Path):
         self.path = output_dir / FILENAME
+        self.folder = output_dir.resolve()
         self.entries: dict[str, Entry] = {}
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -92,25 +103,49 @@ class Manifest:
 
     def unchanged(self, target: Path, fingerprint: str) -> Entry | None:
         entry = self.entries.get(target.name)
-        if entry and entry.fingerprint == fingerprint and target.is_file() and target.stat().st_size == entry.size:
+        if entry and entry.fingerprint == fingerprint and all(
+                as_recorded(target.parent / name, stamp) for name, stamp in entry.files.items()):
             return entry
         return None
 
-    def record(self, target: Path, source: Path, fingerprint: str, pages: int, size: int,
-               diagnostics: tuple[Diagnostic, ...]) -> None:
-        self.entries[target.name] = Entry(
-            str(source), fingerprint, pages, size, [d.as_dict() for d in diagnostics])
+    def record(self, target: Path, source: Path, fingerprint: str, pages: int,
+               diagnostics: tuple[Diagnostic, ...], files: tuple[Path, ...]) -> None:
+        """The handout written from `source` as `files`, the first its PDF, `target`."""
+        try:
+            stamps = {path.name: stamp(path) for path in files}
+        except OSError:  # gone already: nothing on disk to vouch for
+            self.forget(target)
+            return
+        self.entries[target.name] = Entry(os.path.relpath(source.resolve(), self.folder), fingerprint, pages, [d.as_dict() for d in diagnostics],
+                                          stamps)
+
+    def source_of(self, entry: Entry) -> Path:
+        """The article an entry was built from, resolved."""
+        return (self.folder / entry.source).resolve()
 
     def forget(self, target: Path) -> None:
         self.entries.pop(target.name, None)
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(
+        write_atomically(self.path, json.dumps(
             {"format": FORMAT, "handouts": {name: asdict(e) for name, e in sorted(self.entries.items())}},
-            indent=1, ensure_ascii=False))
-        os.replace(temporary, self.path)
+            indent=1, ensure_ascii=False).encode("utf-8"))
+
+
+def stamp(path: Path) -> list:
+    """What identifies a file as written: [size, mtime_ns, sha256]."""
+    data = path.read_bytes()
+    return [len(data), path.stat().st_mtime_ns, hashlib.sha256(data).hexdigest()]
+
+
+def as_recorded(path: Path, recorded: list) -> bool:
+    """Whether `path` is as recorded: the same size and time, or else the same bytes."""
+    try:
+        status = path.stat()
+        return status.st_size == recorded[0] and (
+            status.st_mtime_ns == recorded[1] or hashlib.sha256(path.read_bytes()).hexdigest() == recorded[2])
+    except OSError:
+        return False
 
 
 def diagnostics_of(entry: Entry) -> tuple[Diagnostic, ...]:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
-from conftest import SAMPLE, run, write
+from conftest import SAMPLE, page_texts, run, write
 from generator import pdf
 from generator.build import BuildOptions, Job, Setup, read_policy, start_worker, typeset_job
 from generator.config import Config
@@ -87,7 +95,7 @@ def test_one_parse_of_the_theme_stylesheet_serves_the_articles_of_a_worker(proje
     pdf.theme_stylesheet.cache_clear()
     for name in ("a", "b", "c"):
         source = write(project / "content" / f"{name}.md", f"Article {name}: Grüße, ελληνικά, русский.\n")
-        assert typeset_job(Job(load_article(source), project / "output" / f"{name}.pdf")).ok
+        assert typeset_job(Job(load_article(source), project / "output" / f"{name}.pdf")).result.ok
     assert pdf.theme_stylesheet.cache_info().misses == 1
 
 
@@ -142,6 +150,22 @@ def test_stale_handouts_are_reported_and_pruned(project):
     assert "gone" not in run("build").stderr
 
 
+def test_prune_from_another_folder_deletes_only_handouts_whose_article_is_gone(project, tmp_path_factory,
+                                                                             monkeypatch):
+    write(project / "content" / "a.md", "Stays.\n")
+    write(project / "content" / "b.md", "Stays too.\n")
+    assert run("build").exit_code == 0
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+    one_article = ("build", str(project / "content" / "a.md"), "-o", str(project / "output"), "--prune")
+    kept = run(*one_article)
+    assert kept.exit_code == 0 and "is gone" not in kept.stderr
+    assert "Stays too." in page_texts(project / "output" / "b.pdf")[0]
+    (project / "content" / "b.md").unlink()
+    pruned = run(*one_article)
+    assert f"{project}/output/b.pdf: its article {project}/content/b.md is gone; deleted" in pruned.stderr
+    assert not (project / "output" / "b.pdf").exists()
+
+
 def test_a_failed_worker_article_does_not_stop_the_batch(project):
     write(project / "content" / "a.md", "Fine.\n")
     write(project / "content" / "b.md", "Also fine.\n")
@@ -161,3 +185,96 @@ def test_a_change_to_handouts_own_code_rebuilds_every_handout(tmp_path, monkeypa
     assert manifest.build_digest([], [], "options") == before
     (tmp_path / "stage.py").write_text("LIMIT = 2\n")
     assert manifest.build_digest([], [], "options") != before
+
+
+def start_build(project: Path, *args: str, name: str = "build") -> subprocess.Popen:
+    """`handout build ARGS` in its own process; its output goes to NAME.out and NAME.err."""
+    return subprocess.Popen([sys.executable, "-m", "generator", "build", *args], cwd=project,
+                            stdout=(project / f"{name}.out").open("w"), stderr=(project / f"{name}.err").open("w"))
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "waited too long"
+        time.sleep(0.02)
+
+
+def test_concurrent_builds_of_one_project_all_succeed(project):
+    for name in ("a", "b", "c"):
+        write(project / "content" / f"{name}.md", f"Article {name} says: take 5 mg.\n")
+    builds = [start_build(project, "-j", "1", name=f"build{n}") for n in range(8)]
+    try:
+        codes = [build.wait(timeout=180) for build in builds]
+    finally:
+        for build in builds:
+            build.kill()
+    errors = [(project / f"build{n}.err").read_text() for n in range(8)]
+    assert codes == [0] * 8, errors
+    assert not any("Traceback" in text for text in errors)
+    for name in ("a", "b", "c"):
+        assert f"Article {name} says: take 5 mg." in page_texts(project / "output" / f"{name}.pdf")[0]
+    assert sorted(json.loads((project / "output" / ".handout-manifest.json").read_text())["handouts"]) == [
+        "a.pdf", "b.pdf", "c.pdf"]
+    manifest_true_to_disk(project / "output")
+    assert not list((project / "output").glob("*.tmp"))
+
+
+def test_a_second_build_of_a_project_waits_for_the_first(project):
+    write(project / "content" / "a.md", "Text.\n")
+    (project / "output").mkdir()
+    folder = os.open(project / "output", os.O_RDONLY)
+    fcntl.flock(folder, fcntl.LOCK_EX)  # as a running build holds it
+    try:
+        second = start_build(project, "-j", "1")
+        try:
+            wait_for(lambda: "another build of this project is running; waiting"
+                     in (project / "build.err").read_text())
+            assert second.poll() is None and not (project / "output" / "a.pdf").exists()
+        finally:
+            os.close(folder)  # the first build ends
+        assert second.wait(timeout=120) == 0
+    finally:
+        second.kill()
+    assert "Text." in page_texts(project / "output" / "a.pdf")[0]
+
+
+def manifest_true_to_disk(output: Path) -> None:
+    """Every file the manifest vouches for holds the bytes it records."""
+    for entry in json.loads((output / ".handout-manifest.json").read_text())["handouts"].values():
+        for name, (_, _, sha256) in entry["files"].items():
+            assert hashlib.sha256((output / name).read_bytes()).hexdigest() == sha256, name
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
+def test_a_build_stopped_midway_leaves_a_manifest_true_to_disk(project, monkeypatch, stop):
+    # Fixed dates: dose0's PDF has one size with 5 mg and 6 mg, so only its content tells them apart.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    names = [f"dose{n}" for n in range(12)]
+
+    def write_articles(dose: str) -> None:
+        for name in names:
+            # Every digit in both versions: the PDFs embed the same glyphs and have one size.
+            write(project / "content" / f"{name}.md", f"# {name}\n\nDigits: 0123456789.\n\n"
+                  + f"Take {dose} of the medicine with water, twice a day.\n\n" * 30)
+
+    write_articles("5 mg")
+    assert run("build", "-j", "1").exit_code == 0
+    written = {name: (project / "output" / f"{name}.pdf").stat().st_mtime_ns for name in names}
+    write_articles("6 mg")
+    changed = start_build(project, "-j", "1")
+    try:
+        wait_for(lambda: (project / "output" / "dose0.pdf").stat().st_mtime_ns != written["dose0"])
+        changed.send_signal(stop)
+        changed.wait(timeout=60)
+    finally:
+        changed.kill()
+    assert any((project / "output" / f"{name}.pdf").stat().st_mtime_ns == written[name] for name in names)
+    # A PDF written just before the stop may not be recorded yet: its entry no longer
+    # matches the file, which is built again.
+    write_articles("5 mg")
+    assert run("build", "-j", "1").exit_code == 0
+    manifest_true_to_disk(project / "output")
+    for name in names:
+        text = page_texts(project / "output" / f"{name}.pdf")[0]
+        assert "Take 5 mg" in text and "Take 6 mg" not in text, name

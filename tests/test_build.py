@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -170,6 +171,60 @@ def test_failed_rebuild_keeps_the_last_good_pdf_and_leaves_no_temporary_file(pro
     assert sorted(os.listdir(project / "output")) == [".handout-manifest.json", "a.pdf"]
 
 
+@pytest.mark.parametrize("failure", [errno.ENOSPC, errno.EIO])
+def test_a_full_output_disk_fails_each_handout_in_one_line_and_keeps_the_last_good_files(
+        project, monkeypatch, failure):
+    for name in ("a", "b"):
+        write(project / "content" / f"{name}.md", f"First {name}.\n")
+    assert run("build", "-j", "1").exit_code == 0
+    output = (project / "output").resolve()
+    before = {path.name: path.read_bytes() for path in output.iterdir()}
+    for name in ("a", "b"):
+        write(project / "content" / f"{name}.md", f"Second {name}.\n")
+    replace = os.replace
+
+    def disk_full(source, target, *args, **kwargs):
+        if Path(target).resolve().parent == output:
+            raise OSError(failure, os.strerror(failure))
+        return replace(source, target, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", disk_full)
+        full = run("build", "-j", "1", "--force")
+    assert full.exit_code == 1
+    assert full.stderr.splitlines() == [
+        f"content/{name}.md: error: cannot write output/{name}.pdf ({os.strerror(failure)})" for name in ("a", "b")]
+    # No temporary file left, the last good PDFs kept, the manifest as it was.
+    assert {path.name: path.read_bytes() for path in output.iterdir()} == before
+    rebuilt = run("build", "-j", "1")
+    assert "2 of 2 handouts built into output/ (0 failed" in rebuilt.stdout
+    assert "Second a." in page_texts(output / "a.pdf")[0]
+
+
+def test_a_disk_full_for_the_manifest_is_one_line_and_the_next_build_makes_the_handout_again(
+        project, monkeypatch):
+    write(project / "content" / "a.md", "First a.\n")
+    assert run("build").exit_code == 0
+    write(project / "content" / "a.md", "Second a.\n")
+    replace = os.replace
+
+    def manifest_full(source, target, *args, **kwargs):
+        if Path(target).name == ".handout-manifest.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return replace(source, target, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", manifest_full)
+        built = run("build")
+    assert built.exit_code == 0 and "content/a.md -> output/a.pdf" in built.stdout
+    assert built.stderr.splitlines() == [
+        "output/.handout-manifest.json: error: cannot write output/.handout-manifest.json (No space left on device);"
+        " the next build makes this build's handouts again"]
+    write(project / "content" / "a.md", "First a.\n")  # as the manifest on disk still says
+    assert "content/a.md -> output/a.pdf" in run("build").stdout
+    assert "First a." in page_texts(project / "output" / "a.pdf")[0]
+
+
 def test_two_articles_with_one_slug_do_not_overwrite_each_other(project):
     write(project / "content" / "a.md", "Markdown.\n")
     write(project / "content" / "b.md", "---\nslug: a\n---\nOther.\n")
@@ -187,6 +242,23 @@ def test_a_page_and_its_markdown_import_build_the_markdown(project):
     assert "content/a.txt: not built; content/a.md, its import, is built instead" in result.stderr
     assert "1 of 1 handouts built" in result.stdout
     assert "Markdown." in page_texts(project / "output" / "a.pdf")[0]
+
+
+@pytest.mark.parametrize("first, second, error", [
+    ("x-booklet.md", "x.md", "content/x.md: error: content/x-booklet.md already makes output/x-booklet.pdf,"
+     " the name of this article's booklet; rename one of them"),
+    ("x.md", "x-booklet.md", "content/x-booklet.md: error: content/x.md already makes output/x-booklet.pdf"
+     " (its booklet); rename one of them"),
+])
+def test_a_booklet_and_an_article_of_its_name_do_not_overwrite_each_other(project, first, second, error):
+    write(project / "content" / "x.md", "The article named x.\n")
+    write(project / "content" / "x-booklet.md", "The article named x-booklet.\n")
+    result = run("build", f"content/{first}", f"content/{second}", "--booklet")
+    assert result.exit_code == 1
+    assert [line for line in result.stderr.splitlines() if "error" in line] == [error]
+    made_by_first = "The article named x-booklet." if first == "x-booklet.md" else "The article named x."
+    assert made_by_first in words(" ".join(page_texts(project / "output" / "x-booklet.pdf")))
+    assert f"content/{second} ->" not in result.stdout
 
 
 def test_python_api_returns_a_result_per_article(project):

@@ -85,6 +85,14 @@ def test_json_report_is_stable(project):
     }
 
 
+def test_check_finds_the_handout_where_build_wrote_it(project):
+    write(project / "content" / "a.md", "---\nslug: dosage-card\n---\nSome words here.\n")
+    assert run("build").exit_code == 0
+    checked = run("check")
+    assert checked.exit_code == 0
+    assert "content/a.md -> output/dosage-card.pdf: 1 page, 4 of 4 words (100.0%)" in checked.stdout
+
+
 def test_a_pdf_finds_its_article_and_a_missing_pdf_is_an_error(project):
     write(project / "content" / "a.md", "Some words here.\n")
     write(project / "content" / "b.md", "Never built.\n")
@@ -111,6 +119,21 @@ def theme_with(project: Path, css: str = "", template_change: tuple[str, str] | 
 def build_and_check(project: Path, *args: str):
     assert run("build").exit_code == 0
     return run("check", *args)
+
+
+@pytest.mark.parametrize("theme", ["handout", "large-print"])
+def test_paragraphs_that_start_alike_are_not_taken_for_running_headers(project, theme):
+    # Lines that repeat at one height on several pages, some at a page's top: text, not headers.
+    paragraphs = [
+        f"Something quite different is said in paragraph {n}, about washing and drying hands well."
+        if n % 7 == 0 else f"Take the tablet with water. This is note {n} about the medicine."
+        for n in range(1, 80)
+    ]
+    write(project / "content" / "notes.md", "---\ntitle: Notes\n---\n" + "\n\n".join(paragraphs) + "\n")
+    assert run("build", "--theme", theme).exit_code == 0
+    checked = run("check")
+    assert checked.exit_code == 0, checked.stdout
+    assert re.search(r"output/notes.pdf: [3-9] pages, (\d+) of \1 words \(100.0%\)", checked.stdout)
 
 
 def test_catches_a_dropped_paragraph(project):
