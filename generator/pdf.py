@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -78,10 +79,11 @@ class WarningCollector(logging.Handler):
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float, source: Path):
-    """Stop a render that runs past `seconds`, so one article cannot hang a batch.
+def time_limit(seconds: float, timed_out: Callable[[], BaseException]):
+    """Stop work that runs past `seconds` with the error `timed_out()` makes, so one
+    article (or one recipient's template) cannot hang a batch.
 
-    A timer signal interrupts the renderer's Python code; it works in a main
+    A timer signal interrupts the work's Python code; it works in a main
     thread, which is where the CLI and the batch workers typeset.
     """
     if threading.current_thread() is not threading.main_thread():
@@ -89,8 +91,7 @@ def time_limit(seconds: float, source: Path):
         return
 
     def stop(signum, frame):
-        raise RenderTimeout(
-            f"typesetting took longer than {seconds:g} s ([limits] render_seconds in handout.toml)", source)
+        raise timed_out()
 
     previous = signal.signal(signal.SIGALRM, stop)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -160,7 +161,10 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, seconds: float = 60.0,
     logger.addHandler(collector)
     fetcher = SafeFetcher(policy)
     try:
-        with time_limit(seconds, source), font_timestamps(page.timestamp):
+        too_slow = functools.partial(
+            RenderTimeout, f"typesetting took longer than {seconds:g} s ([limits] render_seconds in handout.toml)",
+            source)
+        with time_limit(seconds, too_slow), font_timestamps(page.timestamp):
             extra = printing.stylesheet()
             # An @color-profile rule (PDF/X's output intent) lands in this dict.
             profiles: dict = {}
