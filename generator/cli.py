@@ -14,7 +14,7 @@ from .article import PAPER_SIZES
 from .build import BuildOptions, BuildResult, build
 from .config import Config, load_config
 from .diagnostics import with_removals_summarised
-from .errors import display_path
+from .errors import MailError, display_path
 from .importer import import_article
 from .printing import BOOKLETS, MARKS, N_UP, VARIANTS, PrintOptions
 from .themes import discover as list_themes
@@ -256,11 +256,15 @@ def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) 
               help="The message: Markdown with a subject: in its front matter ([mail] message).")
 @click.option("--send", is_flag=True, help="Send for real; without it, messages go to OUTPUT/outbox/ as .eml files.")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages now.")
+@click.option("--resend", is_flag=True,
+              help="Send again to recipients whose message changed since it was sent to them, or whose"
+                   " delivery the server never confirmed (never the same message twice).")
 @output_option
 @max_size_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for personal handouts.")
 def mail_command(recipients: Path | None, article: Path | None, message: Path | None, send: bool,
-                 limit: int | None, output_dir: Path, max_size_mb: float | None, jobs: int | None) -> None:
+                 limit: int | None, resend: bool, output_dir: Path, max_size_mb: float | None,
+                 jobs: int | None) -> None:
     """Send a handout to every row of RECIPIENTS (a CSV with an email column), only once.
 
     SMTP settings: [mail] in handout.toml, or HANDOUT_SMTP_HOST, HANDOUT_SMTP_PORT,
@@ -278,28 +282,49 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
     if missing:
         raise click.UsageError(f"give {', '.join(missing)} (or set them in [mail] of handout.toml)")
     options = BuildOptions(output_dir=output_dir, config=config, jobs=jobs)
-    outgoing = mail.prepare_all(recipients, article, message, config, options, max_size_mb)
-    total = sum(len(item.message.as_bytes()) for item in outgoing)
-    if not send:
-        written = mail.write_outbox(outgoing, output_dir / "outbox")
-        first = outgoing[0].message
-        text = first.get_body(("plain",)).get_content().strip().splitlines()
-        click.echo(f"Dry run: {len(written)} messages ({total / 1024 / 1024:.1f} MB) written to "
-                   f"{display_path(output_dir / 'outbox')}/; nothing was sent (--send sends them).")
-        click.echo(f"First message:\n  From: {first['From']}\n  To: {first['To']}\n  Subject: {first['Subject']}")
-        for line in text[:6]:
-            click.echo(f"  | {line}")
-        click.echo(f"  Attached: {next(first.iter_attachments()).get_filename()}")
-        return
-    settings = mail.smtp_settings(config.mail)
-    log = mail.SendLog(output_dir / "mail-log.jsonl")
-    report = mail.send(outgoing, settings, log, limit,
-                       progress=lambda status, item, detail: click.echo(
-                           f"{status}: {item.recipient.email}{' (' + detail + ')' if detail else ''}",
-                           err=status != "sent"))
-    click.echo(f"{len(report.sent)} sent, {len(report.skipped)} already sent before, {len(report.failed)} failed,"
-               f" {report.left} left for later (--limit); log: {display_path(log.path)}")
-    sys.exit(1 if report.failed else 0)
+    with mail.sigterm_interrupts(), mail.prepared(recipients, article, message, config, options,
+                                                  max_size_mb) as merge:
+        for diagnostic in merge.recipients.diagnostics:
+            click.echo(str(diagnostic), err=True)
+        with mail.stop_requests() as stop:
+            if not send:
+                show_outbox(mail.write_outbox(merge, output_dir / "outbox", stop), merge.settings.sender)
+                return
+            log = mail.SendLog(output_dir / "mail-log.jsonl")
+            report = mail.send(merge, log, limit, resend, stop=stop,
+                               progress=lambda status, letter, detail: click.echo(
+                                   f"{status}: {letter.recipient.email}{' (' + detail + ')' if detail else ''}",
+                                   err=status != "sent"))
+    show_send_report(report, display_path(log.path))
+    sys.exit(1 if report.failed or report.stopped else 0)
+
+
+def show_outbox(outbox, sender: str) -> None:
+    from .mail import compose
+
+    click.echo(f"Dry run: {outbox.written} messages ({outbox.size / 1024 / 1024:.1f} MB) written to "
+               f"{display_path(outbox.folder)}/; nothing was sent (--send sends them).")
+    if outbox.stopped:
+        raise MailError("stopped by a signal (Ctrl-C) before the last message was written")
+    first = compose(outbox.first, sender)
+    click.echo(f"First message:\n  From: {first['From']}\n  To: {first['To']}\n  Subject: {first['Subject']}")
+    for line in first.get_body(("plain",)).get_content().strip().splitlines()[:6]:
+        click.echo(f"  | {line}")
+    click.echo(f"  Attached: {next(first.iter_attachments()).get_filename()}")
+
+
+def show_send_report(report, log: str) -> None:
+    changed = (f" (the message changed since for {len(report.changed)} of them: --resend sends it again)"
+               if report.changed else "")
+    left = f", {report.left} left for later{'' if report.stopped else ' (--limit)'}" if report.left else ""
+    click.echo(f"{len(report.sent)} sent, {len(report.skipped)} already sent before{changed},"
+               f" {len(report.failed)} failed{left}; log: {log}")
+    if report.in_doubt:
+        click.echo(f"{len(report.in_doubt)} not confirmed by the server, so perhaps delivered: "
+                   f"{', '.join(report.in_doubt)} (--resend sends to them again)", err=True)
+    if report.stopped:
+        click.echo(f"handout: error: {report.stopped}; nobody after that was sent anything."
+                   " Run the same command again to send the rest.", err=True)
 
 
 @main.command("themes")

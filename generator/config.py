@@ -90,6 +90,11 @@ SCHEMA = {
         "from": (text, "an address, as Clinic <news@example.org>"),
         "rate_per_minute": (positive_number, "a positive number"),
         "backoff_seconds": (positive_number, "a positive number"),
+        # How long to wait for each SMTP reply, as a share of RFC 5321's waits (section 4.5.3.2:
+        # 5 minutes for most, 10 for the reply to a whole message); default 1.
+        "timeout_scale": (positive_number, "a positive number (1: the waits RFC 5321 asks for)"),
+        # How long a message template (or a personal article) may take to fill in, per recipient; default 10.
+        "template_seconds": (positive_number, "a positive number of seconds"),
         "max_size_mb": (positive_number, "a positive number"),
         "recipients": (text, "the path of a CSV file"),
         "article": (text, "the path of an article"),

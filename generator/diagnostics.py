@@ -3,7 +3,7 @@
 Codes are stable so users can grep logs and scripts can count them; the README
 lists them. Stages return diagnostics as data; only the CLI prints them.
 W1xx come from building, C2xx from checking a PDF, L3xx from linting an
-article's text.
+article's text, M4xx from reading the recipients of a mail merge.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ CODES = {
     "L303": ("warning", "placeholder text (lorem ipsum, TODO, [insert ...])"),
     "L304": ("warning", "a doubled word"),
     "L305": ("warning", "the text stops mid-sentence: the last paragraph has no end punctuation"),
+    "M401": ("warning", "a cc or bcc address left out: it is a recipient's own address, who gets one copy"),
 }
 
 

@@ -63,6 +63,10 @@ class OutputError(HandoutError):
     """The handout cannot be written where it should go."""
 
 
+class MailError(HandoutError):
+    """A mail merge that cannot go on: bad recipients, a broken message, a refused login."""
+
+
 class UsageError(HandoutError):
     """The command line asks for something impossible; exit code 2 like click's own."""
 

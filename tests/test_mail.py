@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
+import os
 import shutil
+import signal
 import socket
 import ssl
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
 import trustme
@@ -180,6 +187,14 @@ def test_limit_sends_at_most_n(merge, smtp):
     ("name,email\nAna,not-an-address\nBo,bo@example\n", "people.csv:2: email 'not-an-address' is not a valid address"),
     ("name,email\nAna,ana@example.org\nAgain,ANA@example.org\n", "people.csv:3: ANA@example.org is already on row 2"),
     ('name,email\n"Ana\nBcc: everyone@example.org",ana@example.org\n', "people.csv:2: the name column has a line break"),
+    ("name,email\nAna,ana@example.org\nBo," + "b" * 200_000 + "@example.org\n",
+     "people.csv:3: a value is longer than 131072 characters"),
+    ('name,email\nAna,"ana@example.org\nBo,bo@example.org\n' + "x" * 140_000 + "\n",
+     "people.csv:2: a value is longer than 131072 characters (is a quote '\"' left open on this row?)"),
+    ("name,email\nRuiz, Ana,ana@example.org\n", "people.csv:2: 3 fields where the header has 2: quote a value"),
+    ("name,email\nAna,ana@example.org,\n", "or remove the ',' at the end of the row"),
+    ("name,email\nAna\vRuiz,ana@example.org\n", "people.csv:2: the name column has the control character U+000B"),
+    ("name,email\n", "people.csv: error: no recipients"),
 ])
 def test_bad_recipients_stop_everything_before_sending(merge, smtp, csv_text, message):
     (merge / "people.csv").write_text(csv_text)
@@ -237,3 +252,218 @@ def test_a_permanent_refusal_is_logged_and_the_run_goes_on(merge, smtp, monkeypa
     log = [json.loads(line) for line in (merge / "output" / "mail-log.jsonl").read_text().splitlines()]
     assert [(e["email"], e["status"]) for e in log] == [
         ("ana@example.org", "sent"), ("cy@example.org", "failed"), ("dee@example.org", "sent")]
+
+
+def test_a_recipient_sent_to_is_not_sent_again_when_the_message_changes(merge, smtp):
+    first = mail("--send", "--limit", "3")
+    assert "3 sent, 0 already sent before, 0 failed, 1 left for later (--limit)" in first.stdout
+    # Neither a new handout.toml nor a new message sends the first three theirs again.
+    write(merge / "handout.toml", "[mail]\nrate_per_minute = 6000\nbackoff_seconds = 0.01\n\n")
+    write(merge / "message.md", "---\nsubject: Your handout, {{ name }}\n---\nDear {{ name }}, here it is.\n")
+    second = mail("--send")
+    assert second.exit_code == 0, second.output
+    assert ("1 sent, 3 already sent before (the message changed since for 3 of them: --resend sends it again),"
+            " 0 failed") in second.stdout
+    assert sorted(m["To"].addresses[0].addr_spec for m in received(smtp)) == [
+        "ana@example.org", "bo@example.org", "cy@example.org", "dee@example.org"]
+    third = mail("--send", "--resend")
+    assert "3 sent, 1 already sent before, 0 failed" in third.stdout
+    assert [m["To"].addresses[0].addr_spec for m in received(smtp)][4:] == [
+        "ana@example.org", "bo@example.org", "cy@example.org"]
+    assert "0 sent, 4 already sent before, 0 failed" in mail("--send", "--resend").stdout
+
+
+def test_messages_are_made_one_at_a_time(merge, smtp, monkeypatch):
+    """Each message is written or sent, then dropped, before the next is made."""
+    import gc
+    import weakref
+
+    from generator.mail import merge as stream
+
+    alive = []
+
+    def compose_and_count(letter, sender):
+        gc.collect()
+        alive.append(sum(ref() is not None for ref in made))
+        message = original(letter, sender)
+        made.append(weakref.ref(message))
+        return message
+
+    original, made = stream.compose, []
+    monkeypatch.setattr(stream, "compose", compose_and_count)
+    assert mail().exit_code == 0
+    assert alive == [0, 0, 0, 0]
+    alive.clear()
+    assert mail("--send").exit_code == 0
+    assert alive == [0, 0, 0, 0]
+
+
+def test_an_address_with_a_slash_is_written_and_sent(merge, smtp):
+    (merge / "people.csv").write_text("name,email,group\nAna,ana/sales@example.org,A\nBo,../bo@example.org,B\n")
+    result = mail()
+    assert result.exit_code == 1 and "people.csv:3: email '../bo@example.org' is not a valid address" in result.stderr
+    (merge / "people.csv").write_text("name,email,group\nAna,ana/sales@example.org,A\n")
+    result = mail()
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (merge / "output" / "outbox").iterdir()] == ["0001-ana_sales_at_example.org.eml"]
+    assert mail("--send").exit_code == 0
+    assert smtp.messages[0][0] == ["ana/sales@example.org"]
+
+
+@pytest.mark.parametrize("smtp", ["starttls"], indirect=True)
+def test_a_password_with_any_letter_logs_in(merge, smtp, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "PASSWORD", "pässwörd-ß")
+    monkeypatch.setenv("HANDOUT_SMTP_PASSWORD", "pässwörd-ß")
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    assert len(smtp.messages) == 4
+    monkeypatch.setenv("HANDOUT_SMTP_PASSWORD", "wröng")
+    (merge / "output" / "mail-log.jsonl").unlink()
+    result = mail("--send")
+    assert result.exit_code == 1 and "the SMTP server refused the login (535)" in result.stderr
+    assert "wröng" not in result.output and "Traceback" not in result.output and len(smtp.messages) == 4
+
+
+class Slow(Recorder):
+    """Answers the end of a message to `slow_for` only after `delay` seconds."""
+
+    slow_for = "cy@example.org"
+    delay = 0.0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if self.slow_for in envelope.rcpt_tos:
+            await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_server_slow_to_take_a_message_is_waited_for(merge, smtp):
+    # Scaled down 200 times: 1.5 s for most replies, 3 s for the one to a whole message.
+    write(merge / "handout.toml", "[mail]\nrate_per_minute = 6000\nbackoff_seconds = 0.01\ntimeout_scale = 0.005\n")
+    smtp.__class__, smtp.delay = Slow, 2.0
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    assert "4 sent, 0 already sent before, 0 failed" in result.stdout
+    assert "unknown key" not in result.stderr
+
+
+def test_a_message_the_server_does_not_confirm_is_not_sent_twice(merge, smtp):
+    write(merge / "handout.toml", "[mail]\nrate_per_minute = 6000\nbackoff_seconds = 0.01\ntimeout_scale = 0.002\n")
+    smtp.__class__, smtp.delay = Slow, 2.0  # over the 1.2 s the whole message's reply is waited for here
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    assert "3 sent, 0 already sent before, 0 failed" in result.stdout
+    assert "1 not confirmed by the server, so perhaps delivered: cy@example.org" in result.stderr
+    assert [m["To"].addresses[0].addr_spec for m in received(smtp)][-1] == "dee@example.org"  # the run went on
+    smtp.delay = 0
+    again = mail("--send")
+    assert "0 sent, 4 already sent before, 0 failed" in again.stdout
+    assert "cy@example.org" in again.stderr
+
+
+def test_a_cc_who_gets_their_own_message_is_left_out_of_the_other(merge, smtp):
+    (merge / "people.csv").write_text("name,email,group,cc\nAna,ana@example.org,A,Bo@example.org\nBo,bo@example.org,B,\n")
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    assert ("people.csv:2: warning: cc Bo@example.org left out: row 3 sends them a message of their own [M401]"
+            in result.stderr)
+    assert [envelope for envelope, _ in smtp.messages] == [["ana@example.org"], ["bo@example.org"]]
+    assert "Cc" not in received(smtp)[0]
+
+
+def test_a_personal_article_with_a_slug(merge, smtp):
+    write(merge / "content" / "personal.md",
+          "---\ntitle: Your plan\nslug: 'plan'\n---\nPrepared for {{ recipient.name }}.\n\n"
+          "![visits](images/weekly-visits.png)\n")
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md", "--send")
+    assert result.exit_code == 0, result.output
+    for message in received(smtp):
+        (attachment,) = message.iter_attachments()
+        assert attachment.get_filename() == "plan.pdf"
+        (merge / "attached.pdf").write_bytes(attachment.get_content())
+        assert f"Prepared for {message['To'].addresses[0].display_name}." in page_texts(merge / "attached.pdf")[0]
+    assert sorted(p.name for p in (merge / "content").iterdir()) == ["hand-hygiene.md", "images", "personal.md"]
+    assert not (merge / "output" / "personal").exists()
+
+
+def test_a_killed_run_leaves_no_recipients_copies_in_content(merge, tmp_path_factory):
+    write(merge / "content" / "personal.md", "---\ntitle: Your plan\n---\nPrepared for {{ recipient.name }}.\n")
+    (merge / "people.csv").write_text("name,email,group\n" + "".join(f"P{n},p{n}@example.org,A\n" for n in range(40)))
+    private = tmp_path_factory.mktemp("tmp")
+    command = [sys.executable, "-m", "generator", "mail", "people.csv", "--article", "content/personal.md",
+               "--message", "message.md", "-j", "1"]
+    process = subprocess.Popen(command, cwd=merge, env={**os.environ, "TMPDIR": str(private),
+                                                        "HANDOUT_MAIL_FROM": "news@clinic.example"})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            folders = list(private.glob("handout-mail-*"))
+            copies = list(merge.glob("content/.*")) + [p for f in folders for p in f.glob("articles/**/*-for-*")]
+            if len(copies) >= 40:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it was killed"
+        assert [oct(f.stat().st_mode & 0o777) for f in folders] == ["0o700"]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert sorted(p.name for p in (merge / "content").iterdir()) == ["hand-hygiene.md", "images", "personal.md"]
+
+
+@pytest.mark.parametrize("where, template, problems", [
+    ("message.md", "{% if name == 'Ana' %}{{ 'x' * 3000000000 }}{% elif name == 'Bo' %}"
+     "{% for i in range(100000) %}{% endfor %}{% endif %}",
+     ["row 2: template error: a str of 1 times 3000000000 would hold",
+      "row 3: template error: range() of 100000 numbers is over the limit"]),
+    ("message.md", "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}",
+     ["row 2: filling in the template took longer than 0.5 s"]),
+    ("content/short.md", "{{ recipient.name * 3000000000 }}", ["row 2: template error: a str of 3 times"]),
+    ("content/short.md", "{% for i in range(10000) %}{% for j in range(10000) %}{{ recipient.name }}"
+     "{% endfor %}{% endfor %}", ["row 2: filling in the template took longer than 0.5 s"]),
+])
+def test_a_template_cannot_run_for_ever_or_fill_the_memory(merge, where, template, problems):
+    """In a subprocess, bounded: before the fix these ran for ever or filled the memory."""
+    write(merge / "handout.toml", "[mail]\ntemplate_seconds = 0.5\n")
+    write(merge / "content" / "short.md", "---\ntitle: Short\n---\nA short handout.\n")
+    write(merge / where, (merge / where).read_text() + f"\n{template}\n")
+    result = subprocess.run([sys.executable, "-m", "generator", "mail", "people.csv", "--article",
+                             "content/short.md", "--message", "message.md"], cwd=merge, timeout=60,
+                            capture_output=True, text=True, env={**os.environ, "HANDOUT_MAIL_FROM": "n@clinic.example"})
+    assert result.returncode == 1
+    for problem in problems:  # one line each, naming the template
+        assert any(line.strip().startswith(f"{where}:") and problem in line
+                   for line in result.stderr.splitlines()), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_between_two_messages_and_a_rerun_sends_the_rest(merge, smtp):
+    arrived = threading.Event()
+    smtp.messages = NotifyingList(arrived)
+    write(merge / "handout.toml", "[mail]\nrate_per_minute = 120\nbackoff_seconds = 0.01\n")
+    command = [sys.executable, "-m", "generator", "mail", "people.csv", "--article", "content/hand-hygiene.md",
+               "--message", "message.md", "--send"]
+    process = subprocess.Popen(command, cwd=merge, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert arrived.wait(timeout=60), "no message arrived"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1
+    assert "1 sent, 0 already sent before, 0 failed, 3 left for later;" in stdout
+    assert "stopped by a signal (Ctrl-C)" in stderr and "Run the same command again" in stderr
+    assert "Traceback" not in stderr
+    again = mail("--send")
+    assert "3 sent, 1 already sent before, 0 failed" in again.stdout
+    assert sorted(m["To"].addresses[0].addr_spec for m in received(smtp)) == [
+        "ana@example.org", "bo@example.org", "cy@example.org", "dee@example.org"]
+
+
+class NotifyingList(list):
+    def __init__(self, event: threading.Event):
+        super().__init__()
+        self.event = event
+
+    def append(self, item):
+        super().append(item)
+        self.event.set()

@@ -1,0 +1,26 @@
+"""Stage 6: handouts sent by email to a list of recipients, safely and only once.
+
+Read the recipients (recipients.py: a CSV as spreadsheets save it) and the
+message (templates.py: Markdown with a subject in its front matter, both
+Jinja2 templates over each recipient's columns, in a bounded sandbox); build
+the handout, or one for each recipient (personal.py); check everything before
+anything is sent; then make one message at a time (compose.py) and either
+write it to output/outbox/ (the default, a dry run) or send it over SMTP
+(smtp.py), dropping it before the next (merge.py). The send log (log.py)
+records each message sent, so a run stopped halfway sends only the rest when
+run again, and nobody is sent a message twice without --resend.
+"""
+
+from ..errors import MailError
+from .compose import Handout, Letter, compose
+from .log import SendLog
+from .merge import Merge, Outbox, SendReport, prepared, send, sigterm_interrupts, stop_requests, write_outbox
+from .recipients import Recipient, Recipients, read_recipients
+from .smtp import SmtpSettings, Timeouts, connect, smtp_settings
+from .templates import MessageTemplate, read_message, render_for
+
+__all__ = [
+    "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient", "Recipients",
+    "SendLog", "SendReport", "SmtpSettings", "Timeouts", "compose", "connect", "prepared", "read_message",
+    "read_recipients", "render_for", "send", "sigterm_interrupts", "smtp_settings", "stop_requests", "write_outbox",
+]

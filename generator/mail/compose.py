@@ -1,0 +1,69 @@
+"""One recipient's letter: what they receive, its key, and the email that carries it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, make_msgid, parseaddr
+from pathlib import Path
+
+from .recipients import Recipient
+
+
+@dataclass(frozen=True)
+class Handout:
+    """The PDF a recipient gets: where it is, the name it is attached under, its bytes' SHA-256."""
+
+    path: Path
+    filename: str
+    digest: bytes
+
+    @classmethod
+    def of(cls, path: Path, filename: str | None = None) -> Handout:
+        with path.open("rb") as pdf:
+            digest = hashlib.file_digest(pdf, "sha256").digest()
+        return cls(path, filename or path.name, digest)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What one recipient receives, filled in but not yet made into an email (small: no PDF bytes)."""
+
+    recipient: Recipient
+    subject: str
+    body: str
+    handout: Handout
+
+    @property
+    def key(self) -> str:
+        """What makes a message the same message: its recipients and what they read,
+        not when it was made (nor the MIME boundaries, which differ each time)."""
+        recipient = self.recipient
+        return hashlib.sha256(b"\0".join([
+            recipient.email.lower().encode(), ",".join(recipient.cc + recipient.bcc).encode(),
+            self.subject.encode(), self.body.encode(), self.handout.digest,
+        ])).hexdigest()
+
+
+def compose(letter: Letter, sender: str) -> EmailMessage:
+    """The email: plain text and HTML from the Markdown body, the handout attached."""
+    from .. import sanitize
+    from ..markup import PARSER
+
+    recipient = letter.recipient
+    message = EmailMessage()
+    message["Subject"] = letter.subject
+    message["From"] = sender
+    message["To"] = formataddr((recipient.fields.get("name", ""), recipient.email))
+    if recipient.cc:
+        message["Cc"] = ", ".join(recipient.cc)
+    message.set_content(letter.body)
+    message.add_alternative(f"<!DOCTYPE html><html><body>{sanitize.clean(PARSER.render(letter.body))}</body></html>",
+                            subtype="html")
+    message.add_attachment(letter.handout.path.read_bytes(), maintype="application", subtype="pdf",
+                           filename=letter.handout.filename)
+    key = letter.key
+    message["Message-ID"] = make_msgid(idstring=key[:20], domain=parseaddr(sender)[1].rpartition("@")[2] or "handout")
+    message["X-Handout-Key"] = key
+    return message

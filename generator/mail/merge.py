@@ -1,0 +1,252 @@
+"""The mail merge itself: check everything, then one message at a time, written or sent.
+
+Nothing is sent until every row, every template and every handout has been
+checked. Then each message is made, written (dry run) or sent, and dropped
+before the next is made, so memory does not grow with the list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import smtplib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import HandoutError, MailError, location
+from .compose import Handout, Letter, compose
+from .log import FAILED, SENT, UNCONFIRMED, SendLog
+from .personal import handouts_for, private_folder
+from .recipients import Recipients, read_recipients
+from .smtp import SmtpSettings, connect, response_of, smtp_settings
+from .templates import TEMPLATE_SECONDS, MessageTemplate, TemplateTimeout, read_message, render_for
+
+MEGABYTE = 1024 * 1024
+# A temporary failure (4xx, a dropped connection) is tried again this many times,
+# waiting `backoff` seconds, then twice that, and so on.
+RETRIES = 3
+# Rows whose problems are listed before the check stops.
+MAX_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Merge:
+    """Everything read and checked: what a dry run writes or a send sends."""
+
+    recipients: Recipients
+    template: MessageTemplate
+    handouts: dict[int, Handout]
+    settings: SmtpSettings
+
+    def letters(self) -> Iterator[Letter]:
+        """Each recipient's letter, filled in as it is asked for."""
+        for recipient in self.recipients.rows:
+            subject, body = render_for(self.template, recipient.fields, recipient.row)
+            yield Letter(recipient, subject, body, self.handouts[recipient.row])
+
+
+@contextlib.contextmanager
+def prepared(recipients_csv: Path, article: Path, message: Path, config, build_options,
+             max_size_mb: float | None = None) -> Iterator[Merge]:
+    """Read and check everything and build the handouts; nothing is sent or written.
+
+    Personal handouts live in a private folder for as long as the block lasts.
+    """
+    recipients = read_recipients(recipients_csv)
+    template = read_message(message, float(config.mail.get("template_seconds", TEMPLATE_SECONDS)))
+    settings = smtp_settings(config.mail)
+    if not settings.sender:
+        raise MailError("no sender: set HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml")
+    max_bytes = int((max_size_mb or config.mail.get("max_size_mb", 10)) * MEGABYTE)
+    with private_folder() as workspace:
+        handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
+        merge = Merge(recipients, template, handouts, settings)
+        check(merge, max_bytes)
+        yield merge
+
+
+def check(merge: Merge, max_bytes: int) -> None:
+    """Every letter fills in, and every handout fits the email budget; the problems of up to
+    MAX_PROBLEMS rows at once (a template too slow for one row stops the check there)."""
+    problems: list[MailError] = []
+    for recipient in merge.recipients.rows:
+        handout = merge.handouts[recipient.row]
+        size = handout.path.stat().st_size
+        try:
+            if size > max_bytes:
+                raise MailError(f"row {recipient.row}: {handout.filename} is {size / MEGABYTE:.1f} MB,"
+                                f" over the {max_bytes / MEGABYTE:.1f} MB budget")
+            render_for(merge.template, recipient.fields, recipient.row)
+        except MailError as exc:
+            problems.append(exc)
+            if isinstance(exc, TemplateTimeout) or len(problems) == MAX_PROBLEMS:
+                break
+    if len(problems) == 1:
+        raise MailError(f"{problems[0].problem}; nothing was sent", problems[0].path, problems[0].line)
+    if problems:
+        raise MailError(f"{len(problems)} problem(s); nothing was sent:\n  "
+                        + "\n  ".join(f"{location(p.path, p.line)}: {p.problem}" for p in problems))
+
+
+@dataclass
+class Outbox:
+    folder: Path
+    written: int = 0
+    size: int = 0
+    first: Letter | None = None  # for a preview
+    stopped: bool = False  # by Ctrl-C, before the last
+
+
+def outbox_name(number: int, email: str) -> str:
+    """A file name from an address: any character but letters, digits, '.', '+' and '-' becomes '_'
+    (an address may hold '/', and a name must not lead out of the folder)."""
+    return f"{number:04d}-{re.sub(r'[^A-Za-z0-9.+-]', '_', email.replace('@', '_at_')).lstrip('.')}.eml"
+
+
+def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None) -> Outbox:
+    """The dry run: each message as a .eml file a mail program can open, in place of the last run's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.eml"):
+        old.unlink()
+    outbox = Outbox(folder)
+    for number, letter in enumerate(merge.letters(), start=1):
+        if stop and stop.is_set():
+            outbox.stopped = True
+            break
+        data = compose(letter, merge.settings.sender).as_bytes()
+        (folder / outbox_name(number, letter.recipient.email)).write_bytes(data)
+        outbox.written += 1
+        outbox.size += len(data)
+        outbox.first = outbox.first or letter
+    return outbox
+
+
+@dataclass
+class SendReport:
+    sent: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # sent to by an earlier run
+    changed: list[str] = field(default_factory=list)  # of those, sent another version of the message
+    in_doubt: list[str] = field(default_factory=list)  # taken by the server perhaps (unconfirmed), now or before
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    left: int = 0  # not tried: --limit, or the run stopped
+    stopped: str | None = None  # why the run stopped before the end
+
+
+@contextlib.contextmanager
+def signals_handled(handler: Callable, numbers=(signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """`handler` for these signals while the block runs (in the main thread, where signals go)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, handler) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, earlier in previous.items():
+            signal.signal(number, earlier)
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def sigterm_interrupts() -> contextlib.AbstractContextManager:
+    """SIGTERM ends the run as Ctrl-C does: through every `finally`, so the private folder goes too."""
+    return signals_handled(interrupt, (signal.SIGTERM,))
+
+
+@contextlib.contextmanager
+def stop_requests() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C (SIGINT) or SIGTERM, so sending (or writing) stops between two
+    messages, never inside one; a second Ctrl-C stops at once."""
+    stop = threading.Event()
+
+    def request(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    with signals_handled(request):
+        yield stop
+
+
+def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = False,
+         progress: Callable[[str, Letter, str], None] | None = None,
+         stop: threading.Event | None = None) -> SendReport:
+    """Send each letter the log does not list as sent to its recipient, at most `limit`,
+    at the settings' rate; `resend` sends again those whose letter changed since, or whose
+    delivery the server never confirmed. Stops cleanly between two letters when `stop` is set."""
+    settings, report = merge.settings, SendReport()
+    stop = stop or threading.Event()
+    tell = progress or (lambda status, letter, detail: None)
+    server = None
+    try:
+        for letter in merge.letters():
+            email, key = letter.recipient.email, letter.key
+            earlier = log.earlier(email, key)
+            if earlier == "unconfirmed":
+                report.in_doubt.append(email)
+            if earlier == "same" or (earlier and not resend):
+                report.skipped.append(email)
+                if earlier == "changed":
+                    report.changed.append(email)
+                continue
+            if report.stopped or (limit is not None and len(report.sent) + len(report.failed) >= limit):
+                report.left += 1
+                continue
+            if report.sent or report.failed:
+                stop.wait(60 / settings.rate)
+            if stop.is_set():
+                report.stopped, report.left = "stopped by a signal (Ctrl-C)", report.left + 1
+                continue
+            status, detail, server = deliver(letter, server, settings, stop)
+            if status == "unreachable":
+                report.stopped, report.left = detail, report.left + 1
+                continue
+            log.record(email, key, status, detail)
+            if status == SENT:
+                report.sent.append(email)
+            elif status == UNCONFIRMED:
+                report.in_doubt.append(email)
+            else:
+                report.failed.append((email, detail))
+            tell(status, letter, detail)
+    finally:
+        if server:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                server.quit()
+    return report
+
+
+def deliver(letter: Letter, server, settings: SmtpSettings, stop: threading.Event) -> tuple[str, str, object]:
+    """(status, detail, the connection to go on with) for one letter, tried again after a
+    temporary failure. 'unreachable' when the server cannot be reached or refuses the login."""
+    message = compose(letter, settings.sender)
+    attempt = 0
+    while True:
+        try:
+            server = server or connect(settings)
+            server.send_message(message, to_addrs=letter.recipient.envelope)
+            return SENT, "", server
+        except smtplib.SMTPAuthenticationError as exc:
+            return "unreachable", f"the SMTP server refused the login ({exc.smtp_code})", None
+        except (HandoutError, smtplib.SMTPNotSupportedError) as exc:
+            return "unreachable", getattr(exc, "problem", str(exc)), None
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused) as exc:
+            code, detail = response_of(exc)
+            if code == 421:  # the server closes the connection with it (smtplib does too)
+                server = None
+            if not 400 <= code < 500 or attempt == RETRIES:
+                return FAILED, f"{code} {detail}", server
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if server is not None and server.message_in_doubt:
+                # The whole message went out: sent again, it could arrive twice.
+                return UNCONFIRMED, f"the server did not confirm the message ({exc})", None
+            server = None
+            if attempt == RETRIES or stop.is_set():
+                return "unreachable", f"cannot reach the SMTP server {settings.address} ({exc})", None
+        stop.wait(settings.backoff * 2 ** attempt)
+        attempt += 1

@@ -1,0 +1,144 @@
+"""The recipients of a mail merge: a CSV as spreadsheets save it, every row checked at once."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from email_validator import EmailNotValidError, validate_email
+
+from ..diagnostics import Diagnostic
+from ..errors import MailError, location
+from ..load import read_text
+
+ADDRESS_COLUMNS = ("email", "cc", "bcc")
+# A line break in a field could add a mail header (Bcc: everyone); U+2028/2029 and NEL count.
+LINE_BREAK = re.compile("[\n\r\u0085\u2028\u2029]")
+# Other control characters (a vertical tab, a NUL) have no place in a name or an address.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    row: int  # the spreadsheet's row (the header is row 1), for messages
+    email: str
+    fields: dict[str, str]
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+
+    @property
+    def envelope(self) -> list[str]:
+        """Every address the message goes to."""
+        return [self.email, *self.cc, *self.bcc]
+
+
+@dataclass(frozen=True)
+class Recipients:
+    path: Path
+    rows: tuple[Recipient, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def read_recipients(path: Path) -> Recipients:
+    """The rows of a CSV saved by a spreadsheet (BOM, ',' ';' or tab); every problem at once.
+
+    Raises MailError listing each problem with its row; nothing is read half.
+    """
+    text = read_text(path)
+    try:
+        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    problems: list[str] = []
+    rows: list[Recipient] = []
+    seen: dict[str, int] = {}
+    row_number = 0  # the last row read whole
+    try:
+        columns = [name.strip().lower() for name in reader.fieldnames or []]
+        row_number = 1
+        if "email" not in columns:
+            raise MailError(f"no 'email' column (the columns are: {', '.join(columns) or 'none'})", path, 1)
+        for row_number, row in enumerate(reader, start=2):
+            recipient = read_row(row, row_number, len(columns), dialect.delimiter, f"{location(path, row_number)}",
+                                 problems)
+            if recipient is None:
+                continue
+            if recipient.email.lower() in seen:
+                problems.append(f"{location(path, row_number)}: {recipient.email} is already on row"
+                                f" {seen[recipient.email.lower()]}")
+                continue
+            seen[recipient.email.lower()] = row_number
+            rows.append(recipient)
+    except csv.Error as exc:
+        problems.append(f"{location(path, row_number + 1)}: {csv_problem(exc)}; the rows after it were not read")
+    if problems:
+        raise MailError(f"{len(problems)} problem(s) in the recipients; nothing was sent:\n  " + "\n  ".join(problems),
+                        path)
+    if not rows:
+        raise MailError("no recipients: the file has no rows under its header", path)
+    rows, diagnostics = without_second_copies(rows, path)
+    return Recipients(path, tuple(rows), tuple(diagnostics))
+
+
+def read_row(row: dict, row_number: int, width: int, delimiter: str, where: str,
+             problems: list[str]) -> Recipient | None:
+    """One row as a Recipient, or None with its problems added to `problems`."""
+    if None in row:  # csv.DictReader keeps a row's extra fields under None
+        count = width + len(row[None])
+        problems.append(f"{where}: {count} fields where the header has {width}: quote a value that holds"
+                        f" '{delimiter}', or remove the '{delimiter}' at the end of the row")
+        return None
+    fields = {(key or "").strip().lower(): (value or "").strip() for key, value in row.items()}
+    found = len(problems)
+    for name, value in fields.items():
+        if LINE_BREAK.search(value):
+            problems.append(f"{where}: the {name} column has a line break (it could forge mail headers)")
+        elif control := CONTROL.search(value):
+            problems.append(f"{where}: the {name} column has the control character U+{ord(control[0]):04X}")
+    addresses: dict[str, list[str]] = {}
+    for column in ADDRESS_COLUMNS:
+        addresses[column] = []
+        for address in filter(None, (a.strip() for a in fields.get(column, "").replace(";", ",").split(","))):
+            try:
+                addresses[column].append(validate_email(address, check_deliverability=False).normalized)
+            except EmailNotValidError as exc:
+                problems.append(f"{where}: {column} '{address}' is not a valid address ({exc})")
+    if len(problems) > found:
+        return None
+    if len(addresses["email"]) != 1:
+        problems.append(f"{where}: needs exactly one email address")
+        return None
+    return Recipient(row_number, addresses["email"][0], fields, tuple(addresses["cc"]), tuple(addresses["bcc"]))
+
+
+def csv_problem(exc: csv.Error) -> str:
+    text = str(exc)
+    if "field limit" in text:
+        return (f"a value is longer than {csv.field_size_limit()} characters"
+                " (is a quote '\"' left open on this row?)")
+    return f"not readable as CSV ({text})"
+
+
+def without_second_copies(rows: list[Recipient], path: Path) -> tuple[list[Recipient], list[Diagnostic]]:
+    """A person gets one copy of a handout: a cc or bcc that is a recipient's own address
+    (this row's or another's) is left out, with a warning naming both rows."""
+    own_row = {recipient.email.lower(): recipient.row for recipient in rows}
+    kept, diagnostics = [], []
+    for recipient in rows:
+        copies = {}
+        for column in ("cc", "bcc"):
+            copies[column] = []
+            for address in getattr(recipient, column):
+                row = own_row.get(address.lower())
+                if row is None:
+                    copies[column].append(address)
+                    continue
+                why = "the row's own address" if row == recipient.row else f"row {row} sends them a message of their own"
+                diagnostics.append(Diagnostic("M401", f"{column} {address} left out: {why}", path, recipient.row))
+        kept.append(Recipient(recipient.row, recipient.email, recipient.fields, tuple(copies["cc"]),
+                              tuple(copies["bcc"])))
+    return kept, diagnostics

@@ -1,0 +1,188 @@
+"""Jinja2 templates filled in for each recipient, in a sandbox bounded in time and size.
+
+The message (subject and body) and a personal article are written by users
+and filled in with the recipients' columns, once per recipient: a template
+must not be able to run for ever or fill the memory. Jinja's sandbox stops
+access to Python's internals; BoundedEnvironment also caps range() and the
+results of *, +, ** and %, the text a template makes, and (time_limit) the
+time it may take.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import jinja2.sandbox
+from jinja2.exceptions import SecurityError
+
+from ..errors import HandoutError, MailError
+from ..load import FRONT_MATTER, read_text
+
+# Numbers a range() may give, and items (characters of a string, members of a list)
+# that one *, + or % may make: far over what a message or a handout needs.
+MAX_RANGE = 10_000
+MAX_ITEMS = 1_000_000
+# Characters a template may write in all: a handout article's own limit (5 MB).
+MAX_TEXT = 5 * 1024 * 1024
+# Digits a power (**) may have.
+MAX_DIGITS = 10_000
+# A printf-style width or precision of seven digits or more ('%9999999d').
+HUGE_WIDTH = re.compile(r"%[-+ #0]*(\d{7,}|\d*\.\d{7,})")
+TEMPLATE_SECONDS = 10.0
+
+
+class TemplateTimeout(MailError):
+    """A template slower than [mail] template_seconds: likely so for every row."""
+
+
+def bounded_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() of {len(numbers)} numbers is over the limit of {MAX_RANGE}")
+    return numbers
+
+
+class BoundedEnvironment(jinja2.sandbox.SandboxedEnvironment):
+    """Jinja's sandbox, with range() and the operators that can make huge values capped."""
+
+    intercepted_binops = frozenset({"*", "+", "**", "%"})
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.globals["range"] = bounded_range
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            for items, times in ((left, right), (right, left)):
+                if isinstance(items, (str, list, tuple)) and isinstance(times, int) and len(items) * times > MAX_ITEMS:
+                    raise SecurityError(f"a {type(items).__name__} of {len(items)} times {times} would hold"
+                                        f" {len(items) * times} items, over the limit of {MAX_ITEMS}")
+        elif operator == "+":
+            if (isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple))
+                    and len(left) + len(right) > MAX_ITEMS):
+                raise SecurityError(f"joining {len(left)} and {len(right)} items is over the limit of {MAX_ITEMS}")
+        elif operator == "**":
+            if (isinstance(left, (int, float)) and isinstance(right, (int, float)) and abs(left) > 1
+                    and right * math.log10(abs(left)) > MAX_DIGITS):
+                raise SecurityError(f"{left} ** {right} has more than {MAX_DIGITS} digits")
+        elif operator == "%" and isinstance(left, str) and HUGE_WIDTH.search(left):
+            raise SecurityError(f"the format '{HUGE_WIDTH.search(left)[0]}' asks for a width over {MAX_ITEMS}")
+        return super().call_binop(context, operator, left, right)
+
+
+ENVIRONMENT = BoundedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+
+
+def compile_template(text: str, path: Path, first_line: int = 1) -> jinja2.Template:
+    try:
+        return ENVIRONMENT.from_string(text)
+    except jinja2.TemplateSyntaxError as exc:
+        line = first_line + exc.lineno - 1 if exc.lineno else None
+        raise MailError(f"template error: {exc.message}", path, line) from None
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, timed_out: Callable[[], BaseException]):
+    """Stop a template that runs past `seconds` with the error `timed_out()` makes.
+
+    A timer signal interrupts the template's Python code (Jinja compiles
+    templates to Python); it works in a main thread, where the CLI fills them in.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise timed_out()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def fill_in(template: jinja2.Template, context: dict, path: Path, seconds: float, row: int,
+            first_line: int = 1) -> str:
+    """The template's text for one recipient (row), within MAX_TEXT characters and `seconds`.
+
+    Anything it raises becomes one MailError naming the file, the row and, where
+    Jinja knows it, the line.
+    """
+    def too_slow() -> TemplateTimeout:
+        return TemplateTimeout(f"row {row}: filling in the template took longer than {seconds:g} s"
+                         " (a loop too long?) ([mail] template_seconds in handout.toml)", path)
+
+    chunks, size = [], 0
+    try:
+        with time_limit(seconds, too_slow):
+            for chunk in template.generate(context):
+                size += len(chunk)
+                if size > MAX_TEXT:
+                    raise MailError(f"row {row}: the template makes more than {MAX_TEXT} characters", path)
+                chunks.append(chunk)
+    except HandoutError:
+        raise
+    except MemoryError:
+        raise MailError(f"row {row}: the template needs more memory than there is", path) from None
+    except Exception as exc:  # noqa: BLE001 - any error in a user's template is theirs to fix
+        line = template_line(exc)
+        problem = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+        name = "" if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: "
+        raise MailError(f"row {row}: template error: {name}{problem}", path,
+                        first_line + line - 1 if line else None) from None
+    return "".join(chunks)
+
+
+def template_line(exc: BaseException) -> int | None:
+    """The template's line where `exc` was raised: Jinja puts it in the traceback."""
+    line, frame = None, exc.__traceback__
+    while frame:
+        if frame.tb_frame.f_code.co_filename == "<template>":
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return line
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    path: Path
+    subject: jinja2.Template
+    body: jinja2.Template
+    body_first_line: int
+    seconds: float = TEMPLATE_SECONDS
+
+
+def read_message(path: Path, seconds: float = TEMPLATE_SECONDS) -> MessageTemplate:
+    """A message template: Markdown with `subject:` in its front matter."""
+    import yaml
+
+    text = read_text(path)
+    match = FRONT_MATTER.match(text)
+    try:
+        front = yaml.safe_load(match["yaml"] or "") if match else None
+    except yaml.YAMLError as exc:
+        raise MailError(f"broken front matter: {getattr(exc, 'problem', None) or exc}", path, 1) from None
+    if not isinstance(front, dict) or not str(front.get("subject", "")).strip():
+        raise MailError("the message needs front matter with a subject: line", path, 1)
+    first_line = text[: match.end()].count("\n") + 1
+    return MessageTemplate(path, compile_template(str(front["subject"]), path),
+                           compile_template(text[match.end():], path, first_line), first_line, seconds)
+
+
+def render_for(template: MessageTemplate, fields: dict[str, str], row: int) -> tuple[str, str]:
+    """(subject, Markdown body) for one recipient's columns."""
+    context = {**fields, "recipient": fields}
+    subject = " ".join(fill_in(template.subject, context, template.path, template.seconds, row).split())
+    body = fill_in(template.body, context, template.path, template.seconds, row, template.body_first_line)
+    return subject, body
