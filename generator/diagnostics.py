@@ -39,6 +39,8 @@ CODES = {
     "L303": ("warning", "placeholder text (lorem ipsum, TODO, [insert ...])"),
     "L304": ("warning", "a doubled word"),
     "L305": ("warning", "the text stops mid-sentence: the last paragraph has no end punctuation"),
+    "L306": ("warning", "the title of a pasted or saved page is one or two words, as a menu item is"),
+    "L307": ("warning", "three or more paragraphs or list items in a row that are each only a link (related headlines)"),
     "M401": ("warning", "a cc or bcc address left out: it is a recipient's own address, who gets one copy"),
 }
 

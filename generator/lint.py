@@ -28,6 +28,11 @@ ADVERTISING = [re.compile(p, re.I) for p in (
 PLACEHOLDER = re.compile(
     r"\b(?i:lorem ipsum)\b|\b(TODO|TBD|FIXME|XXX)\b|\[(insert|add|your)\b[^\]]*\]|<(insert|your)\b[^>]*>",
 )
+# A title this short from a web page may be a menu item the reader took for it.
+MENU_ITEM_WORDS = 2
+WEB_PAGE_EXTENSIONS = (".txt", ".html", ".htm")
+# This many paragraphs or list items in a row, each only a link, are a list of other pages.
+MIN_LINK_RUN = 3
 DOUBLED = re.compile(r"\b(\w+)\s+(\1)\b", re.I)
 # Doubled on purpose in ordinary writing.
 DOUBLED_OK = {"had", "that", "is", "bye", "no", "very", "so", "knock", "tut"}
@@ -60,12 +65,47 @@ def lint(article: Article, source: SourceWords, extra_phrases: Iterable[str] = (
             if match.group(1).lower() not in DOUBLED_OK and not match.group(1).isdigit() \
                     and not SHAPED_SCRIPTS.search(match.group(1)):
                 report("L304", f"doubled word: '{match.group(0)}'", match.group(0))
+    found.extend(furniture_kept(article, source))
     # Thai, Lao, Khmer and Myanmar end sentences with a space, not a mark.
     unpunctuated_script = bool(re.search("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]$", ending))
     if ending and not unpunctuated_script and not ending.rstrip(CLOSERS).endswith(tuple(END_PUNCTUATION)):
         tail = " ".join(ending.split()[-5:])
         report("L305", f"text cut off: it ends '…{tail}' with no end punctuation", tail)
     return found
+
+
+def furniture_kept(article: Article, source: SourceWords) -> list[Diagnostic]:
+    """What still looks like a web page's furniture in an article from a web page: a
+    title of one or two words, as menu items are ("Topics", "EXPLORE"), and, in
+    any article, a run of items that are each nothing but a link (other pages' headlines)."""
+    found = []
+    title = article.meta.title.split()
+    if article.source.suffix.lower() in WEB_PAGE_EXTENSIONS and len(title) <= MENU_ITEM_WORDS:
+        found.append(Diagnostic("L306", f"the title '{article.meta.title}' is one or two words, as a page's menu "
+                                        "items are: is it the article's? (title: in front matter sets it)",
+                                article.source, 1))
+    run: list[str] = []
+    for text in [*link_items(article), None]:
+        if text is not None:
+            run.append(text)
+            continue
+        if len(run) >= MIN_LINK_RUN:
+            found.append(Diagnostic("L307", f"{len(run)} items in a row that are each only a link, as a page's "
+                                            f"related headlines are: '{run[0]}', ...", article.source,
+                                    source.line_of(words(run[0]))))
+        run = []
+    return found
+
+
+def link_items(article: Article) -> Iterable[str | None]:
+    """Each paragraph or list item's text if it is nothing but one link, else None."""
+    for token in PARSER.parse(article.body):
+        if token.type != "inline":
+            continue
+        children = [c for c in token.children or () if not (c.type == "text" and not c.content.strip())]
+        whole_link = (len(children) >= 3 and children[0].type == "link_open" and children[-1].type == "link_close"
+                      and sum(c.type == "link_open" for c in children) == 1)
+        yield token.content if whole_link else None
 
 
 def prose(article: Article) -> Iterable[tuple[str, bool]]:

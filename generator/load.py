@@ -18,7 +18,7 @@ from . import plaintext
 from .article import PAPER_SIZES, Article, Metadata
 from .diagnostics import Diagnostic
 from .errors import ArticleError
-from .read import savedpage
+from .read import language, savedpage
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
@@ -74,21 +74,27 @@ def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     return text
 
 
+def split_front_matter(text: str, path: Path) -> tuple[dict, list[Diagnostic], str, int]:
+    """(fields, warnings, body, the body's first line) of an article that may start with
+    a YAML front matter block; an article with nothing after it is an error."""
+    fields: dict = {}
+    diagnostics: list[Diagnostic] = []
+    body, body_first_line = text, 1
+    match = FRONT_MATTER.match(text)
+    if match:
+        fields, diagnostics = parse_front_matter(match["yaml"] or "", path)
+        body = text[match.end():]
+        body_first_line = text[: match.end()].count("\n") + 1
+    if not body.strip():
+        raise ArticleError("no article text after the front matter", path, body_first_line)
+    return fields, diagnostics, body, body_first_line
+
+
 class MarkdownLoader:
     extensions = (".md", ".markdown")
 
     def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
-        text = read_text(path, max_bytes)
-        fields: dict = {}
-        diagnostics: list[Diagnostic] = []
-        body, body_first_line = text, 1
-        match = FRONT_MATTER.match(text)
-        if match:
-            fields, diagnostics = parse_front_matter(match["yaml"] or "", path)
-            body = text[match.end():]
-            body_first_line = text[: match.end()].count("\n") + 1
-        if not body.strip():
-            raise ArticleError("no article text after the front matter", path, body_first_line)
+        fields, diagnostics, body, body_first_line = split_front_matter(read_text(path, max_bytes), path)
         if "title" not in fields:
             # Like pandoc: a leading '# Heading' is the title when the front matter has none.
             h1 = FIRST_H1.match(body)
@@ -109,11 +115,17 @@ class TextLoader:
     extensions = (".txt",)
 
     def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
-        converted = plaintext.convert(read_text(path, max_bytes), path)
-        meta = Metadata(title=converted.title, author=converted.author, date=converted.date, lang=converted.lang)
+        # A pasted page may start with front matter like a Markdown article's; what it
+        # says (title, lang, author...) wins over what is found in the text.
+        fields, diagnostics, text, first_line = split_front_matter(read_text(path, max_bytes), path)
+        converted = plaintext.convert(text, path, first_line, fields.get("lang"))
+        found = {"title": converted.title, "author": converted.author, "date": converted.date,
+                 "lang": converted.lang}
+        slug = fields.pop("slug", None) or slug_for(path)
         return Article(
-            source=path, slug=slug_for(path), meta=meta,
-            body=converted.markdown, diagnostics=converted.diagnostics,
+            source=path, slug=slug, meta=Metadata(**{**found, **fields}), body=converted.markdown,
+            diagnostics=(*diagnostics, *converted.diagnostics),
+            removed=converted.removed,
         )
 
 
@@ -124,8 +136,8 @@ class HtmlLoader:
 
     def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
         page = savedpage.extract(read_bytes(path, max_bytes), path)
-        meta = Metadata(title=page.title, author=page.author, date=page.date, lang=page.lang,
-                        source_url=page.url)
+        meta = Metadata(title=page.title, author=page.author, date=page.date,
+                        lang=page.lang or language.detect(page.markdown), source_url=page.url)
         return Article(source=path, slug=slug_for(path), meta=meta, body=page.markdown,
                        diagnostics=page.diagnostics, removed=page.removed)
 

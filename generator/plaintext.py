@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .article import Removal
 from .diagnostics import Diagnostic
 from .errors import ArticleError
 from .read.paste import (BULLET, CLOSERS, END_PUNCTUATION, FURNITURE_LINE, NUMBERED, Line, find_article,
@@ -40,6 +41,8 @@ class PlainText:
     lang: str | None = None
     author: str | None = None
     date: str | None = None
+    # What was left out, whole, for `handout import` to list.
+    removed: tuple[Removal, ...] = ()
 
 
 def convert(text: str, path: Path, first_line: int = 1, lang: str | None = None) -> PlainText:
@@ -78,6 +81,8 @@ def convert(text: str, path: Path, first_line: int = 1, lang: str | None = None)
         title=title, markdown=to_markdown(blocks),
         diagnostics=tuple(sorted(diagnostics, key=lambda d: d.line or 0)),
         lang=page.lang, author=page.author, date=page.date,
+        removed=tuple(Removal(removal.kind, removal.lines[0].number, "\n".join(line.text for line in removal.lines))
+                      for removal in page.removals),
     )
 
 

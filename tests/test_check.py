@@ -274,3 +274,34 @@ def test_handout_toml_problems_are_reported(project):
     bad = run("check")
     assert bad.exit_code == 1
     assert "handout.toml: error: check.min_dpi must be a positive number" in bad.stderr
+
+
+def test_check_finds_furniture_left_in_the_kept_text(project):
+    write(project / "content" / "related.md", """
+        # Flu season
+
+        Get your flu shot before the winter starts, at any clinic near you.
+
+        - [Council votes on the new harbour budget](https://news.example/budget)
+        - [Five walks along the coast this autumn](https://news.example/walks)
+        - [School meals get more vegetables](https://news.example/meals)
+        """)
+    write(project / "content" / "topics.txt", "Topics\n\nGet your flu shot before the winter starts, at any "
+                                              "clinic near you. It is free for everyone over sixty.\n")
+    assert run("build").exit_code == 0
+    checked = run("check")
+    assert "content/related.md:5: warning: 3 items in a row that are each only a link" in checked.stdout
+    assert "content/topics.txt:1: warning: the title 'Topics' is one or two words" in checked.stdout
+    # A list whose items say more than their link, and a title of a few words, are articles' own.
+    write(project / "content" / "related.md", """
+        # Flu season
+
+        - [The clinic's flu page](https://clinic.example/flu) has the opening times.
+        - [The health service](https://nhs.example) explains who gets it free.
+        - Ask at the front desk.
+        """)
+    write(project / "content" / "topics.txt", "Flu shots this winter\n\nGet your flu shot before the winter "
+                                              "starts, at any clinic near you. It is free for everyone.\n")
+    assert run("build").exit_code == 0
+    again = run("check")
+    assert "[L306]" not in again.stdout and "[L307]" not in again.stdout

@@ -155,3 +155,40 @@ def test_the_scorer_fails_text_that_is_not_the_article():
     assert scoring.score({key: "Home News Sport Weather Sign in Subscribe" for key in truth}).f1 == 0.0
     whole_pages = {key: (DEV_SET / "paste" / f"{key}.txt").read_text(encoding="utf-8") for key in truth}
     assert scoring.score(whole_pages).precision < 0.6
+
+
+def test_a_pasted_page_may_start_with_front_matter(project):
+    shutil.copy(Path(__file__).parent / "pasted" / "flu-season.txt", project / "content" / "flu.txt")
+    text = (project / "content" / "flu.txt").read_text(encoding="utf-8")
+    (project / "content" / "flu.txt").write_text(
+        "---\ntitle: Flu season at the clinic\nauthor: Northside Clinic\nlang: en-GB\nslug: flu-2024\n---\n" + text,
+        encoding="utf-8")
+    built = run("build", "--check")
+    assert built.exit_code == 0, built.output
+    reader = PdfReader(project / "output" / "flu-2024.pdf")
+    assert reader.metadata.title == "Flu season at the clinic"
+    assert reader.metadata.author == "Northside Clinic"
+    assert reader.trailer["/Root"]["/Lang"] == "en-GB"
+    printed = words(" ".join(page_texts(project / "output" / "flu-2024.pdf")))
+    assert "slug:" not in printed and "---" not in printed
+    (project / "content" / "flu.txt").write_text("---\ntitle: [broken\n---\n" + text, encoding="utf-8")
+    broken = run("build")
+    assert broken.exit_code == 1
+    assert "content/flu.txt:2: error: broken YAML front matter" in broken.stderr
+
+
+def test_import_of_a_paste_lists_what_was_removed_whole(project):
+    shutil.copy(Path(__file__).parent / "pasted" / "flu-season.txt", project / "content")
+    assert run("import", "content/flu-season.txt").exit_code == 0
+    markdown = (project / "content" / "flu-season.md").read_text(encoding="utf-8")
+    article, removed = markdown.split("<!-- handout import left these parts")
+    assert "lang: en" in article
+    assert "Skip to main content" in removed and "Skip to main content" not in article
+    assert all(f"[{kind}, line " in removed for kind in ("menu", "cookie", "share"))
+
+
+def test_a_saved_page_without_a_lang_attribute_gets_the_language_of_its_text(project):
+    page = (PAGES / "impfung.html").read_text(encoding="utf-8").replace('<html lang="de-DE">', "<html>")
+    (project / "content" / "impfung.html").write_text(page, encoding="utf-8")
+    assert run("build").exit_code == 0
+    assert PdfReader(project / "output" / "impfung.pdf").trailer["/Root"]["/Lang"] == "de"
