@@ -22,8 +22,9 @@ from urllib.request import url2pathname
 import PIL.Image
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.anchors.index import slugify
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
@@ -151,18 +152,74 @@ def render_callout(name: str):
     return render
 
 
-def markdown_parser() -> MarkdownIt:
+class TooDeep(ArticleError):
+    """Brackets opened deeper than the parser's nesting limit; `line` counts from the body's start."""
+
+
+def check_brackets(state: StateCore) -> None:
+    """Refuse a paragraph with more '[' open at once than the nesting limit, before inline parsing.
+
+    markdown-it scans forward from each '[' for its label's end, as deep as
+    its maxNesting: a million '[' took minutes. No article opens more than a
+    few at once (an image in a link is two).
+    """
+    limit = state.md.options["maxNesting"] - 1
+    for token in state.tokens:
+        if token.type != "inline" or "[" not in token.content:
+            continue
+        depth = 0
+        for bracket in BRACKETS.finditer(token.content):
+            if bracket.group() == "[":
+                depth += 1
+                if depth > limit:
+                    raise TooDeep(f"more than {limit} '[' open at once ([limits] nesting in handout.toml)",
+                                  None, token.map[0] if token.map else None)
+            elif bracket.group() == "]":
+                depth = max(0, depth - 1)
+
+
+BRACKETS = re.compile(r"\\.|[\[\]]")
+
+
+def add_anchors(state: StateCore) -> None:
+    """Give each heading an id from its text, made unique with -1, -2...
+
+    mdit-py-plugins' anchors plugin tries each number in turn for each
+    repeated title: 100,000 '# Step' headings took minutes. Here each title
+    remembers the next number to try.
+    """
+    used: set[str] = set()
+    next_number: dict[str, int] = {}
+    for index, token in enumerate(state.tokens):
+        if token.type != "heading_open":
+            continue
+        anchor = base = slugify(inline_text(state.tokens[index + 1]))
+        number = next_number.get(base, 1)
+        while anchor in used:
+            anchor, number = f"{base}-{number}", number + 1
+        next_number[base] = number
+        used.add(anchor)
+        token.attrSet("id", anchor)
+
+
+MAX_NESTING = 100  # the most [limits] nesting may be
+
+
+@functools.cache
+def markdown_parser(nesting: int) -> MarkdownIt:
+    """The parser for a nesting limit: one level more than it, so the limit is checked
+    (check_nesting) and nothing deeper is ever dropped in silence; no deeper, since the
+    time a '[' takes grows with it."""
     parser = (
-        # maxNesting: a hard stop for the parser; the configurable limit is
-        # checked below it, so nothing deeper is ever dropped in silence.
-        MarkdownIt("commonmark", {"html": True, "maxNesting": 100})
+        MarkdownIt("commonmark", {"html": True, "maxNesting": nesting + 1})
         .enable(["table", "strikethrough"])
         .use(footnote_plugin)
         .use(deflist_plugin)
         .use(tasklists_plugin)
-        .use(anchors_plugin, min_level=1, max_level=6)
         .use(attrs_plugin, after=("image",))
     )
+    parser.core.ruler.before("inline", "check_brackets", check_brackets)
+    parser.core.ruler.push("anchor", add_anchors)
     for name in CALLOUTS:
         parser.use(container_plugin, name=name, render=render_callout(name))
     parser.add_render_rule("fence", lambda renderer, tokens, index, options, env:
@@ -172,7 +229,8 @@ def markdown_parser() -> MarkdownIt:
     return parser
 
 
-PARSER = markdown_parser()
+# For rendering, and for reading articles that to_html has read under their limits.
+PARSER = markdown_parser(MAX_NESTING)
 
 
 def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits = Limits()) -> Body:
@@ -182,7 +240,11 @@ def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits =
     one, local images beside the article are allowed and the network is not.
     """
     policy = policy or ReadPolicy(roots=(article.source.parent,))
-    tokens = PARSER.parse(article.body)
+    try:
+        tokens = markdown_parser(limits.nesting).parse(article.body)
+    except TooDeep as exc:
+        raise ArticleError(exc.problem, article.source,
+                           None if exc.line is None else article.body_first_line + exc.line) from None
     check_nesting(tokens, article, limits.nesting)
     diagnostics = raw_html_removals(tokens, article)
     demote_headings(tokens)
