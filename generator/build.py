@@ -10,6 +10,7 @@ article's failure is recorded in its result and the others still build.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import ipaddress
 import os
@@ -143,6 +144,7 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
     extra_roots += [options.printing.profile()] if options.printing.profile() else []
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
+    policy = dataclasses.replace(policy, max_pixels=int(config.limits.image_megapixels * 1_000_000))
 
     report = progress or (lambda result: None)
     manifest = Manifest(options.output_dir)
@@ -168,7 +170,7 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
             results[index] = BuildResult(source=source, status="failed", error=exc)
             report(results[index])
             continue
-        fingerprints[index] = article_digest(source, article.body + repr(article.meta), shared)
+        fingerprints[index] = article_digest(source, article.body + repr(article.meta), shared, policy)
         entry = None if options.force else manifest.unchanged(target, fingerprints[index])
         if entry:
             results[index] = BuildResult(source=source, output=target, status="unchanged", pages=entry.pages,

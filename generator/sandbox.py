@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
+
+import PIL.Image
 
 
 MEGABYTE = 1024 * 1024
@@ -36,10 +40,26 @@ class ReadPolicy:
     trusted_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     remote_timeout: float = REMOTE_TIMEOUT
     remote_max_bytes: int = REMOTE_MAX_BYTES
+    # [limits] image_megapixels: for every image WeasyPrint loads, from Markdown, raw HTML, CSS or SVG.
+    max_pixels: int = 50_000_000
 
     def allows_path(self, path: Path) -> bool:
-        resolved = path.resolve()  # follows symbolic links: a link out of the project is out
+        try:
+            resolved = path.resolve()  # follows symbolic links: a link out of the project is out
+        except (OSError, ValueError, RuntimeError):  # a NUL in the name, a loop of links
+            return False
         return any(resolved.is_relative_to(root.resolve()) for root in self.roots)
+
+
+def pixel_count(image: Path | BinaryIO) -> int:
+    """Width times height from the image's header, without decoding it; 0 if not a raster image."""
+    try:
+        with PIL.Image.open(image) as opened:
+            return opened.width * opened.height
+    except PIL.Image.DecompressionBombError as exc:  # Pillow's own, larger limit
+        return int(re.search(r"\((\d+) pixels\)", str(exc)).group(1))
+    except (PIL.UnidentifiedImageError, OSError, ValueError):
+        return 0  # not a raster image (SVG, CSS, a font): WeasyPrint draws it, or says it cannot
 
 
 class Refused(ValueError):

@@ -30,7 +30,8 @@ REMOVED_WITH_CONTENT = {"script", "style", "template", "noscript", "iframe", "ob
                         "frameset", "frame", "applet", "math", "svg"}
 ALLOWED_ATTRIBUTES = {
     "*": {"class", "id", "title", "lang", "dir", "style"},
-    "a": {"href", "data-url", "name"},
+    # Not data-url: markup.print_links makes it from the href, or one address could print beside a link to another.
+    "a": {"href", "name"},
     "img": {"src", "alt", "width", "height"},
     "input": {"type", "checked", "disabled"},
     "td": {"colspan", "rowspan", "align"},
@@ -57,11 +58,13 @@ ALLOWED_STYLES = {
     "page-break-inside",
 }
 URL_SCHEMES = {"http", "https", "mailto", "data"}
+# What a link may lead to: where a reader of the paper can go.
+LINK_SCHEMES = ("http", "https", "mailto")
 # What is removed because it could run, fetch, submit or hide something (W108); the
 # rest of what clean() leaves out is screen formatting the theme replaces (W109).
 UNSAFE_TAGS = REMOVED_WITH_CONTENT | {"base", "meta", "link", "form", "button", "textarea", "select",
                                       "portal", "frame", "frameset", "param", "source", "track"}
-UNSAFE_ATTRIBUTES = {"action", "formaction", "http-equiv", "srcdoc", "srcset", "background", "poster",
+UNSAFE_ATTRIBUTES = {"data-url", "action", "formaction", "http-equiv", "srcdoc", "srcset", "background", "poster",
                      "codebase", "ping", "xlink:href"}
 UNSAFE_STYLES = {"background", "background-image", "border-image", "list-style-image", "content", "cursor",
                  "behavior", "-moz-binding", "position", "display", "visibility", "opacity", "z-index",
@@ -117,7 +120,7 @@ class RemovalScanner(HTMLParser):
                         self.removed.append(Removal(f"{prop} style of <{tag}>", prop in UNSAFE_STYLES))
             elif name in ("href", "src") and value and ":" in value.split("/")[0]:
                 scheme = value.split(":", 1)[0].strip().lower()
-                if scheme not in URL_SCHEMES:
+                if scheme not in (LINK_SCHEMES if tag == "a" else URL_SCHEMES):
                     self.removed.append(Removal(f"{scheme}: address of <{tag}>", True))
 
     def handle_startendtag(self, tag, attrs):
