@@ -282,7 +282,9 @@ def raw_html_removals(tokens: list[Token], article: Article) -> list[Diagnostic]
             for removed in sanitize.removals(piece.content):
                 line = article.body_first_line + block.map[0] if block.map else None
                 found.append(
-                    Diagnostic("W108", f"removed unsafe HTML: {removed.what}", article.source, line) if removed.unsafe
+                    Diagnostic("W120", f"left out a style that hides text on paper: {removed.what}", article.source,
+                               line) if removed.hides_text
+                    else Diagnostic("W108", f"removed unsafe HTML: {removed.what}", article.source, line) if removed.unsafe
                     else Diagnostic("W109", f"left out screen formatting: {removed.what} (the theme lays out the page)",
                                     article.source, line))
     return found

@@ -358,3 +358,43 @@ def test_printed_addresses_are_where_links_go_and_no_builder_path_is_in_the_pdf(
     assert sorted(set(uris)) == ["https://evil.example/phish", "https://example.org/source"]
     everything = pdf_bytes_everywhere(pdf)
     assert str(project).encode() not in everything and b"file://" not in everything
+
+
+def test_styles_that_hide_text_are_left_out_with_a_warning(project):
+    write(project / "content" / "hiding.md", """
+        Visible start.
+
+        <p style="font-size: 0">zero sized words</p>
+
+        <p style="color: #fff; font-weight: bold">white on white words</p>
+
+        <p style="margin-left: -3000px">pushed off the page words</p>
+
+        <p style="color: white; background-color: #123">white on dark words</p>
+    """)
+    result = run("build", "--check")
+    for line, what in [(3, "'font-size: 0' of <p>"), (5, "'color: #fff' of <p>"), (7, "'margin-left: -3000px' of <p>")]:
+        assert f"content/hiding.md:{line}: warning: left out a style that hides text on paper: {what} [W120]" \
+            in result.stderr
+    assert "white on dark" not in result.stderr
+    assert result.exit_code == 0, result.output
+    text = words(" ".join(page_texts(project / "output" / "hiding.pdf")))
+    assert "zero sized words white on white words pushed off the page words" in text
+
+
+def test_check_fails_on_a_handout_that_hides_text(project):
+    # The project's own stylesheet is trusted and not sanitized: it can still hide words.
+    write(project / "print.css", "p.whisper { color: #fdfdfd } p.tiny { font-size: 0.5pt }\n")
+    write(project / "content" / "a.md", """
+        Readable words.
+
+        <p class="whisper">white words nobody sees</p>
+
+        <p class="tiny">words too small to read</p>
+    """)
+    assert run("build", "--css", "print.css").exit_code == 0
+    result = run("check")
+    assert result.exit_code == 1
+    assert "output/a.pdf: page 1: error: text printed too small or in the colour of the paper:" \
+           " 'white words nobody sees' [C220]" in result.stdout
+    assert "'words too small to read' [C220]" in result.stdout
