@@ -139,8 +139,8 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
             themes.lineage(themes.discover(project_dir), options.theme)
         except HandoutError as exc:
             raise UsageError(exc.problem) from None
-    # The project's own settings may name files elsewhere: its logo, a --css file's folder.
-    extra_roots = [options.extra_css.resolve().parent] if options.extra_css else []
+    # The project's own settings may name files elsewhere: its logo, a --css file (the file, not its folder).
+    extra_roots = [options.extra_css.resolve()] if options.extra_css else []
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
     extra_roots += [options.printing.profile()] if options.printing.profile() else []
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import location
+from .errors import location, printable
 
 # code -> (severity, meaning): the table the README documents.
 CODES = {
@@ -68,7 +68,7 @@ class Diagnostic:
         where = location(self.path, self.line)
         if self.page is not None:
             where += f": page {self.page}"
-        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+        return f"{where}: {self.severity}: {printable(self.message)} [{self.code}]"
 
     def as_dict(self) -> dict:
         return {

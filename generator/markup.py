@@ -553,10 +553,9 @@ def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_
                     else article.source.parent / unquote(src.split("#")[0].split("?")[0]))
             if "\0" in str(path) or len(src) > MAX_ADDRESS:
                 raise ArticleError(f"image {unquote(src)[:60]!r} is not a file name", article.source, line)
-            if not policy.allows_path(path):
-                found.append(Diagnostic(
-                    "W106", f"image {unquote(src)} is outside the project's content, templates, themes and"
-                    " assets folders; not read", article.source, line))
+            refusal = policy.refusal(path)
+            if refusal:
+                found.append(Diagnostic("W106", f"image {unquote(src)} {refusal}; not read", article.source, line))
                 print_instead(token, token.content)
                 continue
             try:

@@ -71,9 +71,9 @@ class SafeFetcher(weasyprint.URLFetcher):
             return super().fetch(url, headers)
         if scheme == "file":
             path = Path(url2pathname(urlsplit(url).path))
-            if not self.policy.allows_path(path):
-                raise Refused(f"{path} is outside the project's content, templates, themes and assets folders;"
-                              " not read", "W106")
+            refusal = self.policy.refusal(path)
+            if refusal:
+                raise Refused(f"{display_path(path)} {refusal}; not read", "W106")
             return super().fetch(url, headers)
         if scheme in ("http", "https"):
             if not self.policy.allow_remote:

@@ -16,6 +16,8 @@ import ipaddress
 import re
 import socket
 import ssl
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -44,11 +46,28 @@ class ReadPolicy:
     max_pixels: int = 50_000_000
 
     def allows_path(self, path: Path) -> bool:
+        return self.refusal(path) is None
+
+    def refusal(self, path: Path) -> str | None:
+        """Why `path` may not be read ("is outside ..."), or None if it may."""
         try:
             resolved = path.resolve()  # follows symbolic links: a link out of the project is out
+            if not any(resolved.is_relative_to(root.resolve()) for root in self.roots):
+                return OUTSIDE
+            status = resolved.stat()
+        except FileNotFoundError:
+            return None  # inside, and missing: the reader says so
         except (OSError, ValueError, RuntimeError):  # a NUL in the name, a loop of links
-            return False
-        return any(resolved.is_relative_to(root.resolve()) for root in self.roots)
+            return OUTSIDE
+        # A hard link is the same file under another name, maybe outside the project,
+        # and nothing tells where the other names are. Installed packages (fonts) are trusted.
+        if stat.S_ISREG(status.st_mode) and status.st_nlink > 1 and not resolved.is_relative_to(INSTALLED):
+            return "has another name elsewhere (a hard link), which may be outside the project"
+        return None
+
+
+OUTSIDE = "is outside the project's content, templates, themes and assets folders"
+INSTALLED = Path(sys.prefix).resolve()
 
 
 def pixel_count(image: Path | BinaryIO) -> int:

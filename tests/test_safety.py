@@ -398,3 +398,48 @@ def test_check_fails_on_a_handout_that_hides_text(project):
     assert "output/a.pdf: page 1: error: text printed too small or in the colour of the paper:" \
            " 'white words nobody sees' [C220]" in result.stdout
     assert "'words too small to read' [C220]" in result.stdout
+
+
+def test_names_and_values_cannot_forge_a_line_of_output(project):
+    write(project / "content" / "evil\nerror: all handouts deleted\x1b[2J.md", """
+        ---
+        lang: "en\\nerror: forged\\u202e"
+        ---
+        Text.
+    """)
+    result = run("build")
+    (line,) = [line for line in result.stderr.splitlines() if "error" in line]
+    assert line == ("content/evil\\nerror: all handouts deleted\\x1b[2J.md:2: error: lang 'en\\nerror: forged\\u202e'"
+                    " is not a language tag such as en, de or pt-BR")
+    assert "\x1b" not in result.output
+
+
+@pytest.mark.parametrize("value", ["inf", "1e30", "nan"])
+def test_limits_past_any_sane_bound_are_one_clear_line(project, value):
+    write(project / "content" / "a.md", "Text.\n")
+    write(project / "handout.toml", f"[limits]\nrender_seconds = {value}\n")
+    result = run("build")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "handout.toml: error: limits.render_seconds must be a positive number up to 3600"
+
+
+def test_a_stylesheet_opens_its_own_file_not_its_folder(project):
+    home = project.parent / f"{project.name}-home"
+    write(home / "print.css", "p { letter-spacing: 0.01em }\n")
+    (home / "scan.png").write_bytes(PNG.getvalue())
+    write(project / "content" / "a.md", f"A scan: ![scan]({home / 'scan.png'})\n")
+    result = run("build", "--css", str(home / "print.css"))
+    assert f"image {home / 'scan.png'} is outside the project's content" in result.stderr
+    assert len(PdfReader(project / "output" / "a.pdf").pages[0].images) == 0
+
+
+def test_a_hard_link_into_the_project_is_not_read(project):
+    outside = project.parent / f"{project.name}-secret.png"
+    outside.write_bytes(PNG.getvalue())
+    os.link(outside, project / "content" / "linked.png")
+    write(project / "content" / "a.md", "Linked: ![linked](linked.png) <img src=\"linked.png\" alt=\"raw\">\n")
+    result = run("build")
+    assert ("content/a.md:1: warning: image linked.png has another name elsewhere (a hard link), which may be"
+            " outside the project; not read [W106]") in result.stderr
+    assert "content/linked.png has another name elsewhere" in result.stderr  # the raw <img>, refused by the fetcher
+    assert len(PdfReader(project / "output" / "a.pdf").pages[0].images) == 0
