@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import PIL.Image
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
@@ -40,6 +41,9 @@ class SafeFetcher(weasyprint.URLFetcher):
         self.policy = policy
         self.refused: list[tuple[str, str]] = []  # (warning code, reason)
         self.too_large: list[str] = []  # images over the pixel limit: an error for the article
+        # Pillow imports its forty image plugins the first time a file is none of the common
+        # kinds (every font is one): here, not inside the render's time limit.
+        PIL.Image.init()
 
     def fetch(self, url, headers=None):
         try:
@@ -55,15 +59,19 @@ class SafeFetcher(weasyprint.URLFetcher):
         data: address, CSS or an SVG's <image>. Only the header is read
         for the size, so a decompression bomb is never decoded.
         """
-        body = response.read()
-        response.close()
-        pixels = pixel_count(io.BytesIO(body))
+        if response.path:  # a file: the header only, not the whole file (fonts come this way too)
+            body, pixels = None, pixel_count(Path(response.path))
+        else:
+            body = response.read()
+            response.close()
+            pixels = pixel_count(io.BytesIO(body))
         if pixels > self.policy.max_pixels:
             name = display_path(response.path) if response.path else response.url[:60] + "…" * (len(response.url) > 60)
             self.too_large.append(f"image {name} has {pixels / 1e6:.0f} megapixels, over the limit of"
                                   f" {self.policy.max_pixels / 1e6:.0f} ([limits] image_megapixels in handout.toml)")
+            response.close()
             raise Refused(self.too_large[-1], "W106")
-        return URLFetcherResponse(response.url, body, response.headers, response.status)
+        return response if body is None else URLFetcherResponse(response.url, body, response.headers, response.status)
 
     def fetch_allowed(self, url: str, headers):
         scheme = urlsplit(url).scheme.lower()
