@@ -176,12 +176,13 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
             themes.lineage(themes.discover(project_dir), options.theme)
         except HandoutError as exc:
             raise UsageError(exc.problem) from None
-    # The project's own settings may name files elsewhere: its logo, a --css file's folder.
-    extra_roots = [options.extra_css.resolve().parent] if options.extra_css else []
+    # The project's own settings may name files elsewhere: its logo, a --css file (the file, not its folder).
+    extra_roots = [options.extra_css.resolve()] if options.extra_css else []
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
     extra_roots += [options.printing.profile()] if options.printing.profile() else []
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
     notify = notify or (lambda text: click.echo(text, err=True))
+    policy = dataclasses.replace(policy, max_pixels=int(config.limits.image_megapixels * 1_000_000))
     report = progress or (lambda result: None)
     replaced = [BuildResult(source=page, output=markdown, status="superseded")
                 for path in paths if path.is_dir() for page, markdown in superseded(path).items()]
@@ -230,7 +231,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
             results[index] = BuildResult(source=source, status="failed", error=exc)
             report(results[index])
             continue
-        fingerprints[index] = article_digest(source, article.body + repr(article.meta), shared)
+        fingerprints[index] = article_digest(source, article.body + repr(article.meta), shared, policy)
         entry = None if options.force else manifest.unchanged(target, fingerprints[index])
         if entry:
             results[index] = BuildResult(source=source, output=target, status="unchanged", pages=entry.pages,

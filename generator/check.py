@@ -267,6 +267,10 @@ def page_problems(pdf: Path, pages: list[PageScan], bodies: list[list[Line]],
         for text in page.hidden:
             shown = text if len(text) <= 60 else text[:59] + "…"
             found.append(Diagnostic("C202", f"text drawn outside the visible page: '{shown}'", pdf, page=page.number))
+        for text in page.faint:
+            shown = text if len(text) <= 60 else text[:59] + "…"
+            found.append(Diagnostic("C220", f"text printed too small or in the colour of the paper: '{shown}'",
+                                    pdf, page=page.number))
         for char in dict.fromkeys(page.missing_glyphs):
             code = f" (U+{ord(char):04X})" if len(char) == 1 else ""
             found.append(Diagnostic("C203", f"no font draws '{char}'{code}: it prints as an empty box", pdf, page=page.number))

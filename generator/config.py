@@ -8,6 +8,7 @@ kind is an error naming the file.
 from __future__ import annotations
 
 import difflib
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,13 @@ class Config:
 
 
 def positive_number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf
+
+
+def up_to(maximum: float):
+    """A positive number no larger than `maximum`: inf or 1e30 would overflow where the
+    limit is used (a timer, a byte count), or be no limit at all."""
+    return (lambda value: positive_number(value) and value <= maximum, f"a positive number up to {maximum:g}")
 
 
 def text(value) -> bool:
@@ -71,16 +78,16 @@ def text(value) -> bool:
 # section -> key -> (check, what the value must be)
 SCHEMA = {
     "check": {
-        "max_size_mb": (positive_number, "a positive number"),
-        "min_dpi": (positive_number, "a positive number"),
+        "max_size_mb": up_to(10_000),
+        "min_dpi": up_to(10_000),
         "ad_phrases": (lambda v: isinstance(v, list) and all(map(text, v)), "a list of phrases"),
     },
     "limits": {
-        "article_mb": (positive_number, "a positive number"),
-        "image_megapixels": (positive_number, "a positive number"),
+        "article_mb": up_to(1_000),
+        "image_megapixels": up_to(1_000),
         "nesting": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 100,
                     "a whole number from 2 to 100"),
-        "render_seconds": (positive_number, "a positive number"),
+        "render_seconds": up_to(3_600),
     },
     "mail": {
         "smtp_host": (text, "a host name"),

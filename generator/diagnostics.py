@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import location
+from .errors import location, printable
 
 # code -> (severity, meaning): the table the README documents.
 CODES = {
@@ -24,6 +24,7 @@ CODES = {
     "W107": ("warning", "a remote resource was not fetched (no network without --allow-remote, or refused)"),
     "W108": ("warning", "unsafe raw HTML removed (scripts, event handlers, javascript: links, forms...)"),
     "W109": ("warning", "raw HTML formatting for a screen left out (widths, borders, font tags, no-wrap...)"),
+    "W120": ("warning", "a raw HTML style that hides text on paper left out (font-size 0, text coloured like its background, a negative margin)"),
     "C201": ("error", "words of the article missing from the PDF (with the source line of each run)"),
     "C202": ("error", "text drawn outside the visible page (off the edge or clipped by its box)"),
     "C203": ("error", "a character no font on the page can draw (printed as an empty box)"),
@@ -34,6 +35,7 @@ CODES = {
     "C208": ("warning", "a link whose target the print reader cannot see"),
     "C209": ("error", "the PDF is larger than the email budget (default 10 MB)"),
     "C210": ("error", "the PDF is missing or cannot be read"),
+    "C220": ("error", "text printed too small to read, or in the colour of what is under it (white on the page)"),
     "L301": ("warning", "web boilerplate left in the article's text"),
     "L302": ("warning", "an advertising or SEO phrase inside the text"),
     "L303": ("warning", "placeholder text (lorem ipsum, TODO, [insert ...])"),
@@ -69,7 +71,7 @@ class Diagnostic:
         where = location(self.path, self.line)
         if self.page is not None:
             where += f": page {self.page}"
-        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+        return f"{where}: {self.severity}: {printable(self.message)} [{self.code}]"
 
     def as_dict(self) -> dict:
         found = {

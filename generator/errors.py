@@ -8,9 +8,22 @@ exits without a traceback.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
+
+# What could break a line of output or forge one: control characters (a newline, ESC
+# of a terminal's escape codes) and the bidirectional overrides that reorder text.
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """`text` with what a file name or front-matter value could use to forge a line shown
+    as escapes (\\n, \\x1b, \\u202e): each error and warning stays one line."""
+    return UNPRINTABLE.sub(lambda match: NAMED_ESCAPES.get(match.group()) or (
+        f"\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100 else f"\\u{ord(match.group()):04x}"), text)
 
 
 def location(path: Path | str | None, line: int | None = None) -> str:
@@ -22,11 +35,13 @@ def location(path: Path | str | None, line: int | None = None) -> str:
 
 
 def display_path(path: Path | str) -> str:
+    """The path as users see it: relative to the working directory when inside it, and
+    printable (a file name cannot forge a line of output)."""
     path = Path(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return printable(str(path.resolve().relative_to(Path.cwd().resolve())))
     except ValueError:
-        return str(path)
+        return printable(str(path))
 
 
 class HandoutError(click.ClickException):
@@ -34,18 +49,22 @@ class HandoutError(click.ClickException):
 
     exit_code = 1
 
-    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None):
+    def __init__(self, message: str, path: Path | str | None = None, line: int | None = None,
+                 details: tuple[str, ...] = ()):
         self.path = Path(path) if path is not None else None
         self.line = line
         self.problem = message
-        super().__init__(f"{location(path, line)}: error: {message}")
+        # Each of several problems found at once on a line of its own, below the error.
+        self.details = tuple(details)
+        super().__init__(f"{location(path, line)}: error: {printable(message)}"
+                         + "".join(f"\n  {printable(detail)}" for detail in self.details))
 
     def format_message(self) -> str:
         return self.message
 
     def __reduce__(self):
         # Batch builds send errors back from worker processes.
-        return (self.__class__, (self.problem, self.path, self.line))
+        return (self.__class__, (self.problem, self.path, self.line, self.details))
 
     def show(self, file=None) -> None:
         click.echo(self.format_message(), err=True, file=file)

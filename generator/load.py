@@ -19,6 +19,7 @@ from .article import PAPER_SIZES, Article, Metadata
 from .diagnostics import Diagnostic
 from .errors import ArticleError
 from .read import language, savedpage
+from .sanitize import LINK_SCHEMES
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
@@ -32,6 +33,10 @@ SLUG = re.compile(r"^[\w][\w-]*$")
 MEGABYTE = 1024 * 1024
 DEFAULT_MAX_BYTES = 5 * MEGABYTE
 SWITCHES = ("cover", "toc")
+# Names, not values: `slug: yes` would otherwise name the handout True.pdf.
+TEXT_ONLY = ("slug", "lang", "theme", "paper", "source_url")
+# Longer than browsers and QR codes take; no printed address should be.
+MAX_ADDRESS = 2000
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
@@ -156,10 +161,25 @@ def load_article(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
     )
 
 
+class FrontMatterLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, with a value it cannot make (2025-02-30, an integer of
+    5,000 digits) a YAML error at its line rather than a bare ValueError."""
+
+    def construct_object(self, node, deep=False):
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:
+            if isinstance(exc, yaml.YAMLError):
+                raise
+            shown = node.value if isinstance(node, yaml.ScalarNode) else node.tag
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{shown[:40]}' cannot be read ({str(exc).splitlines()[0][:80]})", node.start_mark) from None
+
+
 def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]:
     """Check the YAML front matter; returns Metadata fields and warnings."""
     try:
-        loader = yaml.SafeLoader(source)
+        loader = FrontMatterLoader(source)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else {}
@@ -204,6 +224,19 @@ def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]
     return fields, diagnostics
 
 
+def check_address(address: str, what: str, path: Path, line: int | None) -> None:
+    """An address that may be printed, linked and put in a QR code: http(s) or mailto, of sane length.
+
+    What paper shows must be where the link goes: a javascript: or file:
+    address leads nowhere a reader can go.
+    """
+    if len(address) > MAX_ADDRESS:
+        raise ArticleError(f"{what} is {len(address):,} characters long, over {MAX_ADDRESS:,}", path, line)
+    scheme = address.split(":", 1)[0].strip().lower() if ":" in address else ""
+    if scheme not in LINK_SCHEMES:
+        raise ArticleError(f"{what} must be an http, https or mailto address, not '{address[:60]}'", path, line)
+
+
 def front_matter_value(key: str, value, path: Path, line: int | None):
     if key in SWITCHES:
         if not isinstance(value, bool):
@@ -223,6 +256,9 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
         value = ", ".join(str(n).strip() for n in names if str(n).strip())
     if isinstance(value, (dict, list)):
         raise ArticleError(f"{key} must be a single value, not a list or mapping", path, line)
+    if not isinstance(value, str) and (key in TEXT_ONLY or isinstance(value, bool)):
+        raise ArticleError(f"{key} must be text, not {str(value).lower()}; put it in quotes if it is",
+                           path, line)
     if isinstance(value, (datetime.date, datetime.datetime)):
         value = value.isoformat()
     value = str(value).strip()
@@ -232,6 +268,8 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
         raise ArticleError(
             f"slug '{value}' may hold only letters, digits, '-' and '_' (output names never come from paths)",
             path, line)
+    if key == "source_url":
+        check_address(value, "source_url", path, line)
     if key == "paper":
         value = value.lower()
         if value not in PAPER_SIZES:

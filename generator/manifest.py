@@ -20,12 +20,15 @@ import importlib.metadata
 import json
 import os
 import re
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from . import __version__, fonts
 from .diagnostics import Diagnostic
 from .output import write_atomically
+from .sandbox import ReadPolicy
 
 FILENAME = ".handout-manifest.json"
 # handout's own code is an input too, not only its version: an install from a
@@ -79,14 +82,31 @@ def build_digest(template_roots: list[Path], settings: list[Path], options: str)
                   os.environ.get("SOURCE_DATE_EPOCH", ""), str(fonts.cache_dir()))
 
 
-def article_digest(source: Path, text: str, shared: str) -> str:
-    """The fingerprint of one handout: the shared digest, the article and the files it names."""
+def article_digest(source: Path, text: str, shared: str, policy: ReadPolicy) -> str:
+    """The fingerprint of one handout: the shared digest, the article and the files it names.
+
+    Only files the read policy allows are opened, regular files only (not a
+    FIFO or a device): an article naming /etc/shadow or /proc/self/mem gets its
+    warning from the build, and its contents are never read, not even to hash.
+    """
     named = sorted({
-        (source.parent / (match[0] or match[1] or match[2]).split("#")[0].split("?")[0]).resolve()
+        source.parent / unquote((match[0] or match[1] or match[2]).split("#")[0].split("?")[0])
         for match in REFERENCE.findall(text)
     })
-    return digest(shared, str(source.resolve()), text,
-                  *(part for path in named if path.is_file() for part in (str(path), path.read_bytes())))
+    return digest(shared, str(source.resolve()), text, *(part for path in named for part in readable(path, policy)))
+
+
+def readable(path: Path, policy: ReadPolicy) -> tuple[str, bytes] | tuple[()]:
+    """(name, contents) of a file the build may read, else nothing."""
+    if not policy.allows_path(path):
+        return ()
+    try:
+        with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                return ()
+            return str(path.resolve()), stream.read()
+    except (OSError, ValueError):
+        return ()
 
 
 class Manifest:

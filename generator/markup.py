@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import functools
 import html
-import itertools
 import re
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-import PIL.Image
-
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.anchors.index import slugify
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
@@ -41,7 +40,9 @@ from .article import Article
 from .config import Limits
 from .diagnostics import Diagnostic
 from .errors import ArticleError
-from .sandbox import ReadPolicy
+from .load import EXTENSIONS, MAX_ADDRESS, slug_for
+from .sanitize import LINK_SCHEMES
+from .sandbox import ReadPolicy, pixel_count
 
 
 @dataclass(frozen=True)
@@ -151,18 +152,74 @@ def render_callout(name: str):
     return render
 
 
-def markdown_parser() -> MarkdownIt:
+class TooDeep(ArticleError):
+    """Brackets opened deeper than the parser's nesting limit; `line` counts from the body's start."""
+
+
+def check_brackets(state: StateCore) -> None:
+    """Refuse a paragraph with more '[' open at once than the nesting limit, before inline parsing.
+
+    markdown-it scans forward from each '[' for its label's end, as deep as
+    its maxNesting: a million '[' took minutes. No article opens more than a
+    few at once (an image in a link is two).
+    """
+    limit = state.md.options["maxNesting"] - 1
+    for token in state.tokens:
+        if token.type != "inline" or "[" not in token.content:
+            continue
+        depth = 0
+        for bracket in BRACKETS.finditer(token.content):
+            if bracket.group() == "[":
+                depth += 1
+                if depth > limit:
+                    raise TooDeep(f"more than {limit} '[' open at once ([limits] nesting in handout.toml)",
+                                  None, token.map[0] if token.map else None)
+            elif bracket.group() == "]":
+                depth = max(0, depth - 1)
+
+
+BRACKETS = re.compile(r"\\.|[\[\]]")
+
+
+def add_anchors(state: StateCore) -> None:
+    """Give each heading an id from its text, made unique with -1, -2...
+
+    mdit-py-plugins' anchors plugin tries each number in turn for each
+    repeated title: 100,000 '# Step' headings took minutes. Here each title
+    remembers the next number to try.
+    """
+    used: set[str] = set()
+    next_number: dict[str, int] = {}
+    for index, token in enumerate(state.tokens):
+        if token.type != "heading_open":
+            continue
+        anchor = base = slugify(inline_text(state.tokens[index + 1]))
+        number = next_number.get(base, 1)
+        while anchor in used:
+            anchor, number = f"{base}-{number}", number + 1
+        next_number[base] = number
+        used.add(anchor)
+        token.attrSet("id", anchor)
+
+
+MAX_NESTING = 100  # the most [limits] nesting may be
+
+
+@functools.cache
+def markdown_parser(nesting: int) -> MarkdownIt:
+    """The parser for a nesting limit: one level more than it, so the limit is checked
+    (check_nesting) and nothing deeper is ever dropped in silence; no deeper, since the
+    time a '[' takes grows with it."""
     parser = (
-        # maxNesting: a hard stop for the parser; the configurable limit is
-        # checked below it, so nothing deeper is ever dropped in silence.
-        MarkdownIt("commonmark", {"html": True, "maxNesting": 100})
+        MarkdownIt("commonmark", {"html": True, "maxNesting": nesting + 1})
         .enable(["table", "strikethrough"])
         .use(footnote_plugin)
         .use(deflist_plugin)
         .use(tasklists_plugin)
-        .use(anchors_plugin, min_level=1, max_level=6)
         .use(attrs_plugin, after=("image",))
     )
+    parser.core.ruler.before("inline", "check_brackets", check_brackets)
+    parser.core.ruler.push("anchor", add_anchors)
     for name in CALLOUTS:
         parser.use(container_plugin, name=name, render=render_callout(name))
     parser.add_render_rule("fence", lambda renderer, tokens, index, options, env:
@@ -172,7 +229,8 @@ def markdown_parser() -> MarkdownIt:
     return parser
 
 
-PARSER = markdown_parser()
+# For rendering, and for reading articles that to_html has read under their limits.
+PARSER = markdown_parser(MAX_NESTING)
 
 
 def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits = Limits()) -> Body:
@@ -182,19 +240,23 @@ def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits =
     one, local images beside the article are allowed and the network is not.
     """
     policy = policy or ReadPolicy(roots=(article.source.parent,))
-    tokens = PARSER.parse(article.body)
+    try:
+        tokens = markdown_parser(limits.nesting).parse(article.body)
+    except TooDeep as exc:
+        raise ArticleError(exc.problem, article.source,
+                           None if exc.line is None else article.body_first_line + exc.line) from None
     check_nesting(tokens, article, limits.nesting)
     diagnostics = raw_html_removals(tokens, article)
     demote_headings(tokens)
     diagnostics += place_images(tokens, article, policy, int(limits.image_megapixels * 1_000_000))
-    mark_printed_urls(tokens)
+    diagnostics += check_links(tokens, article)
     tokens = place_footnotes(size_tables(tokens))
     make_figures(tokens)
     headings = tuple(
         Heading(int(token.tag[1]), inline_text(tokens[i + 1]), str(token.attrs.get("id", "")))
         for i, token in enumerate(tokens) if token.type == "heading_open"
     )
-    html_out = sanitize.clean(PARSER.renderer.render(tokens, PARSER.options, {}))
+    html_out = print_links(sanitize.clean(PARSER.renderer.render(tokens, PARSER.options, {})), article)
     if sanitize.depth(html_out) > 2 * limits.nesting:
         raise ArticleError(f"the HTML nests more than {2 * limits.nesting} elements deep", article.source)
     return Body(html=html_out, headings=headings, diagnostics=tuple(diagnostics),
@@ -220,7 +282,9 @@ def raw_html_removals(tokens: list[Token], article: Article) -> list[Diagnostic]
             for removed in sanitize.removals(piece.content):
                 line = article.body_first_line + block.map[0] if block.map else None
                 found.append(
-                    Diagnostic("W108", f"removed unsafe HTML: {removed.what}", article.source, line) if removed.unsafe
+                    Diagnostic("W120", f"left out a style that hides text on paper: {removed.what}", article.source,
+                               line) if removed.hides_text
+                    else Diagnostic("W108", f"removed unsafe HTML: {removed.what}", article.source, line) if removed.unsafe
                     else Diagnostic("W109", f"left out screen formatting: {removed.what} (the theme lays out the page)",
                                     article.source, line))
     return found
@@ -307,24 +371,93 @@ def demote_headings(tokens: list[Token]) -> None:
             token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
 
 
-def mark_printed_urls(tokens: list[Token]) -> None:
-    """Give each outside link whose text hides its address a `data-url` to print.
-
-    On paper nobody can click: the theme prints the address after the text
-    (a::after), unless the text already is the address.
-    """
+def check_links(tokens: list[Token], article: Article) -> list[Diagnostic]:
+    """Markdown links that lead nowhere a reader can go (irc:, ftp:...) are left out with a
+    warning. Only http(s) and mailto print; markdown-it already drops javascript:,
+    vbscript:, file: and data:, and print_links refuses an address too long to print."""
+    found = []
     for block in tokens:
-        children = block.children or []
-        for i, token in enumerate(children):
+        for token in block.children or ():
             href = str(token.attrs.get("href", "")) if token.type == "link_open" else ""
-            if urlsplit(href).scheme.lower() not in ("http", "https", "ftp", "mailto"):
-                continue
-            shown = re.sub(r"^(https?|ftp)://|^mailto:", "", href, flags=re.I)
-            link_text = "".join(
-                t.content for t in itertools.takewhile(lambda t: t.type != "link_close", children[i + 1:])
-            )
-            if shown.rstrip("/").casefold() not in link_text.casefold():
-                token.attrs["data-url"] = shown
+            scheme = urlsplit(href).scheme.lower()
+            if scheme and scheme not in LINK_SCHEMES:
+                found.append(Diagnostic("W108", f"link to a {scheme}: address left out (only http, https and mailto"
+                                        " links lead somewhere from paper)",
+                                        article.source, source_line(article, block, href)))
+                del token.attrs["href"]
+    return found
+
+
+class LinkScanner(HTMLParser):
+    """Each <a href> of sanitized HTML: where its start tag ends, its address and its text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links: list[dict] = []
+        self.open: dict | None = None
+        self.line_starts = [0]
+
+    def position(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href is not None:
+            self.open = {"href": href, "start": self.position(), "tag_end": self.position() + len(self.get_starttag_text()),
+                         "text": ""}
+            self.links.append(self.open)
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self.open:
+            self.open["end"] = self.position()
+            self.open = None
+
+    def handle_data(self, data):
+        if self.open:
+            self.open["text"] += data
+
+
+def print_links(html_out: str, article: Article) -> str:
+    """What paper shows of each link is where it goes.
+
+    On paper nobody can click: an outside link whose text is not its address
+    gets a `data-url` the theme prints after it (a::after), made here from its
+    href, after sanitizing, for raw HTML links too (an author's own data-url
+    is removed: it could show one address beside a link to another). A
+    relative link would become the builder's file:// path inside the PDF: it
+    prints as its name instead, a sibling article (x.md) as its handout (x.pdf).
+    """
+    scanner = LinkScanner()
+    scanner.line_starts += [match.end() for match in re.finditer("\n", html_out)]
+    scanner.feed(html_out)
+    scanner.close()
+    pieces, done = [], 0
+    for link in scanner.links:
+        href, text = link["href"], link["text"]
+        if len(href) > MAX_ADDRESS:
+            raise ArticleError(f"a link's address is {len(href):,} characters long, over {MAX_ADDRESS:,}",
+                               article.source, body_line(article, href[:60]))
+        scheme = urlsplit(href).scheme.lower()
+        if scheme in LINK_SCHEMES:
+            shown = re.sub(r"^https?://|^mailto:", "", href, flags=re.I)
+            if shown.rstrip("/").casefold() not in text.casefold():
+                pieces += [html_out[done:link["tag_end"] - 1], f' data-url="{html.escape(shown)}">']
+                done = link["tag_end"]
+        elif not href.startswith("#") and "end" in link:  # a data: link too: it leads nowhere on paper
+            name = "" if scheme else unquote(urlsplit(href).path)
+            if Path(name).suffix.lower() in EXTENSIONS:
+                name = str(Path(name).with_name(slug_for(Path(name)) + ".pdf"))
+            shown = "" if name.rstrip("/").casefold() in text.casefold() else f" ({html.escape(name)})"
+            pieces += [html_out[done:link["start"]], '<span class="relative-link">',
+                       html_out[link["tag_end"]:link["end"]], f"{shown}</span>"]
+            done = link["end"] + len("</a>")
+    return "".join(pieces) + html_out[done:]
+
+
+def body_line(article: Article, needle: str) -> int | None:
+    at = article.body.find(needle)
+    return None if at < 0 else article.body_first_line + article.body.count("\n", 0, at)
 
 
 WIDE_TABLE_COLUMNS = {"wide": 6, "very-wide": 9}
@@ -415,13 +548,18 @@ def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_
                 continue
             path = (Path(url2pathname(urlsplit(src).path)) if scheme == "file"
                     else article.source.parent / unquote(src.split("#")[0].split("?")[0]))
-            if not policy.allows_path(path):
-                found.append(Diagnostic(
-                    "W106", f"image {unquote(src)} is outside the project's content, templates, themes and"
-                    " assets folders; not read", article.source, line))
+            if "\0" in str(path) or len(src) > MAX_ADDRESS:
+                raise ArticleError(f"image {unquote(src)[:60]!r} is not a file name", article.source, line)
+            refusal = policy.refusal(path)
+            if refusal:
+                found.append(Diagnostic("W106", f"image {unquote(src)} {refusal}; not read", article.source, line))
                 print_instead(token, token.content)
                 continue
-            if not path.is_file():
+            try:
+                found_file = path.is_file()
+            except OSError as exc:
+                raise ArticleError(f"image {unquote(src)} cannot be read ({exc.strerror})", article.source, line) from None
+            if not found_file:
                 raise ArticleError(f"image not found: {unquote(src)}", article.source, line)
             pixels = pixel_count(path)
             if pixels > max_pixels:
@@ -429,17 +567,6 @@ def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_
                     f"image {unquote(src)} has {pixels / 1e6:.0f} megapixels, over the limit of"
                     f" {max_pixels / 1e6:.0f} ([limits] image_megapixels in handout.toml)", article.source, line)
     return found
-
-
-def pixel_count(path: Path) -> int:
-    """Width times height from the image's header, without decoding it."""
-    try:
-        with PIL.Image.open(path) as image:
-            return image.width * image.height
-    except PIL.Image.DecompressionBombError as exc:  # Pillow's own, larger limit
-        return int(re.search(r"\((\d+) pixels\)", str(exc)).group(1))
-    except (PIL.UnidentifiedImageError, OSError):
-        return 0  # not a raster image (SVG): WeasyPrint draws it, or says it cannot
 
 
 def print_instead(image: Token, text: str) -> None:

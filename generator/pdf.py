@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import functools
 import hashlib
+import io
 import logging
 import os
 from dataclasses import dataclass
@@ -13,14 +14,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import PIL.Image
 import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
 from .diagnostics import Diagnostic
+from .errors import ArticleError, display_path
 from .printing import PrintOptions
 from .render import Page
-from .sandbox import ReadPolicy, Refused, fetch_remote
+from .sandbox import ReadPolicy, Refused, fetch_remote, pixel_count
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,38 @@ class SafeFetcher(weasyprint.URLFetcher):
         super().__init__(allowed_protocols=("file", "data", "http", "https"), allow_redirects=False)
         self.policy = policy
         self.refused: list[tuple[str, str]] = []  # (warning code, reason)
+        self.too_large: list[str] = []  # images over the pixel limit: an error for the article
+        # Pillow imports its forty image plugins the first time a file is none of the common
+        # kinds (every font is one): here, before the handout's typesetting time starts.
+        PIL.Image.init()
 
     def fetch(self, url, headers=None):
         try:
-            return self.fetch_allowed(url, headers)
+            return self.within_pixel_limit(self.fetch_allowed(url, headers))
         except Refused as exc:
             self.refused.append((exc.code, str(exc)))
             raise
+
+    def within_pixel_limit(self, response: URLFetcherResponse) -> URLFetcherResponse:
+        """The response, read, unless it is an image with more pixels than the limit.
+
+        Every image WeasyPrint loads comes here: from Markdown, a raw <img>, a
+        data: address, CSS or an SVG's <image>. Only the header is read
+        for the size, so a decompression bomb is never decoded.
+        """
+        if response.path:  # a file: the header only, not the whole file (fonts come this way too)
+            body, pixels = None, pixel_count(Path(response.path))
+        else:
+            body = response.read()
+            response.close()
+            pixels = pixel_count(io.BytesIO(body))
+        if pixels > self.policy.max_pixels:
+            name = display_path(response.path) if response.path else response.url[:60] + "…" * (len(response.url) > 60)
+            self.too_large.append(f"image {name} has {pixels / 1e6:.0f} megapixels, over the limit of"
+                                  f" {self.policy.max_pixels / 1e6:.0f} ([limits] image_megapixels in handout.toml)")
+            response.close()
+            raise Refused(self.too_large[-1], "W106")
+        return response if body is None else URLFetcherResponse(response.url, body, response.headers, response.status)
 
     def fetch_allowed(self, url: str, headers):
         scheme = urlsplit(url).scheme.lower()
@@ -49,9 +77,9 @@ class SafeFetcher(weasyprint.URLFetcher):
             return super().fetch(url, headers)
         if scheme == "file":
             path = Path(url2pathname(urlsplit(url).path))
-            if not self.policy.allows_path(path):
-                raise Refused(f"{path} is outside the project's content, templates, themes and assets folders;"
-                              " not read", "W106")
+            refusal = self.policy.refusal(path)
+            if refusal:
+                raise Refused(f"{display_path(path)} {refusal}; not read", "W106")
             return super().fetch(url, headers)
         if scheme in ("http", "https"):
             if not self.policy.allow_remote:
@@ -146,6 +174,8 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions
             data = with_identifier(document.write_pdf(pdf_identifier=False, pdf_variant=printing.variant))
     finally:
         logger.removeHandler(collector)
+    if fetcher.too_large:
+        raise ArticleError(fetcher.too_large[0], source)
     refusals = [Diagnostic(code, reason, source) for code, reason in dict.fromkeys(fetcher.refused)]
     # WeasyPrint also logs each refused resource; the refusal above says it better.
     messages = [m for m in dict.fromkeys(collector.messages)

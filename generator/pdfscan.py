@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
-from pypdf.generic import ContentStream, DictionaryObject, IndirectObject
+from pypdf.generic import ContentStream, DictionaryObject, FloatObject, IndirectObject, NumberObject
 
 from .article import text_direction
 
@@ -27,6 +27,25 @@ IDENTITY: Matrix = (1, 0, 0, 1, 0, 0)
 # A glyph counts as visible when its middle is inside the visible area; this
 # much slack absorbs rounding in positions and clip rectangles.
 TOLERANCE = 0.5
+
+
+# Text this light (relative luminance; white is 1) cannot be read on white paper,
+# and text under this size (points) is a line of dots.
+FAINT_LUMINANCE = 0.85
+SMALLEST_TEXT = 2.0
+
+
+def luminance(components: list[float], cmyk: bool = False) -> float:
+    """The relative luminance of a fill colour given as gray, RGB or CMYK components."""
+    if cmyk and len(components) == 4:
+        c, m, y, k = components
+        components = [(1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k)]
+    if len(components) == 1:
+        return components[0]
+    if len(components) != 3:
+        return 0.0
+    red, green, blue = components
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
 def multiply(m: Matrix, n: Matrix) -> Matrix:
@@ -75,6 +94,8 @@ class PageScan:
     box: Box
     lines: list[Line] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)  # runs of glyphs outside the visible area
+    # Runs of glyphs too small to read, or in the colour of what is under them (white on the page).
+    faint: list[str] = field(default_factory=list)
     missing_glyphs: list[str] = field(default_factory=list)  # characters drawn with no glyph
     images: list[Image] = field(default_factory=list)
 
@@ -185,6 +206,7 @@ class GraphicsState:
     leading: float = 0.0
     rise: float = 0.0
     render_mode: int = 0
+    fill: float = 0.0  # the fill colour's luminance: 0 black, 1 white
 
     def copy(self) -> GraphicsState:
         return GraphicsState(**self.__dict__)
@@ -198,6 +220,8 @@ class PageScanner:
         self.scan = PageScan(number, (float(box.left), float(box.bottom), float(box.right), float(box.top)))
         self.fonts: dict[int, Font] = {}
         self.hidden_run: list[str] = []
+        self.faint_run: list[str] = []
+        self.painted: list[Box] = []  # areas filled in a colour text in white would show on
         self.run(page.get_contents(), page.get("/Resources", DictionaryObject()), GraphicsState())
         self.flush_hidden()
         for line in self.scan.lines:
@@ -238,13 +262,21 @@ class PageScanner:
                 path.extend(apply(state.ctm, px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h)))
             elif op in ("W", "W*"):
                 clip_pending = True
+            elif op in ("g", "rg", "k", "sc", "scn") and all(isinstance(o, (int, float, FloatObject, NumberObject))
+                                                            for o in operands):
+                state.fill = luminance([float(o) for o in operands], op == "k")
+            elif op == "cs":
+                state.fill = 0.0
             elif op in ("n", "f", "f*", "F", "S", "s", "B", "B*", "b", "b*"):
+                if path and op not in ("n", "S", "s") and state.fill < FAINT_LUMINANCE:
+                    self.painted.append(bounding_box(path))
                 if clip_pending and path:
                     box = bounding_box(path)
                     state.clip = box if state.clip is None else intersect(state.clip, box)
                 path, clip_pending = [], False
             elif op == "BT":
                 text_matrix = line_matrix = IDENTITY
+                self.flush_hidden(("faint",))  # each faint run named apart
             elif op == "Tf":
                 state.font, state.size = self.font(resources, operands[0]), float(operands[1])
             elif op == "Tc":
@@ -304,10 +336,12 @@ class PageScanner:
         visible = intersect(self.scan.box, state.clip) if state.clip else self.scan.box
         inside = (visible[0] - TOLERANCE <= x <= visible[2] + TOLERANCE
                   and visible[1] - TOLERANCE <= y <= visible[3] + TOLERANCE)
-        if inside and state.render_mode != 3:  # mode 3 draws nothing
+        size = abs(apply(matrix, 0, state.size)[1] - baseline) or state.size
+        if inside and state.render_mode != 3 and self.readable(size, state.fill, x, y):  # mode 3 draws nothing
             self.flush_hidden()
-            size = abs(apply(matrix, 0, state.size)[1] - baseline) or state.size
             self.add_to_line(char, baseline, size, start, end)
+        elif inside and state.render_mode != 3:
+            self.faint_run.append(char)
         else:
             self.hidden_run.append(char)
         if not font.has_glyph(code) and not char.isspace():
@@ -327,11 +361,20 @@ class PageScanner:
         else:
             lines.append(Line(baseline, size, [char], end))
 
-    def flush_hidden(self) -> None:
-        text = "".join(self.hidden_run).strip()
-        if text:
-            self.scan.hidden.append(text)
-        self.hidden_run = []
+    def readable(self, size: float, fill: float, x: float, y: float) -> bool:
+        """Whether a glyph at (x, y) can be read: big enough, and dark or on a dark fill."""
+        if size < SMALLEST_TEXT:
+            return False
+        return fill < FAINT_LUMINANCE or any(
+            box[0] <= x <= box[2] and box[1] <= y <= box[3] for box in self.painted)
+
+    def flush_hidden(self, runs: tuple[str, ...] = ("hidden", "faint")) -> None:
+        for name in runs:
+            run, found = getattr(self, f"{name}_run"), getattr(self.scan, name)
+            text = "".join(run).strip()
+            if text:
+                found.append(text)
+            run.clear()
 
     def draw_object(self, resources, name, state: GraphicsState) -> None:
         ref = resources.get("/XObject", {}).get(name)

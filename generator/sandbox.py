@@ -13,12 +13,18 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import time
+import stat
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
+
+import PIL.Image
 
 
 MEGABYTE = 1024 * 1024
@@ -37,10 +43,43 @@ class ReadPolicy:
     trusted_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     remote_timeout: float = REMOTE_TIMEOUT
     remote_max_bytes: int = REMOTE_MAX_BYTES
+    # [limits] image_megapixels: for every image WeasyPrint loads, from Markdown, raw HTML, CSS or SVG.
+    max_pixels: int = 50_000_000
 
     def allows_path(self, path: Path) -> bool:
-        resolved = path.resolve()  # follows symbolic links: a link out of the project is out
-        return any(resolved.is_relative_to(root.resolve()) for root in self.roots)
+        return self.refusal(path) is None
+
+    def refusal(self, path: Path) -> str | None:
+        """Why `path` may not be read ("is outside ..."), or None if it may."""
+        try:
+            resolved = path.resolve()  # follows symbolic links: a link out of the project is out
+            if not any(resolved.is_relative_to(root.resolve()) for root in self.roots):
+                return OUTSIDE
+            status = resolved.stat()
+        except FileNotFoundError:
+            return None  # inside, and missing: the reader says so
+        except (OSError, ValueError, RuntimeError):  # a NUL in the name, a loop of links
+            return OUTSIDE
+        # A hard link is the same file under another name, maybe outside the project,
+        # and nothing tells where the other names are. Installed packages (fonts) are trusted.
+        if stat.S_ISREG(status.st_mode) and status.st_nlink > 1 and not resolved.is_relative_to(INSTALLED):
+            return "has another name elsewhere (a hard link), which may be outside the project"
+        return None
+
+
+OUTSIDE = "is outside the project's content, templates, themes and assets folders"
+INSTALLED = Path(sys.prefix).resolve()
+
+
+def pixel_count(image: Path | BinaryIO) -> int:
+    """Width times height from the image's header, without decoding it; 0 if not a raster image."""
+    try:
+        with PIL.Image.open(image) as opened:
+            return opened.width * opened.height
+    except PIL.Image.DecompressionBombError as exc:  # Pillow's own, larger limit
+        return int(re.search(r"\((\d+) pixels\)", str(exc)).group(1))
+    except (PIL.UnidentifiedImageError, OSError, ValueError):
+        return 0  # not a raster image (SVG, CSS, a font): WeasyPrint draws it, or says it cannot
 
 
 class Refused(ValueError):

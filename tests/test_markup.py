@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html as html_module
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,33 @@ def test_code_in_any_language_keeps_its_text(language):
                '<tag attr="v">text</tag> $HOME && echo ok; SELECT * FROM t;\n')
     code = re.search(r"<code[^>]*>(.*)</code>", to_html(article(f"```{language}\n{snippet}```\n")).html, re.S)[1]
     assert html_module.unescape(re.sub(r"<[^>]+>", "", code)).replace("\u200b", "") == snippet
+
+
+def test_repeated_heading_titles_get_numbered_anchors():
+    body = to_html(article("# Step\n\n# Step\n\n# Step 1\n\n# Step\n"))
+    assert [h.anchor for h in body.headings] == ["step", "step-1", "step-1-1", "step-2"]
+
+
+# Each took minutes before (the anchors plugin, html.parser over raw HTML left
+# open, markdown-it's scan from each '['); a subprocess bounds the wait.
+@pytest.mark.parametrize("body, outcome", [
+    ('"# Step\\n\\n" * 40_000', "read"),
+    ('"<!--" * 300_000', "read"),
+    ('"<div>\\n" + "<a " * 100_000', "read"),
+    ('"[" * 1_000_000', "a.md:1: error: more than 20 '[' open at once ([limits] nesting in handout.toml)"),
+])
+def test_hostile_markdown_is_read_in_bounded_time(body, outcome):
+    script = (
+        "from pathlib import Path\n"
+        "from generator.article import Article, Metadata\n"
+        "from generator.errors import HandoutError\n"
+        "from generator.markup import to_html\n"
+        "try:\n"
+        f"    to_html(Article(Path('a.md'), 'a', Metadata(title='T'), {body}))\n"
+        "    print('read')\n"
+        "except HandoutError as exc:\n"
+        "    print(exc.format_message())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parent.parent)
+    assert done.stdout.strip() == outcome, done.stderr

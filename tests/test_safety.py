@@ -7,10 +7,14 @@ names are refused before any connection is made.
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import os
+import shutil
 import struct
+import subprocess
+import sys
 import threading
 import zlib
 from pathlib import Path
@@ -246,3 +250,185 @@ def test_random_markdown_and_front_matter_give_only_clear_errors(tmp_path, piece
         assert exc.path == path and "\n" not in exc.format_message()
     else:
         assert "<script" not in body.html
+
+
+def bomb_png(width: int = 13_000, height: int = 13_000) -> bytes:
+    """A PNG header claiming width x height pixels, with almost no data behind it."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b"")
+
+
+def build_in_subprocess(project: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`handout build` in its own process: a hang fails the test instead of stalling it."""
+    return subprocess.run([sys.executable, "-m", "generator", "build", *args], cwd=project, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+
+
+CRASHES = {
+    "impossible-date.md": "content/impossible-date.md:3: error: broken YAML front matter: '2025-02-30' cannot be read",
+    "impossible-month.md": "content/impossible-month.md:2: error: broken YAML front matter: '2025-13-01' cannot be read",
+    "huge-number.md": "content/huge-number.md:2: error: broken YAML front matter: '9999",
+    "nul-in-image.md": "content/nul-in-image.md:1: error: image 'a\\x00b.png' is not a file name",
+    "proc-image.md": "content/proc-image.md:1: warning: image /proc/self/mem is outside the project's content",
+    "javascript-source.md": "content/javascript-source.md:2: error: source_url must be an http, https or mailto"
+                            " address, not 'javascript:alert(1)'",
+    "slug-yes.md": "content/slug-yes.md:2: error: slug must be text, not true; put it in quotes if it is",
+    "raw-html-bomb.md": "content/raw-html-bomb.md: error: image content/bomb.png has 169 megapixels, over the limit",
+    "svg-bomb.md": "content/svg-bomb.md: error: image content/bomb.png has 169 megapixels, over the limit",
+    "data-bomb.md": "content/data-bomb.md: error: image data:image/png;base64,",
+    "long-link.md": "content/long-link.md:1: error: a link's address is 100,020 characters long, over 2,000",
+    "long-source.md": "content/long-source.md:2: error: source_url is 100,020 characters long, over 2,000",
+}
+
+
+def test_one_unlucky_article_never_stops_the_others(tmp_path):
+    project = tmp_path / "project"
+    shutil.copytree(HOSTILE / "crash", project / "content")
+    write(project / "content" / "good.md", "These words must all be printed.\n")
+    (project / "content" / "bomb.png").write_bytes(bomb_png())
+    data = base64.b64encode(bomb_png()).decode()
+    write(project / "content" / "data-bomb.md", f"A bomb inline: ![bomb](data:image/png;base64,{data})\n")
+    write(project / "content" / "long-link.md", f"[a link](https://example.org/{'a' * 100_000})\n")
+    write(project / "content" / "long-source.md", f"---\nsource_url: https://example.org/{'a' * 100_000}\n---\nText.\n")
+    done = build_in_subprocess(project)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    for expected in CRASHES.values():
+        assert expected in done.stderr, expected
+    assert "These words must all be printed." in words(" ".join(page_texts(project / "output" / "good.pdf")))
+    assert not (project / "output" / "True.pdf").exists()
+
+
+def test_no_file_outside_the_project_is_opened_not_even_to_fingerprint_it(tmp_path, monkeypatch):
+    canary = tmp_path / "canary.png"
+    canary.write_bytes(PNG.getvalue())
+    project = tmp_path / "project"
+    write(project / "content" / "a.md", "Outside: ![x](../../canary.png) and <img src=\"../../canary.png\">\n")
+    monkeypatch.chdir(project)
+    opened = []
+
+    def recording(open_function):
+        def record(file, *args, **kwargs):
+            if isinstance(file, (str, Path)):
+                opened.append(Path(file).resolve())
+            return open_function(file, *args, **kwargs)
+        return record
+
+    monkeypatch.setattr(io, "open", recording(io.open))
+    monkeypatch.setattr("builtins.open", recording(open))
+    result = run("build", "--jobs", "1")
+    assert "content/a.md:1: warning: image ../../canary.png is outside the project's content" in result.stderr
+    assert canary not in opened
+
+
+def test_printed_addresses_are_where_links_go_and_no_builder_path_is_in_the_pdf(project):
+    write(project / "content" / "links.md", """
+        ---
+        source_url: https://example.org/source
+        ---
+        Raw: <a href="https://evil.example/phish" data-url="www.who.int/safe">the WHO page</a>.
+
+        See [the other handout](other.md), [the data](data/table.csv) and [chat](irc://example.org/x).
+    """)
+    write(project / "content" / "other.md", "Other.\n")
+    result = run("build")
+    assert "content/links.md:4: warning: removed unsafe HTML: data-url attribute of <a> [W108]" in result.stderr
+    assert "content/links.md:6: warning: link to a irc: address left out" in result.stderr
+    pdf = project / "output" / "links.pdf"
+    text = words(" ".join(page_texts(pdf)))
+    assert "the WHO page (evil.example/phish)" in text and "www.who.int" not in text
+    assert "the other handout (other.pdf)" in text and "the data (data/table.csv)" in text
+    uris = [annotation.get_object()["/A"]["/URI"] for page in PdfReader(pdf).pages
+            for annotation in page.get("/Annots") or () if "/URI" in annotation.get_object().get("/A", {})]
+    assert sorted(set(uris)) == ["https://evil.example/phish", "https://example.org/source"]
+    everything = pdf_bytes_everywhere(pdf)
+    assert str(project).encode() not in everything and b"file://" not in everything
+
+
+def test_styles_that_hide_text_are_left_out_with_a_warning(project):
+    write(project / "content" / "hiding.md", """
+        Visible start.
+
+        <p style="font-size: 0">zero sized words</p>
+
+        <p style="color: #fff; font-weight: bold">white on white words</p>
+
+        <p style="margin-left: -3000px">pushed off the page words</p>
+
+        <p style="color: white; background-color: #123">white on dark words</p>
+    """)
+    result = run("build", "--check")
+    for line, what in [(3, "'font-size: 0' of <p>"), (5, "'color: #fff' of <p>"), (7, "'margin-left: -3000px' of <p>")]:
+        assert f"content/hiding.md:{line}: warning: left out a style that hides text on paper: {what} [W120]" \
+            in result.stderr
+    assert "white on dark" not in result.stderr
+    assert result.exit_code == 0, result.output
+    text = words(" ".join(page_texts(project / "output" / "hiding.pdf")))
+    assert "zero sized words white on white words pushed off the page words" in text
+
+
+def test_check_fails_on_a_handout_that_hides_text(project):
+    # The project's own stylesheet is trusted and not sanitized: it can still hide words.
+    write(project / "print.css", "p.whisper { color: #fdfdfd } p.tiny { font-size: 0.5pt }\n")
+    write(project / "content" / "a.md", """
+        Readable words.
+
+        <p class="whisper">white words nobody sees</p>
+
+        <p class="tiny">words too small to read</p>
+    """)
+    assert run("build", "--css", "print.css").exit_code == 0
+    result = run("check")
+    assert result.exit_code == 1
+    assert "output/a.pdf: page 1: error: text printed too small or in the colour of the paper:" \
+           " 'white words nobody sees' [C220]" in result.stdout
+    assert "'words too small to read' [C220]" in result.stdout
+
+
+def test_names_and_values_cannot_forge_a_line_of_output(project):
+    write(project / "content" / "evil\nerror: all handouts deleted\x1b[2J.md", """
+        ---
+        lang: "en\\nerror: forged\\u202e"
+        ---
+        Text.
+    """)
+    result = run("build")
+    (line,) = [line for line in result.stderr.splitlines() if "error" in line]
+    assert line == ("content/evil\\nerror: all handouts deleted\\x1b[2J.md:2: error: lang 'en\\nerror: forged\\u202e'"
+                    " is not a language tag such as en, de or pt-BR")
+    assert "\x1b" not in result.output
+
+
+@pytest.mark.parametrize("value", ["inf", "1e30", "nan"])
+def test_limits_past_any_sane_bound_are_one_clear_line(project, value):
+    write(project / "content" / "a.md", "Text.\n")
+    write(project / "handout.toml", f"[limits]\nrender_seconds = {value}\n")
+    result = run("build")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "handout.toml: error: limits.render_seconds must be a positive number up to 3600"
+
+
+def test_a_stylesheet_opens_its_own_file_not_its_folder(project):
+    home = project.parent / f"{project.name}-home"
+    write(home / "print.css", "p { letter-spacing: 0.01em }\n")
+    (home / "scan.png").write_bytes(PNG.getvalue())
+    write(project / "content" / "a.md", f"A scan: ![scan]({home / 'scan.png'})\n")
+    result = run("build", "--css", str(home / "print.css"))
+    assert f"image {home / 'scan.png'} is outside the project's content" in result.stderr
+    assert len(PdfReader(project / "output" / "a.pdf").pages[0].images) == 0
+
+
+def test_a_hard_link_into_the_project_is_not_read(project):
+    outside = project.parent / f"{project.name}-secret.png"
+    outside.write_bytes(PNG.getvalue())
+    os.link(outside, project / "content" / "linked.png")
+    write(project / "content" / "a.md", "Linked: ![linked](linked.png) <img src=\"linked.png\" alt=\"raw\">\n")
+    result = run("build")
+    assert ("content/a.md:1: warning: image linked.png has another name elsewhere (a hard link), which may be"
+            " outside the project; not read [W106]") in result.stderr
+    assert "content/linked.png has another name elsewhere" in result.stderr  # the raw <img>, refused by the fetcher
+    assert len(PdfReader(project / "output" / "a.pdf").pages[0].images) == 0

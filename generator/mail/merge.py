@@ -87,8 +87,8 @@ def check(merge: Merge, max_bytes: int) -> None:
     if len(problems) == 1:
         raise MailError(f"{problems[0].problem}; nothing was sent", problems[0].path, problems[0].line)
     if problems:
-        raise MailError(f"{len(problems)} problem(s); nothing was sent:\n  "
-                        + "\n  ".join(f"{location(p.path, p.line)}: {p.problem}" for p in problems))
+        raise MailError(f"{len(problems)} problem(s); nothing was sent:",
+                        details=tuple(f"{location(p.path, p.line)}: {p.problem}" for p in problems))
 
 
 @dataclass

@@ -76,8 +76,8 @@ def read_recipients(path: Path) -> Recipients:
     except csv.Error as exc:
         problems.append(f"{location(path, row_number + 1)}: {csv_problem(exc)}; the rows after it were not read")
     if problems:
-        raise MailError(f"{len(problems)} problem(s) in the recipients; nothing was sent:\n  " + "\n  ".join(problems),
-                        path)
+        raise MailError(f"{len(problems)} problem(s) in the recipients; nothing was sent:", path,
+                        details=tuple(problems))
     if not rows:
         raise MailError("no recipients: the file has no rows under its header", path)
     rows, diagnostics = without_second_copies(rows, path)
