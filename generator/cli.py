@@ -98,8 +98,16 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
                                                  output_profile=output_profile, image_dpi=image_dpi))
     # With a JSON report on standard output, the build's own lines go to standard error.
     to_stderr = run_check and report_format == "json"
-    with BuildDisplay(quiet, verbose, to_stderr) as display:
-        results = build(list(paths) or [Path("content")], options, progress=display.show)
+    try:
+        with BuildDisplay(quiet, verbose, to_stderr) as display:
+            results = build(list(paths) or [Path("content")], options, progress=display.show)
+    except KeyboardInterrupt:
+        # The workers are stopped and every handout written so far is whole and recorded.
+        done = [r for r in display.shown if r.status in ("built", "unchanged")]
+        failed_before = sum(not r.ok for r in display.shown)
+        click.echo(f"Stopped (Ctrl-C): {len(done)} handouts built or unchanged, {failed_before} failed, the rest not"
+                   f" built; each written handout is whole. Run the same command again to build the rest.", err=True)
+        sys.exit(130)
     articles = [r for r in results if r.status not in ("stale", "pruned", "superseded")]
     failed = sum(not r.ok for r in articles)
     unchanged = sum(r.status == "unchanged" for r in articles)
@@ -125,6 +133,8 @@ class BuildDisplay:
 
     def __init__(self, quiet: bool, verbose: bool, to_stderr: bool):
         self.quiet, self.verbose, self.to_stderr = quiet, verbose, to_stderr
+        # What was shown, for the summary of a build stopped half-way.
+        self.shown: list[BuildResult] = []
         terminal = sys.stderr.isatty() and not quiet
         if terminal:
             import rich.console
@@ -152,6 +162,7 @@ class BuildDisplay:
             click.echo(text, err=err)
 
     def show(self, result: BuildResult) -> None:
+        self.shown.append(result)
         if self.bar:
             self.bar.advance(self.task)
         if result.status == "superseded":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -166,3 +167,29 @@ def test_a_handout_past_its_time_limit_is_stopped_and_the_next_one_builds_whole(
     fonts = {font["/BaseFont"] for page in PdfReader(project / "output" / "short.pdf").pages
              for font in page["/Resources"]["/Font"].values()}
     assert any("Noto-Serif" in str(name) for name in fonts), fonts
+
+
+def test_ctrl_c_stops_a_build_with_a_summary_and_the_rerun_builds_the_rest(project):
+    for n in range(40):
+        (project / "content" / f"a{n:02}.md").write_text(f"Line {n}.\n\n" + "Some words. " * 3000, encoding="utf-8")
+    build = subprocess.Popen([sys.executable, "-m", "generator", "build", "--jobs", "2"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list((project / "output").glob("*.pdf")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        build.send_signal(signal.SIGINT)
+        out, err = build.communicate(timeout=60)
+    finally:
+        build.kill()
+    assert build.returncode == 130, err
+    assert "Stopped (Ctrl-C): " in err and "Run the same command again to build the rest." in err
+    assert "Traceback" not in err
+    made = len(list((project / "output").glob("*.pdf")))
+    assert 0 < made < 40
+    assert not list((project / "output").glob(".*.tmp"))
+    rerun = build_in_subprocess()
+    assert rerun.returncode == 0
+    # A handout written as Ctrl-C came, before the manifest heard of it, is made again.
+    unchanged = int(re.search(r"40 of 40 handouts built into output/ \((\d+) unchanged, 0 failed", rerun.stdout)[1])
+    assert made - 1 <= unchanged <= made
