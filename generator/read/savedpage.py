@@ -23,6 +23,7 @@ import trafilatura
 from ..article import Removal
 from ..diagnostics import Diagnostic
 from ..errors import ArticleError
+from . import paste
 
 # Blocks of a page: the elements whose text reads as a unit.
 BLOCK_TAGS = {
@@ -87,7 +88,7 @@ def extract(data: bytes, path: Path) -> SavedPage:
     page = page_tree(data, path)
     url = document.url or canonical_url(page) or saved_from(data)
     title = (document.title or "").strip() or path.stem
-    markdown = tidy(without_link_lists(document.text), title, url)
+    markdown = tidy(without_furniture_lines(without_link_lists(document.text)), title, url)
     removed = left_out(page, markdown + "\n" + title)
     return SavedPage(
         title=title, markdown=markdown, author=(document.author or None), date=(document.date or None),
@@ -134,6 +135,21 @@ def without_link_lists(markdown: str) -> str:
             dropped[start:end] = [True] * (end - start)
         start = end + 1
     return "\n\n".join(b for b, d in zip(blocks, dropped) if not d)
+
+
+def without_furniture_lines(markdown: str) -> str:
+    """The Markdown without the one-line blocks that the paste reader knows for furniture
+    by their own words (a share bar, a cookie line, legal links, "Tag: ..."), which
+    trafilatura may keep: the same cleaning as for a pasted page. The page report
+    names them, as it names everything left out."""
+    blocks = re.split(r"\n\s*\n", markdown.strip())
+    return "\n\n".join(block for block in blocks
+                        if "\n" in block.strip() or not paste.furniture_kind(plain_text(block)))
+
+
+def plain_text(block: str) -> str:
+    """A Markdown block's words as a reader sees them: links' text, no marks around it."""
+    return " ".join(DECORATION.sub(" ", LINK_TARGET.sub("", block).replace("[", "")).split())
 
 
 def saved_from(data: bytes) -> str | None:
