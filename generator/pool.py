@@ -18,6 +18,7 @@ import ctypes
 import multiprocessing
 import multiprocessing.connection
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -69,7 +70,8 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
     def launch() -> None:
         ours, theirs = context.Pipe()
         process = context.Process(target=serve, args=(theirs, start, setup, work), daemon=True)
-        process.start()
+        with main_script_hidden():
+            process.start()
         theirs.close()
         running.append(Worker(process, ours))
 
@@ -159,6 +161,28 @@ def serve(connection, start: Callable, setup: object, work: Callable) -> None:
             return
         key, job = message
         connection.send((key, work(job)))
+
+
+@contextlib.contextmanager
+def main_script_hidden():
+    """Start processes that do not import the caller's script.
+
+    multiprocessing runs the main script again in each new process when the
+    script has a __file__ (and was not run with -m). A script that calls
+    build() without `if __name__ == "__main__":` would then start a build in
+    every worker, which fails. Workers run only handout's own code on plain
+    data, so they need nothing from the script.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def die_with_parent() -> None:

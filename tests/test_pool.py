@@ -193,3 +193,16 @@ def test_ctrl_c_stops_a_build_with_a_summary_and_the_rerun_builds_the_rest(proje
     # A handout written as Ctrl-C came, before the manifest heard of it, is made again.
     unchanged = int(re.search(r"40 of 40 handouts built into output/ \((\d+) unchanged, 0 failed", rerun.stdout)[1])
     assert made - 1 <= unchanged <= made
+
+
+def test_a_script_that_calls_build_without_a_main_guard_works(project):
+    # As the README's Python API example is written: no `if __name__ == "__main__":`.
+    (project / "content" / "a.md").write_text("First.\n", encoding="utf-8")
+    (project / "content" / "b.md").write_text("Second.\n", encoding="utf-8")
+    (project / "script.py").write_text(
+        "from pathlib import Path\nfrom generator import build, BuildOptions\n\n"
+        "results = build([Path('content')], BuildOptions(output_dir=Path('output'), jobs=2))\n"
+        "print(sorted((r.source.name, r.status) for r in results))\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "script.py"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "[('a.md', 'built'), ('b.md', 'built')]" in done.stdout
