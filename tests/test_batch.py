@@ -270,6 +270,9 @@ def test_a_build_stopped_midway_leaves_a_manifest_true_to_disk(project, monkeypa
     finally:
         changed.kill()
     assert any((project / "output" / f"{name}.pdf").stat().st_mtime_ns == written[name] for name in names)
+    # No torn PDF: every file there reads whole, old or new, and no temporary is left.
+    assert all(len(PdfReader(pdf).pages) >= 1 for pdf in (project / "output").glob("*.pdf"))
+    assert not list((project / "output").glob(".*.tmp"))
     # A PDF written just before the stop may not be recorded yet: its entry no longer
     # matches the file, which is built again.
     write_articles("5 mg")
@@ -278,3 +281,4 @@ def test_a_build_stopped_midway_leaves_a_manifest_true_to_disk(project, monkeypa
     for name in names:
         text = page_texts(project / "output" / f"{name}.pdf")[0]
         assert "Take 5 mg" in text and "Take 6 mg" not in text, name
+    assert run("check").exit_code == 0
