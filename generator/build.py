@@ -84,6 +84,8 @@ class BuildResult:
     error: HandoutError | None = None
     # Booklet and n-up files made beside the handout.
     extras: tuple[Path, ...] = ()
+    # The project's files it was made from (images, a stylesheet), as typesetting read them.
+    inputs: tuple[Path, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -119,6 +121,8 @@ class Setup:
     policy: sandbox.ReadPolicy
     cwd: Path
     environment: dict[str, str]
+    # Where the files every handout shares live (themes, templates, fonts).
+    shared_roots: tuple[Path, ...] = ()
 
 
 def find_articles(paths: list[Path]) -> list[Path]:
@@ -231,8 +235,8 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
             results[index] = BuildResult(source=source, status="failed", error=exc)
             report(results[index])
             continue
-        fingerprints[index] = article_digest(source, article.body + repr(article.meta), shared, policy)
-        entry = None if options.force else manifest.unchanged(target, fingerprints[index])
+        fingerprints[index] = article_digest(source, article.body + repr(article.meta), shared)
+        entry = None if options.force else manifest.unchanged(target, fingerprints[index], policy)
         if entry:
             results[index] = BuildResult(source=source, output=target, status="unchanged", pages=entry.pages,
                                          size=entry.files[target.name][0], diagnostics=diagnostics_of(entry))
@@ -241,13 +245,14 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
             jobs[index] = Job(article, target)
 
     setup = Setup(options, config, policy, Path.cwd(),
-                  {name: os.environ[name] for name in SHARED_ENVIRONMENT if name in os.environ})
+                  {name: os.environ[name] for name in SHARED_ENVIRONMENT if name in os.environ},
+                  shared_roots=(*themes.template_roots(project_dir), *fonts.font_dirs()))
     for index, typeset in typeset_all(jobs, setup):
         results[index] = result = written(typeset)
         if result.ok:
             # Saved at once: a build stopped after this still leaves a manifest true to disk.
             manifest.record(result.output, result.source, fingerprints[index], result.pages, result.diagnostics,
-                            (result.output, *result.extras))
+                            (result.output, *result.extras), result.inputs, policy)
             save_manifest()
         report(result)
 
@@ -361,7 +366,15 @@ def typeset_job(job: Job) -> Typeset:
         source=source, output=job.target, pages=document.pages, size=len(document.data),
         theme=page.theme, paper=page.paper, seconds=time.perf_counter() - started,
         diagnostics=tuple(diagnostics), extras=tuple(files)[1:],
+        inputs=tuple(path for path in document.files_read if not shared_file(path, setup)),
     ), tuple(files.items()))
+
+
+def shared_file(path: Path, setup: Setup) -> bool:
+    """Whether a file typesetting read is one every handout shares (a theme's template or
+    stylesheet, a font): the build's shared digest covers those."""
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root.resolve()) for root in setup.shared_roots)
 
 
 @contextlib.contextmanager

@@ -1,11 +1,12 @@
 """What the last build made from what: the record that makes rebuilds incremental.
 
 output/.handout-manifest.json keeps, for each handout, its article and a
-fingerprint of everything that went into it: the article, the files it
-names (images), the templates and themes, the options and settings, and
-handout's version, and each file it was written as. A handout whose
-fingerprint has not changed, and whose files are on disk as recorded, is not
-built again.
+fingerprint of everything that went into it: the article, the templates and
+themes, the options and settings, and handout's version; the project's files
+typesetting read for it (images, a stylesheet), as recorded while they were
+read, not guessed from the text; and each file it was written as. A handout
+whose fingerprint and files read have not changed, and whose files are on
+disk as recorded, is not built again.
 
 The manifest is true to disk at every moment: a handout's entry is recorded
 and saved as soon as its files are written, and a file that is not as
@@ -19,11 +20,9 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import re
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 from . import __version__, fonts
 from .diagnostics import Diagnostic
@@ -34,9 +33,7 @@ FILENAME = ".handout-manifest.json"
 # handout's own code is an input too, not only its version: an install from a
 # checkout between releases makes other handouts under the same version number.
 CODE = Path(__file__).parent
-FORMAT = 2
-# Files an article may name: Markdown images, HTML src and href, CSS url().
-REFERENCE = re.compile(r"""!\[[^\]]*\]\(\s*<?([^)\s>]+)|\b(?:src|href|data)\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)""")
+FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -49,6 +46,9 @@ class Entry:
     # Each file the handout was written as (the PDF, its booklet and n-up sheets), as it was
     # on disk once written: name -> [size, mtime_ns, sha256].
     files: dict[str, list]
+    # The project's files typesetting read for it (images, a stylesheet), as the
+    # build recorded them while it read them: path -> sha256.
+    inputs: dict[str, str]
 
 
 def digest(*parts: bytes | str) -> str:
@@ -82,18 +82,21 @@ def build_digest(template_roots: list[Path], settings: list[Path], options: str)
                   os.environ.get("SOURCE_DATE_EPOCH", ""), str(fonts.cache_dir()))
 
 
-def article_digest(source: Path, text: str, shared: str, policy: ReadPolicy) -> str:
-    """The fingerprint of one handout: the shared digest, the article and the files it names.
+def article_digest(source: Path, text: str, shared: str) -> str:
+    """The fingerprint of one handout's own inputs before it is typeset: the shared
+    digest and the article. The files it turned out to read are checked apart
+    (Manifest.unchanged), from the list typesetting recorded."""
+    return digest(shared, str(source.resolve()), text)
+
+
+def input_digest(path: Path, policy: ReadPolicy) -> str | None:
+    """The digest of a file a handout was made from, if the build may still read it.
 
     Only files the read policy allows are opened, regular files only (not a
-    FIFO or a device): an article naming /etc/shadow or /proc/self/mem gets its
-    warning from the build, and its contents are never read, not even to hash.
+    FIFO or a device): their contents are never read otherwise, not even to hash.
     """
-    named = sorted({
-        source.parent / unquote((match[0] or match[1] or match[2]).split("#")[0].split("?")[0])
-        for match in REFERENCE.findall(text)
-    })
-    return digest(shared, str(source.resolve()), text, *(part for path in named for part in readable(path, policy)))
+    found = readable(path, policy)
+    return hashlib.sha256(found[1]).hexdigest() if found else None
 
 
 def readable(path: Path, policy: ReadPolicy) -> tuple[str, bytes] | tuple[()]:
@@ -121,23 +124,30 @@ class Manifest:
         except (OSError, ValueError, TypeError, KeyError):
             pass  # no manifest, or one from another version: everything is built
 
-    def unchanged(self, target: Path, fingerprint: str) -> Entry | None:
+    def unchanged(self, target: Path, fingerprint: str, policy: ReadPolicy) -> Entry | None:
+        """The entry of a handout that need not be built again: its article and settings as
+        before, every file it was made from as before, and its files on disk as written."""
         entry = self.entries.get(target.name)
         if entry and entry.fingerprint == fingerprint and all(
+                input_digest(Path(path), policy) == sha256 for path, sha256 in entry.inputs.items()) and all(
                 as_recorded(target.parent / name, stamp) for name, stamp in entry.files.items()):
             return entry
         return None
 
     def record(self, target: Path, source: Path, fingerprint: str, pages: int,
-               diagnostics: tuple[Diagnostic, ...], files: tuple[Path, ...]) -> None:
-        """The handout written from `source` as `files`, the first its PDF, `target`."""
+               diagnostics: tuple[Diagnostic, ...], files: tuple[Path, ...], inputs: tuple[Path, ...],
+               policy: ReadPolicy) -> None:
+        """The handout written from `source` as `files`, the first its PDF, `target`,
+        made from the project's files `inputs`."""
         try:
             stamps = {path.name: stamp(path) for path in files}
         except OSError:  # gone already: nothing on disk to vouch for
             self.forget(target)
             return
-        self.entries[target.name] = Entry(os.path.relpath(source.resolve(), self.folder), fingerprint, pages, [d.as_dict() for d in diagnostics],
-                                          stamps)
+        read = {str(path.resolve()): input_digest(path, policy) for path in inputs}
+        self.entries[target.name] = Entry(os.path.relpath(source.resolve(), self.folder), fingerprint, pages,
+                                          [d.as_dict() for d in diagnostics], stamps,
+                                          {path: sha256 for path, sha256 in sorted(read.items()) if sha256})
 
     def source_of(self, entry: Entry) -> Path:
         """The article an entry was built from, resolved."""

@@ -31,6 +31,8 @@ class Pdf:
     data: bytes
     pages: int
     diagnostics: tuple[Diagnostic, ...]
+    # Every file typesetting read (images, stylesheets, fonts): what the handout was made from.
+    files_read: tuple[Path, ...] = ()
 
 
 class SafeFetcher(weasyprint.URLFetcher):
@@ -38,6 +40,7 @@ class SafeFetcher(weasyprint.URLFetcher):
         super().__init__(allowed_protocols=("file", "data", "http", "https"), allow_redirects=False)
         self.policy = policy
         self.refused: list[tuple[str, str]] = []  # (warning code, reason)
+        self.files_read: list[Path] = []
         self.too_large: list[str] = []  # images over the pixel limit: an error for the article
         # Pillow imports its forty image plugins the first time a file is none of the common
         # kinds (every font is one): here, before the handout's typesetting time starts.
@@ -80,6 +83,7 @@ class SafeFetcher(weasyprint.URLFetcher):
             refusal = self.policy.refusal(path)
             if refusal:
                 raise Refused(f"{display_path(path)} {refusal}; not read", "W106")
+            self.files_read.append(path)
             return super().fetch(url, headers)
         if scheme in ("http", "https"):
             if not self.policy.allow_remote:
@@ -184,4 +188,5 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions
         data=data,
         pages=len(document.pages),
         diagnostics=tuple(refusals) + tuple(Diagnostic("W104", f"renderer: {m}", source) for m in messages),
+        files_read=tuple(dict.fromkeys(fetcher.files_read)),
     )

@@ -282,3 +282,19 @@ def test_a_build_stopped_midway_leaves_a_manifest_true_to_disk(project, monkeypa
         text = page_texts(project / "output" / f"{name}.pdf")[0]
         assert "Take 5 mg" in text and "Take 6 mg" not in text, name
     assert run("check").exit_code == 0
+
+
+def test_an_image_named_by_reference_is_an_input_of_its_handout(project):
+    # Markdown's reference-style image: no pattern over the text finds its file, but
+    # typesetting reads it, and the build records what typesetting read.
+    write(project / "content" / "a.md", "Visits.\n\n![Chart][c]\n\n[c]: images/chart.png\n")
+    (project / "content" / "images").mkdir()
+    shutil.copy(CORPUS / "images" / "weekly-visits.png", project / "content" / "images" / "chart.png")
+    assert run("build").exit_code == 0
+    assert "1 unchanged" in run("build").stdout
+    (project / "content" / "images" / "chart.png").write_bytes(
+        (CORPUS / "images" / "weekly-visits.png").read_bytes() + b"\0")
+    rebuilt = run("build")
+    assert "content/a.md -> output/a.pdf" in rebuilt.stdout and "unchanged" not in rebuilt.stdout
+    entry = json.loads((project / "output" / ".handout-manifest.json").read_text())["handouts"]["a.pdf"]
+    assert list(entry["inputs"]) == [str((project / "content" / "images" / "chart.png").resolve())]
