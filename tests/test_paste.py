@@ -10,6 +10,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from conftest import page_texts, run, words
+from generator.plaintext import convert
 
 PASTED = Path(__file__).parent / "pasted"
 # Each case runs in a child process: a hang fails the test instead of stalling CI.
@@ -86,3 +87,16 @@ def test_code_pasted_in_a_text_file_builds_or_fails_in_one_line(project):
     result = run("build")
     assert "Traceback" not in result.stderr
     assert result.exit_code == 0 or result.stderr.count("error:") == 1
+
+
+def test_comments_longer_than_the_article_end_it_at_their_heading():
+    article = "".join(f"The library will open on Sundays from month {i}, the council said on Monday after a long vote.\n\n"
+                      f"Readers had asked for longer hours for {i + 2} years, and the new budget pays for more staff.\n\n"
+                      for i in range(3))
+    page = ("Library to open on Sundays\n\n" + article + "[ 14 comments ]\n\nTop Rated Comments\n\n"
+            + "".join(f"reader{i}\n\n2 days ago at 07:5{i} am\n\nI think this is a very good idea and I hope they "
+                      f"keep the cafe open on Sundays as well, it is lovely, {i} times.\n\n" for i in range(8)))
+    result = convert(page, Path("library.txt"))
+    assert "Readers had asked for longer hours for 4 years" in result.markdown
+    assert "cafe" not in result.markdown and "reader1" not in result.markdown
+    assert [d.kind for d in result.diagnostics if d.code == "W102"][0] == "comments"

@@ -35,6 +35,8 @@ MAX_HEADING_WORDS = 12
 BULLET = re.compile(r"[-*+•·–—▪◦●✓✔]\s+")
 NUMBERED = re.compile(r"(\d{1,3})[.)]\s+")
 
+# "Comments" in the languages of most of the web: a comment section's heading and counter say it.
+COMMENTS_WORD = r"(comments?|kommentare?|commentaires?|comentarios?|comentários?|commenti|reacties|komentarz[ey]?)"
 # What furniture says of itself, wherever it stands (English, the web's lingua franca;
 # the scores below find the rest in any language). Each matches a whole line.
 FURNITURE = {
@@ -54,7 +56,11 @@ FURNITURE = {
     "related": [r"related (posts?|articles?|stories|content|coverage|news)( from .*)?:?",
                 r"(you may|you might) also (like|enjoy):?", r"more (articles|stories|posts|news)( from .*)?:?",
                 r"(read|see) (more|also|next):?", r"(most (read|popular|viewed)|trending( now| news)?|recommended( for you)?|popular posts|recent posts|latest news)"],
-    "comments": [r"\d+ comments?", r"(view|show|load|read) (all )?(\d+ )?comments", r"\d+ repl(y|ies)"],
+    "comments": [rf"\d+ {COMMENTS_WORD}", rf"(view|show|load|read|see|hide) (all )?(\d+ )?{COMMENTS_WORD}",
+                 r"\d+ repl(y|ies)", rf"(top rated|top|newest|oldest|latest|reader) {COMMENTS_WORD}",
+                 r"join the (conversation|discussion)", r"comments are closed\.?",
+                 r"(deixe|deja|laisser|lascia|hinterlasse|schreibe|laat) (uma?|un|una|einen|een) "
+                 r"(resposta|comentário|respuesta|comentario|réponse|commentaire|commento|risposta|kommentar|antwort|reactie)"],
     "menu": [r"skip to (main )?content", r"toggle (navigation|menu)|back to top|print this page",
              r"search( this site| the site| our site)?\s*(\.\.\.|…)"],
     "legal": [r"(©|\(c\)|copyright\s*©)\s*\d{4}\b.*", r"copyright\s+\d{4}([-–]\d{4})?(\s+[\w&'’.,-]+){0,5}\.?",
@@ -66,8 +72,9 @@ FURNITURE = {
 # Words that are furniture only beside other furniture: as a heading of an article they stay.
 FURNITURE_NEAR = {
     "menu": re.compile(r"(main )?menu|search( this site| the site| our site)?|home|close( \(x\))?", re.I),
-    "comments": re.compile(r"comments?( \(\d+\))?:?|reply|report( abuse)?", re.I),
+    "comments": re.compile(rf"{COMMENTS_WORD}( \(\d+\))?|reply|report( abuse)?", re.I),
 }
+COMMENT_FORM = re.compile("|".join(FURNITURE["form"][:4]), re.I)
 FURNITURE_LINE = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
                   for kind, patterns in FURNITURE.items()}
 LEGAL_LINK = re.compile(r"(privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|"
@@ -81,6 +88,8 @@ BUTTON_WORDS = frozenset(
 # Separators of a site's menu or breadcrumb ("Home | News | Sport", "Home > World").
 MENU_SEPARATOR = re.compile(r"\s+[|·•/>›»]\s+")
 MAX_MENU_ITEM_CHARS = 30
+# Brackets, arrows and ellipses around a link's words.
+LINK_DECORATION = re.compile(r"^[\s\[\](){}»›<>+|·•]+|[\s\[\](){}»›<>+|·•:.…]+$")
 # A byline, a date line and a photo credit: the title block's and the picture's, not the body's.
 MONTH = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
          r"nov(ember)?|dec(ember)?)\.?")
@@ -101,6 +110,8 @@ URL = re.compile(r"(https?://|www\.)\S+")
 PROSE_WORDS = 10
 SHORT_PENALTY = 3
 FURNITURE_PENALTY = 12
+# An article's least score (its prose words, less its furniture) before a comment section can end it.
+MIN_ARTICLE_SCORE = 80
 # Prose in a language with a stoplist has at least this share of its common words.
 MIN_STOPWORD_DENSITY = 0.2
 # A line repeated this often on the page in shape (digits aside) is a counter or a date stamp.
@@ -165,8 +176,9 @@ def ends_sentence(text: str) -> bool:
 
 def furniture_kind(text: str) -> str | None:
     """What furniture the line is by its own words, or None."""
+    bare = link_text(text)
     for kind, pattern in FURNITURE_LINE.items():
-        if pattern.fullmatch(text):
+        if pattern.fullmatch(bare):
             return kind
     words = [w for w in re.split(r"[\s|·•,/]+", text.lower().replace("*", " ")) if w]
     if len(words) > 1 and all(w in BUTTON_WORDS for w in words):
@@ -175,6 +187,11 @@ def furniture_kind(text: str) -> str | None:
     if len(parts) >= 2 and all(LEGAL_LINK.fullmatch(p.strip()) for p in parts):
         return "legal"
     return None
+
+
+def link_text(text: str) -> str:
+    """The words of a link or button without its decoration: "[ 12 comments ]", "» Read more…", "Related:"."""
+    return LINK_DECORATION.sub("", text) or text
 
 
 def menu_like(text: str) -> bool:
@@ -251,7 +268,8 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
                 kinds[i] = "menu"
     scores = [line_score(text, word_count(text), kind, stop) for text, kind in zip(texts, kinds)]
 
-    start, end = best_span(scores)
+    stops = frozenset(i for i, kind in enumerate(kinds) if kind == "comments" or COMMENT_FORM.fullmatch(texts[i]))
+    start, end = best_span(scores, stops)
     if start is None:
         # No prose: a note, kept whole.
         start, end = 0, len(content) - 1
@@ -353,11 +371,18 @@ def line_score(text: str, words: int, kind: str | None, stop: frozenset[str]) ->
     return -SHORT_PENALTY
 
 
-def best_span(scores: list[float]) -> tuple[int | None, int]:
-    """The first and last index of the run of lines with the highest total score (Kadane's algorithm)."""
+def best_span(scores: list[float], stops: frozenset[int] = frozenset()) -> tuple[int | None, int]:
+    """The first and last index of the run of lines with the highest total score (Kadane's algorithm).
+
+    Comments follow the article they discuss: once an article has been found,
+    the search ends at a comment section's first line (`stops`), however much
+    prose the comments hold.
+    """
     best, best_start, best_end = 0.0, None, -1
     total, start = 0.0, 0
     for i, score in enumerate(scores):
+        if i in stops and best >= MIN_ARTICLE_SCORE:
+            break
         if total <= 0:
             total, start = 0.0, i
         total += score
