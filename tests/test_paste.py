@@ -100,3 +100,21 @@ def test_comments_longer_than_the_article_end_it_at_their_heading():
     assert "Readers had asked for longer hours for 4 years" in result.markdown
     assert "cafe" not in result.markdown and "reader1" not in result.markdown
     assert [d.kind for d in result.diagnostics if d.code == "W102"][0] == "comments"
+
+
+def test_a_run_of_other_stories_headlines_is_not_the_article_but_a_list_it_introduces_is():
+    popular = ("Most read\n\nCouncil sought state funding for a new bus lane on the ring road but the mayor is unswayed\n"
+               "The county fair will be free to attend for families from next summer on all days\n"
+               "A man dies after crashing into a power pole on the old harbour road late on Sunday night\n"
+               "Tow-truck drivers to the rescue for the owner of a sailboat frozen in the river ice\n\n")
+    article = ("The ferry to the islands will sail twice a day from April, the harbour board said on Monday.\n\n"
+               "Tickets go on sale next week; islanders travel free, and visitors pay the summer fare all year.\n\n"
+               "The old boat will be sold, the board said, because it is too slow for two return trips a day.\n\n"
+               "Crews have trained on the new boat since January and know every rock in the sound by now.\n\n"
+               "The boat carries these goods every morning:\n\nfresh bread from the mainland bakery near the station\n"
+               "the post and parcels for the shop and the school on the big island\n"
+               "medicine for the island pharmacy and the doctor who visits on Thursdays\n\n"
+               "The board hopes to add a third sailing in the summer if enough people use the service.\n")
+    result = convert("Ferry to sail twice a day\n\n" + popular + article, Path("ferry.txt"))
+    assert "sailboat" not in result.markdown and "county fair" not in result.markdown
+    assert "medicine for the island pharmacy" in result.markdown and "third sailing" in result.markdown

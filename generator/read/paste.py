@@ -110,6 +110,11 @@ URL = re.compile(r"(https?://|www\.)\S+")
 PROSE_WORDS = 10
 SHORT_PENALTY = 3
 FURNITURE_PENALTY = 12
+# Other stories' headlines (and their one-line teasers, at most MAX_TEASER_WORDS) come in runs
+# of at least HEADLINE_RUN lines on pages where at least HEADLINE_PAGE_SHARE of the long lines end sentences.
+HEADLINE_RUN = 3
+MAX_TEASER_WORDS = 50
+HEADLINE_PAGE_SHARE = 0.25
 # An article's least score (its prose words, less its furniture) before a comment section can end it.
 MIN_ARTICLE_SCORE = 80
 # Prose in a language with a stoplist has at least this share of its common words.
@@ -267,6 +272,8 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
             elif menu_like(texts[i]) and any(kinds[j] for j in near):
                 kinds[i] = "menu"
     scores = [line_score(text, word_count(text), kind, stop) for text, kind in zip(texts, kinds)]
+    headlines = headline_runs(texts, kinds)
+    scores = [min(score, -SHORT_PENALTY) if i in headlines else score for i, score in enumerate(scores)]
 
     stops = frozenset(i for i, kind in enumerate(kinds) if kind == "comments" or COMMENT_FORM.fullmatch(texts[i]))
     start, end = best_span(scores, stops)
@@ -351,6 +358,29 @@ def choose_title(texts: list[str], kinds: list[str | None], above: int, meta: di
         if score > best_score:
             best, best_score = i, score
     return best
+
+
+def headline_runs(texts: list[str], kinds: list[str | None]) -> set[int]:
+    """Lines in runs of headlines: 3 or more lines in a row, none of them furniture, that end no sentence.
+
+    Lists of other stories ("Most popular", "Trending") are such runs, with or
+    without a heading; a list the article introduces ends its introduction with
+    a colon. Only on pages whose own prose ends its sentences: in Thai, say, it does not.
+    """
+    long = [t for t in texts if word_count(t) >= PROSE_WORDS]
+    if sum(1 for t in long if ends_sentence(t)) < HEADLINE_PAGE_SHARE * len(long):
+        return set()
+    found: set[int] = set()
+    run: list[int] = []
+    for i, text in enumerate(texts + ["."]):
+        if (i < len(texts) and kinds[i] in (None, "repeated") and not ends_sentence(text) and not text.endswith(":")
+                and word_count(text) <= MAX_TEASER_WORDS and not (BULLET.match(text) or NUMBERED.match(text))):
+            run.append(i)
+            continue
+        if len(run) >= HEADLINE_RUN and not (run[0] > 0 and texts[run[0] - 1].endswith(":")):
+            found.update(run)
+        run = []
+    return found
 
 
 def line_score(text: str, words: int, kind: str | None, stop: frozenset[str]) -> float:
