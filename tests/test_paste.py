@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from conftest import page_texts, run, words
@@ -118,3 +119,33 @@ def test_a_run_of_other_stories_headlines_is_not_the_article_but_a_list_it_intro
     result = convert("Ferry to sail twice a day\n\n" + popular + article, Path("ferry.txt"))
     assert "sailboat" not in result.markdown and "county fair" not in result.markdown
     assert "medicine for the island pharmacy" in result.markdown and "third sailing" in result.markdown
+
+
+PAGES_IN_OTHER_LANGUAGES = [
+    ("lac-fr.txt", "Le lac rouvre à la baignade cet été", "fr",
+     ("Jean Dupont", "5 mars 2024", "qui espère que les familles de la région reviendront.",
+      "deux maîtres-nageurs chaque jour", "des toilettes neuves près du parking"),
+     ("Accueil", "Se connecter", "Partager", "À lire aussi", "marché de Noël", "Laisser un", "Paul M.",
+      "grandes chaleurs", "Mentions légales", "Journal du Lac"),
+     "Pour la saison, la mairie prévoit :\n\n- deux maîtres-nageurs chaque jour\n- une plage"),
+    ("huerto-es.txt", "El huerto escolar da su primera cosecha", "es",
+     ("María López", "5 de marzo de 2024", "que prepara una ensalada con la cosecha cada viernes.",
+      "Lechugas de hoja roja", "Habas y guisantes"),
+     ("Inicio", "Iniciar sesión", "Compartir", "Te puede interesar", "biblioteca", "Deja una", "Luisa G.",
+      "Aviso legal", "Diario del Barrio"),
+     "Este año han plantado:\n\n- Lechugas de hoja roja\n- Tomates de pera\n- Habas y guisantes\n"),
+]
+
+
+@pytest.mark.parametrize("name, title, lang, kept, furniture, list_markdown", PAGES_IN_OTHER_LANGUAGES)
+def test_a_whole_page_in_french_or_spanish_keeps_its_article_byline_date_and_list(
+        project, name, title, lang, kept, furniture, list_markdown):
+    texts, _, reader = build(project, name)
+    printed = words(" ".join(texts))
+    assert reader.metadata.title == title
+    assert reader.trailer["/Root"]["/Lang"] == lang  # the language detected, in the PDF
+    for phrase in kept:  # the byline, the date, the last sentence, the list's items
+        assert words(phrase) in printed, phrase
+    for phrase in furniture:  # menu, share bar, related headlines, comment form and comment, footer
+        assert words(phrase) not in printed, phrase
+    assert list_markdown in convert((PASTED / name).read_text(encoding="utf-8"), Path(name)).markdown

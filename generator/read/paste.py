@@ -95,6 +95,10 @@ MONTH = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|s
          r"nov(ember)?|dec(ember)?)\.?")
 DATE = re.compile(rf"\b({MONTH}\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{MONTH},?\s+\d{{4}}|"
                   r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b", re.I)
+# A date with its month in words, in any language ("5. März 2024", "5 de marzo de 2024", "mars 5, 2024"):
+# dateparser, which knows the month names of some 200 locales offline, says whether the word is a month.
+WORD_DATE = re.compile(r"\b\d{1,2}\.?[ \t]+(?:de[ \t]+)?[^\W\d_]{3,12}\.?,?[ \t]+(?:de[ \t]+)?\d{4}\b|"
+                       r"\b[^\W\d_]{3,12}\.?[ \t]+\d{1,2}\.?,?[ \t]+\d{4}\b")
 NAME = r"[^\W\d_][\w.'’-]*(?:[ \t]+(?:(?:and|&)[ \t]+)?[^\W\d_][\w.'’-]*){0,5}"
 BYLINE = re.compile(rf"(?:.{{0,40}}\s)?(?:by|von|par|por|di|door|av|af|przez)[ \t]+(?P<name>{NAME})", re.I)
 AGENCY_BYLINE = re.compile(rf"(?P<name>{NAME}),[ \t]+(the[ \t]+)?[\w. ]{{0,30}}"
@@ -220,17 +224,39 @@ def shape(text: str) -> str:
     return re.sub(r"\d+", "0", text.casefold())
 
 
-def byline_and_date(text: str) -> tuple[str | None, str | None] | None:
+def find_date(text: str, lang: str | None) -> str | None:
+    """The first date in the text, as written, or None."""
+    numeric = DATE.search(text)
+    if numeric:
+        return numeric[0]
+    for match in WORD_DATE.finditer(text):
+        if is_date(match[0], lang):
+            return match[0]
+    return None
+
+
+def is_date(text: str, lang: str | None) -> bool:
+    import dateparser  # loads its locales on first use: only pasted text pays for it
+
+    settings = {"STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"]}
+    try:
+        return dateparser.parse(text, languages=[lang] if lang else None, settings=settings) is not None
+    except ValueError:  # a language dateparser does not know: try them all
+        return dateparser.parse(text, settings=settings) is not None
+
+
+def byline_and_date(text: str, lang: str | None = None) -> tuple[str | None, str | None] | None:
     """(author, date) when the line is a byline or a date line, else None."""
     if len(text.split()) > MAX_META_WORDS:
         return None
-    date = DATE.search(text)
+    date = find_date(text, lang)
     parts = [p.strip() for p in re.split(r"\s[|·•—–/]\s|\s{2,}", text) if p.strip()]
     author = None
     for part in parts:
-        match = BYLINE.fullmatch(part) or AGENCY_BYLINE.fullmatch(part)
+        match = (BYLINE.fullmatch(part) or AGENCY_BYLINE.fullmatch(part)
+                 or BYLINE.fullmatch(part.split(",")[0]))
         if match and match["name"][0].isupper():
-            name = DATE.split(match["name"])[0].strip(" ,")
+            name = (DATE.split(match["name"])[0].split(date)[0] if date else match["name"]).strip(" ,")
             author = re.split(r"\s+(?:on|am|le|el|il|op|em|updated|published)\s", name, maxsplit=1, flags=re.I)[0]
             author = author.strip(" ,") or None
             break
@@ -238,7 +264,7 @@ def byline_and_date(text: str) -> tuple[str | None, str | None] | None:
         return None
     if author is None and len(text.split()) > 10:
         return None  # a sentence that mentions a date
-    return author, date[0] if date else None
+    return author, date
 
 
 def find_article(lines: list[Line], lang: str | None = None) -> Page:
@@ -282,13 +308,16 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
         start, end = 0, len(content) - 1
     while end + 1 < len(content) and kinds[end + 1] is None and continues_article(texts[end + 1], stop):
         end += 1
+    # A date line can look like a list item ("5. März 2024") and start the run: it is the title block's.
+    while start < end and byline_and_date(texts[start], lang):
+        start += 1
 
     # The title block: the title, then byline, date and picture credits, then the body.
     selection = not any(kinds[:start]) and start <= SELECTION_HEADER
     meta: dict[int, tuple[str | None, str | None]] = {}
     credits: set[int] = set()
     for i in range(start - 1, max(-1, start - 1 - HEADER_WINDOW), -1):
-        found = byline_and_date(texts[i])
+        found = byline_and_date(texts[i], lang)
         if found:
             meta[i] = found
         elif CREDIT.fullmatch(texts[i]) and len(texts[i].split()) <= MAX_META_WORDS:
@@ -351,7 +380,8 @@ def choose_title(texts: list[str], kinds: list[str | None], above: int, meta: di
     best, best_score = None, 0.0
     exact = Counter(t.casefold() for t in texts)
     for distance, i in enumerate(range(above - 1, max(-1, above - 1 - TITLE_WINDOW), -1)):
-        if i in meta or i in credits or kinds[i] not in (None, "repeated") or not is_title_like(texts[i]):
+        if (i in meta or i in credits or kinds[i] not in (None, "repeated") or not is_title_like(texts[i])
+                or menu_like(texts[i])):  # a site's menu, however many words it has
             continue
         # Headlines are several words, and pages often print theirs twice (breadcrumb, heading).
         score = min(len(texts[i].split()), 15) + (3 if exact[texts[i].casefold()] >= 2 else 0) - 0.3 * distance
