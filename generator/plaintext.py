@@ -29,6 +29,10 @@ WRAPPED_LINE_RATIO = 0.7
 # A run of more short lines than this before a paragraph is a list or an
 # address, not a heading and its sub-heading.
 MAX_HEADING_RUN = 2
+# Short lines under a line ending in a colon are a list from two items on;
+# short one-line paragraphs a blank line apart, from three.
+MIN_INTRODUCED_ITEMS = 2
+MIN_SEPARATE_ITEMS = 3
 # How a removal is quoted in its warning.
 QUOTED_CHARS = 70
 
@@ -102,7 +106,8 @@ def structure(lines: list[Line]) -> list[tuple[str, list[Line]]]:
         while k < len(nonblank) and is_heading_like(nonblank[k][1].text):
             k += 1
         run = nonblank[start:k]
-        if run and k < len(nonblank) and len(run) <= MAX_HEADING_RUN and ends_block(run[0][0]):
+        if (run and k < len(nonblank) and len(run) <= MAX_HEADING_RUN and ends_block(run[0][0])
+                and not (start > 0 and nonblank[start - 1][1].text.endswith(":"))):
             last_i, last = run[-1]
             follow_i, follow = nonblank[k]
             wrapped = (
@@ -128,7 +133,61 @@ def structure(lines: list[Line]) -> list[tuple[str, list[Line]]]:
             paragraph.append(line)
     if paragraph:
         blocks.append(("paragraph", paragraph))
-    return blocks
+    return find_lists(blocks)
+
+
+def find_lists(blocks: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Line]]]:
+    """Blocks with the lists of a paste made ('list', items).
+
+    A copied list loses its bullets: its items come as short lines under a line
+    that ends with a colon, or as short one-line paragraphs a blank line apart,
+    none of them a sentence.
+    """
+    found: list[tuple[str, list[Line]]] = []
+    for kind, lines in blocks:
+        if kind != "paragraph":
+            found.append((kind, lines))
+            continue
+        start = 0  # of the part of the paragraph not yet placed
+        i = 0
+        while i < len(lines):
+            end = i + 1
+            while end < len(lines) and is_item(lines[end].text):
+                end += 1
+            if lines[i].text.endswith(":") and end - i - 1 >= MIN_INTRODUCED_ITEMS:
+                found += [("paragraph", lines[start:i + 1]), ("list", lines[i + 1:end])]
+                start = end
+            i = end
+        if start < len(lines):
+            found.append(("paragraph", lines[start:]))
+    merged: list[tuple[str, list[Line]]] = []
+    for kind, lines in found:
+        single = kind in ("paragraph", "list") and len(lines) == 1 and is_item(lines[0].text)
+        if single and merged and merged[-1][0] == "items":
+            merged[-1][1].append(lines[0])
+        elif single:
+            merged.append(("items", list(lines)))
+        else:
+            merged.append((kind, lines))
+    result: list[tuple[str, list[Line]]] = []
+    for kind, lines in merged:
+        introduced = bool(result) and result[-1][1][-1].text.endswith(":")
+        if kind == "items" and (len(lines) >= MIN_SEPARATE_ITEMS or introduced and len(lines) >= MIN_INTRODUCED_ITEMS
+                                or len(lines) > 1 and (all(BULLET.match(line.text) for line in lines)
+                                                       or all(NUMBERED.match(line.text) for line in lines))):
+            result.append(("list", lines))
+        elif kind == "items":
+            result += [("paragraph", [line]) for line in lines]
+        else:
+            result.append((kind, lines))
+    return result
+
+
+def is_item(text: str) -> bool:
+    """A line that can be a list item: bulleted or numbered, or short and no sentence."""
+    if BULLET.match(text) or NUMBERED.match(text):
+        return True
+    return len(text) < SHORT_LINE_CHARS and text.rstrip(CLOSERS)[-1:] not in END_PUNCTUATION and not text.endswith(":")
 
 
 def starts_paragraph(previous: str, text: str) -> bool:
@@ -142,6 +201,8 @@ def to_markdown(blocks: list[tuple[str, list[Line]]]) -> str:
     for kind, lines in blocks:
         if kind == "heading":
             parts.append("## " + escape(lines[0].text))
+        elif kind == "list" and not all(NUMBERED.match(line.text) for line in lines):
+            parts.append("\n".join("- " + escape(BULLET.sub("", line.text, count=1)) for line in lines))
         elif len(lines) > 1 and all(BULLET.match(line.text) for line in lines):
             parts.append("\n".join("- " + escape(BULLET.sub("", line.text, count=1)) for line in lines))
         elif len(lines) > 1 and all(NUMBERED.match(line.text) for line in lines):

@@ -7,9 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from conftest import page_texts, run, words
+from generator.plaintext import convert
 
 PASTED = Path(__file__).parent / "pasted"
 # Each case runs in a child process: a hang fails the test instead of stalling CI.
@@ -86,3 +88,64 @@ def test_code_pasted_in_a_text_file_builds_or_fails_in_one_line(project):
     result = run("build")
     assert "Traceback" not in result.stderr
     assert result.exit_code == 0 or result.stderr.count("error:") == 1
+
+
+def test_comments_longer_than_the_article_end_it_at_their_heading():
+    article = "".join(f"The library will open on Sundays from month {i}, the council said on Monday after a long vote.\n\n"
+                      f"Readers had asked for longer hours for {i + 2} years, and the new budget pays for more staff.\n\n"
+                      for i in range(3))
+    page = ("Library to open on Sundays\n\n" + article + "[ 14 comments ]\n\nTop Rated Comments\n\n"
+            + "".join(f"reader{i}\n\n2 days ago at 07:5{i} am\n\nI think this is a very good idea and I hope they "
+                      f"keep the cafe open on Sundays as well, it is lovely, {i} times.\n\n" for i in range(8)))
+    result = convert(page, Path("library.txt"))
+    assert "Readers had asked for longer hours for 4 years" in result.markdown
+    assert "cafe" not in result.markdown and "reader1" not in result.markdown
+    assert [d.kind for d in result.diagnostics if d.code == "W102"][0] == "comments"
+
+
+def test_a_run_of_other_stories_headlines_is_not_the_article_but_a_list_it_introduces_is():
+    popular = ("Most read\n\nCouncil sought state funding for a new bus lane on the ring road but the mayor is unswayed\n"
+               "The county fair will be free to attend for families from next summer on all days\n"
+               "A man dies after crashing into a power pole on the old harbour road late on Sunday night\n"
+               "Tow-truck drivers to the rescue for the owner of a sailboat frozen in the river ice\n\n")
+    article = ("The ferry to the islands will sail twice a day from April, the harbour board said on Monday.\n\n"
+               "Tickets go on sale next week; islanders travel free, and visitors pay the summer fare all year.\n\n"
+               "The old boat will be sold, the board said, because it is too slow for two return trips a day.\n\n"
+               "Crews have trained on the new boat since January and know every rock in the sound by now.\n\n"
+               "The boat carries these goods every morning:\n\nfresh bread from the mainland bakery near the station\n"
+               "the post and parcels for the shop and the school on the big island\n"
+               "medicine for the island pharmacy and the doctor who visits on Thursdays\n\n"
+               "The board hopes to add a third sailing in the summer if enough people use the service.\n")
+    result = convert("Ferry to sail twice a day\n\n" + popular + article, Path("ferry.txt"))
+    assert "sailboat" not in result.markdown and "county fair" not in result.markdown
+    assert "medicine for the island pharmacy" in result.markdown and "third sailing" in result.markdown
+
+
+PAGES_IN_OTHER_LANGUAGES = [
+    ("lac-fr.txt", "Le lac rouvre à la baignade cet été", "fr",
+     ("Jean Dupont", "5 mars 2024", "qui espère que les familles de la région reviendront.",
+      "deux maîtres-nageurs chaque jour", "des toilettes neuves près du parking"),
+     ("Accueil", "Se connecter", "Partager", "À lire aussi", "marché de Noël", "Laisser un", "Paul M.",
+      "grandes chaleurs", "Mentions légales", "Journal du Lac"),
+     "Pour la saison, la mairie prévoit :\n\n- deux maîtres-nageurs chaque jour\n- une plage"),
+    ("huerto-es.txt", "El huerto escolar da su primera cosecha", "es",
+     ("María López", "5 de marzo de 2024", "que prepara una ensalada con la cosecha cada viernes.",
+      "Lechugas de hoja roja", "Habas y guisantes"),
+     ("Inicio", "Iniciar sesión", "Compartir", "Te puede interesar", "biblioteca", "Deja una", "Luisa G.",
+      "Aviso legal", "Diario del Barrio"),
+     "Este año han plantado:\n\n- Lechugas de hoja roja\n- Tomates de pera\n- Habas y guisantes\n"),
+]
+
+
+@pytest.mark.parametrize("name, title, lang, kept, furniture, list_markdown", PAGES_IN_OTHER_LANGUAGES)
+def test_a_whole_page_in_french_or_spanish_keeps_its_article_byline_date_and_list(
+        project, name, title, lang, kept, furniture, list_markdown):
+    texts, _, reader = build(project, name)
+    printed = words(" ".join(texts))
+    assert reader.metadata.title == title
+    assert reader.trailer["/Root"]["/Lang"] == lang  # the language detected, in the PDF
+    for phrase in kept:  # the byline, the date, the last sentence, the list's items
+        assert words(phrase) in printed, phrase
+    for phrase in furniture:  # menu, share bar, related headlines, comment form and comment, footer
+        assert words(phrase) not in printed, phrase
+    assert list_markdown in convert((PASTED / name).read_text(encoding="utf-8"), Path(name)).markdown

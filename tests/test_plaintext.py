@@ -167,3 +167,55 @@ def test_menu_and_search_are_headings_of_an_article_unless_beside_the_sites_furn
     text = "Title\n\nMenu\nSoup of the day, bread and fruit.\n\nSearch\nLook the word up in the index.\n"
     result = convert(text, PATH)
     assert headings(result.markdown) == ["Menu", "Search"] and result.diagnostics == ()
+
+
+def list_items(markdown: str) -> list[str]:
+    tokens = MarkdownIt("commonmark").parse(markdown)
+    return [tokens[i + 2].content for i, token in enumerate(tokens) if token.type == "list_item_open"]
+
+
+def test_short_lines_under_a_colon_are_a_list():
+    text = ("Title\n\nYou will need these things for the walk:\nA warm coat\ngood boots\nA map of the hills\n\n"
+            "Then we walk up the hill and look at the view from the top.\n")
+    markdown = convert(text, PATH).markdown
+    assert list_items(markdown) == ["A warm coat", "good boots", "A map of the hills"]
+    assert headings(markdown) == []
+
+
+def test_two_short_lines_under_a_colon_are_a_list_not_headings():
+    text = "Title\n\nPack these:\nWarm coat\nGood boots\nThe rest of the gear is waiting for you at the hut, as always.\n"
+    assert list_items(convert(text, PATH).markdown) == ["Warm coat", "Good boots"]
+
+
+def test_short_parallel_lines_a_blank_line_apart_are_a_list():
+    text = ("Title\n\nWe sell three kinds of fruit in the shop all year round.\n\nApples from the valley\n\n"
+            "Pears from the old orchard\n\nPlums in late summer\n\n"
+            "Come and taste them on Saturdays, when the market is open from eight in the morning.\n")
+    markdown = convert(text, PATH).markdown
+    assert list_items(markdown) == ["Apples from the valley", "Pears from the old orchard", "Plums in late summer"]
+
+
+def test_every_kind_of_bullet_and_number_makes_a_list_even_a_blank_line_apart():
+    for bullet in "-*•●▪–✓·":
+        text = f"Title\n\n{bullet} first thing\n{bullet} second thing\n\n{bullet} third thing\n\n{bullet} fourth thing\n"
+        assert list_items(convert(text, PATH).markdown) == ["first thing", "second thing", "third thing",
+                                                            "fourth thing"], bullet
+    numbered = convert("Title\n\n1) Call the clinic.\n\n2) Book a time.\n\n3) Come in.\n", PATH).markdown
+    assert list_items(numbered) == ["Call the clinic.", "Book a time.", "Come in."]
+    assert numbered.startswith("1. ")
+
+
+def test_bylines_and_dates_in_other_languages_are_the_title_blocks():
+    german = "Die Gemeinde hat am Montag den Haushalt {} für die Schule und das Bad beschlossen.\n\n"
+    french = "La commune a voté lundi le budget {} de l'école et de la piscine pour l'année.\n\n"
+    spanish = "El ayuntamiento aprobó el lunes el presupuesto {} de la escuela y de la piscina.\n\n"
+    for byline, date, author, when, sentence in (
+        ("Von Anna Keller", "5. März 2024", "Anna Keller", "5. März 2024", german),
+        ("Par Jean Dupont", "5 mars 2024", "Jean Dupont", "5 mars 2024", french),
+        ("Por María López", "5 de marzo de 2024", "María López", "5 de marzo de 2024", spanish),
+        ("Par Jean Dupont, le 5 mars 2024 à 10h", "", "Jean Dupont", "5 mars 2024", french),
+    ):
+        text = f"Un titre\n\n{byline}\n{date}\n\n" + "".join(sentence.format(i) for i in range(4))
+        result = convert(text, PATH)
+        assert (result.title, result.author, result.date) == ("Un titre", author, when), byline
+        assert rendered_text(result.markdown).startswith(sentence.format(0).strip()), byline

@@ -35,6 +35,8 @@ MAX_HEADING_WORDS = 12
 BULLET = re.compile(r"[-*+•·–—▪◦●✓✔]\s+")
 NUMBERED = re.compile(r"(\d{1,3})[.)]\s+")
 
+# "Comments" in the languages of most of the web: a comment section's heading and counter say it.
+COMMENTS_WORD = r"(comments?|kommentare?|commentaires?|comentarios?|comentários?|commenti|reacties|komentarz[ey]?)"
 # What furniture says of itself, wherever it stands (English, the web's lingua franca;
 # the scores below find the rest in any language). Each matches a whole line.
 FURNITURE = {
@@ -54,7 +56,11 @@ FURNITURE = {
     "related": [r"related (posts?|articles?|stories|content|coverage|news)( from .*)?:?",
                 r"(you may|you might) also (like|enjoy):?", r"more (articles|stories|posts|news)( from .*)?:?",
                 r"(read|see) (more|also|next):?", r"(most (read|popular|viewed)|trending( now| news)?|recommended( for you)?|popular posts|recent posts|latest news)"],
-    "comments": [r"\d+ comments?", r"(view|show|load|read) (all )?(\d+ )?comments", r"\d+ repl(y|ies)"],
+    "comments": [rf"\d+ {COMMENTS_WORD}", rf"(view|show|load|read|see|hide) (all )?(\d+ )?{COMMENTS_WORD}",
+                 r"\d+ repl(y|ies)", rf"(top rated|top|newest|oldest|latest|reader) {COMMENTS_WORD}",
+                 r"join the (conversation|discussion)", r"comments are closed\.?",
+                 r"(deixe|deja|laisser|lascia|hinterlasse|schreibe|laat) (uma?|un|una|einen|een) "
+                 r"(resposta|comentário|respuesta|comentario|réponse|commentaire|commento|risposta|kommentar|antwort|reactie)"],
     "menu": [r"skip to (main )?content", r"toggle (navigation|menu)|back to top|print this page",
              r"search( this site| the site| our site)?\s*(\.\.\.|…)"],
     "legal": [r"(©|\(c\)|copyright\s*©)\s*\d{4}\b.*", r"copyright\s+\d{4}([-–]\d{4})?(\s+[\w&'’.,-]+){0,5}\.?",
@@ -66,8 +72,9 @@ FURNITURE = {
 # Words that are furniture only beside other furniture: as a heading of an article they stay.
 FURNITURE_NEAR = {
     "menu": re.compile(r"(main )?menu|search( this site| the site| our site)?|home|close( \(x\))?", re.I),
-    "comments": re.compile(r"comments?( \(\d+\))?:?|reply|report( abuse)?", re.I),
+    "comments": re.compile(rf"{COMMENTS_WORD}( \(\d+\))?|reply|report( abuse)?", re.I),
 }
+COMMENT_FORM = re.compile("|".join(FURNITURE["form"][:4]), re.I)
 FURNITURE_LINE = {kind: re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
                   for kind, patterns in FURNITURE.items()}
 LEGAL_LINK = re.compile(r"(privacy|cookies?)( policy| notice| settings)?|terms( of (use|service))?|"
@@ -81,11 +88,17 @@ BUTTON_WORDS = frozenset(
 # Separators of a site's menu or breadcrumb ("Home | News | Sport", "Home > World").
 MENU_SEPARATOR = re.compile(r"\s+[|·•/>›»]\s+")
 MAX_MENU_ITEM_CHARS = 30
+# Brackets, arrows and ellipses around a link's words.
+LINK_DECORATION = re.compile(r"^[\s\[\](){}»›<>+|·•]+|[\s\[\](){}»›<>+|·•:.…]+$")
 # A byline, a date line and a photo credit: the title block's and the picture's, not the body's.
 MONTH = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
          r"nov(ember)?|dec(ember)?)\.?")
 DATE = re.compile(rf"\b({MONTH}\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{MONTH},?\s+\d{{4}}|"
                   r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b", re.I)
+# A date with its month in words, in any language ("5. März 2024", "5 de marzo de 2024", "mars 5, 2024"):
+# dateparser, which knows the month names of some 200 locales offline, says whether the word is a month.
+WORD_DATE = re.compile(r"\b\d{1,2}\.?[ \t]+(?:de[ \t]+)?[^\W\d_]{3,12}\.?,?[ \t]+(?:de[ \t]+)?\d{4}\b|"
+                       r"\b[^\W\d_]{3,12}\.?[ \t]+\d{1,2}\.?,?[ \t]+\d{4}\b")
 NAME = r"[^\W\d_][\w.'’-]*(?:[ \t]+(?:(?:and|&)[ \t]+)?[^\W\d_][\w.'’-]*){0,5}"
 BYLINE = re.compile(rf"(?:.{{0,40}}\s)?(?:by|von|par|por|di|door|av|af|przez)[ \t]+(?P<name>{NAME})", re.I)
 AGENCY_BYLINE = re.compile(rf"(?P<name>{NAME}),[ \t]+(the[ \t]+)?[\w. ]{{0,30}}"
@@ -101,6 +114,13 @@ URL = re.compile(r"(https?://|www\.)\S+")
 PROSE_WORDS = 10
 SHORT_PENALTY = 3
 FURNITURE_PENALTY = 12
+# Other stories' headlines (and their one-line teasers, at most MAX_TEASER_WORDS) come in runs
+# of at least HEADLINE_RUN lines on pages where at least HEADLINE_PAGE_SHARE of the long lines end sentences.
+HEADLINE_RUN = 3
+MAX_TEASER_WORDS = 50
+HEADLINE_PAGE_SHARE = 0.25
+# An article's least score (its prose words, less its furniture) before a comment section can end it.
+MIN_ARTICLE_SCORE = 80
 # Prose in a language with a stoplist has at least this share of its common words.
 MIN_STOPWORD_DENSITY = 0.2
 # A line repeated this often on the page in shape (digits aside) is a counter or a date stamp.
@@ -165,8 +185,9 @@ def ends_sentence(text: str) -> bool:
 
 def furniture_kind(text: str) -> str | None:
     """What furniture the line is by its own words, or None."""
+    bare = link_text(text)
     for kind, pattern in FURNITURE_LINE.items():
-        if pattern.fullmatch(text):
+        if pattern.fullmatch(bare):
             return kind
     words = [w for w in re.split(r"[\s|·•,/]+", text.lower().replace("*", " ")) if w]
     if len(words) > 1 and all(w in BUTTON_WORDS for w in words):
@@ -175,6 +196,11 @@ def furniture_kind(text: str) -> str | None:
     if len(parts) >= 2 and all(LEGAL_LINK.fullmatch(p.strip()) for p in parts):
         return "legal"
     return None
+
+
+def link_text(text: str) -> str:
+    """The words of a link or button without its decoration: "[ 12 comments ]", "» Read more…", "Related:"."""
+    return LINK_DECORATION.sub("", text) or text
 
 
 def menu_like(text: str) -> bool:
@@ -198,17 +224,39 @@ def shape(text: str) -> str:
     return re.sub(r"\d+", "0", text.casefold())
 
 
-def byline_and_date(text: str) -> tuple[str | None, str | None] | None:
+def find_date(text: str, lang: str | None) -> str | None:
+    """The first date in the text, as written, or None."""
+    numeric = DATE.search(text)
+    if numeric:
+        return numeric[0]
+    for match in WORD_DATE.finditer(text):
+        if is_date(match[0], lang):
+            return match[0]
+    return None
+
+
+def is_date(text: str, lang: str | None) -> bool:
+    import dateparser  # loads its locales on first use: only pasted text pays for it
+
+    settings = {"STRICT_PARSING": True, "REQUIRE_PARTS": ["day", "month", "year"]}
+    try:
+        return dateparser.parse(text, languages=[lang] if lang else None, settings=settings) is not None
+    except ValueError:  # a language dateparser does not know: try them all
+        return dateparser.parse(text, settings=settings) is not None
+
+
+def byline_and_date(text: str, lang: str | None = None) -> tuple[str | None, str | None] | None:
     """(author, date) when the line is a byline or a date line, else None."""
     if len(text.split()) > MAX_META_WORDS:
         return None
-    date = DATE.search(text)
+    date = find_date(text, lang)
     parts = [p.strip() for p in re.split(r"\s[|·•—–/]\s|\s{2,}", text) if p.strip()]
     author = None
     for part in parts:
-        match = BYLINE.fullmatch(part) or AGENCY_BYLINE.fullmatch(part)
+        match = (BYLINE.fullmatch(part) or AGENCY_BYLINE.fullmatch(part)
+                 or BYLINE.fullmatch(part.split(",")[0]))
         if match and match["name"][0].isupper():
-            name = DATE.split(match["name"])[0].strip(" ,")
+            name = (DATE.split(match["name"])[0].split(date)[0] if date else match["name"]).strip(" ,")
             author = re.split(r"\s+(?:on|am|le|el|il|op|em|updated|published)\s", name, maxsplit=1, flags=re.I)[0]
             author = author.strip(" ,") or None
             break
@@ -216,7 +264,7 @@ def byline_and_date(text: str) -> tuple[str | None, str | None] | None:
         return None
     if author is None and len(text.split()) > 10:
         return None  # a sentence that mentions a date
-    return author, date[0] if date else None
+    return author, date
 
 
 def find_article(lines: list[Line], lang: str | None = None) -> Page:
@@ -250,20 +298,26 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
             elif menu_like(texts[i]) and any(kinds[j] for j in near):
                 kinds[i] = "menu"
     scores = [line_score(text, word_count(text), kind, stop) for text, kind in zip(texts, kinds)]
+    headlines = headline_runs(texts, kinds)
+    scores = [min(score, -SHORT_PENALTY) if i in headlines else score for i, score in enumerate(scores)]
 
-    start, end = best_span(scores)
+    stops = frozenset(i for i, kind in enumerate(kinds) if kind == "comments" or COMMENT_FORM.fullmatch(texts[i]))
+    start, end = best_span(scores, stops)
     if start is None:
         # No prose: a note, kept whole.
         start, end = 0, len(content) - 1
     while end + 1 < len(content) and kinds[end + 1] is None and continues_article(texts[end + 1], stop):
         end += 1
+    # A date line can look like a list item ("5. März 2024") and start the run: it is the title block's.
+    while start < end and byline_and_date(texts[start], lang):
+        start += 1
 
     # The title block: the title, then byline, date and picture credits, then the body.
     selection = not any(kinds[:start]) and start <= SELECTION_HEADER
     meta: dict[int, tuple[str | None, str | None]] = {}
     credits: set[int] = set()
     for i in range(start - 1, max(-1, start - 1 - HEADER_WINDOW), -1):
-        found = byline_and_date(texts[i])
+        found = byline_and_date(texts[i], lang)
         if found:
             meta[i] = found
         elif CREDIT.fullmatch(texts[i]) and len(texts[i].split()) <= MAX_META_WORDS:
@@ -326,13 +380,37 @@ def choose_title(texts: list[str], kinds: list[str | None], above: int, meta: di
     best, best_score = None, 0.0
     exact = Counter(t.casefold() for t in texts)
     for distance, i in enumerate(range(above - 1, max(-1, above - 1 - TITLE_WINDOW), -1)):
-        if i in meta or i in credits or kinds[i] not in (None, "repeated") or not is_title_like(texts[i]):
+        if (i in meta or i in credits or kinds[i] not in (None, "repeated") or not is_title_like(texts[i])
+                or menu_like(texts[i])):  # a site's menu, however many words it has
             continue
         # Headlines are several words, and pages often print theirs twice (breadcrumb, heading).
         score = min(len(texts[i].split()), 15) + (3 if exact[texts[i].casefold()] >= 2 else 0) - 0.3 * distance
         if score > best_score:
             best, best_score = i, score
     return best
+
+
+def headline_runs(texts: list[str], kinds: list[str | None]) -> set[int]:
+    """Lines in runs of headlines: 3 or more lines in a row, none of them furniture, that end no sentence.
+
+    Lists of other stories ("Most popular", "Trending") are such runs, with or
+    without a heading; a list the article introduces ends its introduction with
+    a colon. Only on pages whose own prose ends its sentences: in Thai, say, it does not.
+    """
+    long = [t for t in texts if word_count(t) >= PROSE_WORDS]
+    if sum(1 for t in long if ends_sentence(t)) < HEADLINE_PAGE_SHARE * len(long):
+        return set()
+    found: set[int] = set()
+    run: list[int] = []
+    for i, text in enumerate(texts + ["."]):
+        if (i < len(texts) and kinds[i] in (None, "repeated") and not ends_sentence(text) and not text.endswith(":")
+                and word_count(text) <= MAX_TEASER_WORDS and not (BULLET.match(text) or NUMBERED.match(text))):
+            run.append(i)
+            continue
+        if len(run) >= HEADLINE_RUN and not (run[0] > 0 and texts[run[0] - 1].endswith(":")):
+            found.update(run)
+        run = []
+    return found
 
 
 def line_score(text: str, words: int, kind: str | None, stop: frozenset[str]) -> float:
@@ -353,11 +431,18 @@ def line_score(text: str, words: int, kind: str | None, stop: frozenset[str]) ->
     return -SHORT_PENALTY
 
 
-def best_span(scores: list[float]) -> tuple[int | None, int]:
-    """The first and last index of the run of lines with the highest total score (Kadane's algorithm)."""
+def best_span(scores: list[float], stops: frozenset[int] = frozenset()) -> tuple[int | None, int]:
+    """The first and last index of the run of lines with the highest total score (Kadane's algorithm).
+
+    Comments follow the article they discuss: once an article has been found,
+    the search ends at a comment section's first line (`stops`), however much
+    prose the comments hold.
+    """
     best, best_start, best_end = 0.0, None, -1
     total, start = 0.0, 0
     for i, score in enumerate(scores):
+        if i in stops and best >= MIN_ARTICLE_SCORE:
+            break
         if total <= 0:
             total, start = 0.0, i
         total += score
