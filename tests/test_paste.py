@@ -149,3 +149,10 @@ def test_a_whole_page_in_french_or_spanish_keeps_its_article_byline_date_and_lis
     for phrase in furniture:  # menu, share bar, related headlines, comment form and comment, footer
         assert words(phrase) not in printed, phrase
     assert list_markdown in convert((PASTED / name).read_text(encoding="utf-8"), Path(name)).markdown
+
+
+def test_front_matter_lang_wins_over_the_detected_language(project):
+    page = (PASTED / "lac-fr.txt").read_text(encoding="utf-8")
+    (project / "content" / "lac.txt").write_text("---\nlang: fr-CA\n---\n" + page, encoding="utf-8")
+    assert run("build").exit_code == 0
+    assert PdfReader(project / "output" / "lac.pdf").trailer["/Root"]["/Lang"] == "fr-CA"
