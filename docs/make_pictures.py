@@ -1,7 +1,9 @@
 """Render the README's page pictures, so they show what the code makes today.
 
 - docs/<name>-page-1.png: the first page of each article in content/, default theme;
-- docs/theme-<theme>.png: the first page of content/hand-hygiene.md in each built-in theme.
+- docs/theme-<theme>.png: the first page of content/hand-hygiene.md in each built-in theme;
+- docs/whole-page-paste.png and docs/saved-page.png: a whole web page pasted as text and a
+  saved web page (both from tests/), as handout finds their articles.
 
 Run from the repository root after changing a theme:
 
@@ -24,6 +26,7 @@ from generator.themes import builtin_templates, discover
 DOCS = Path(__file__).resolve().parent
 CONTENT = DOCS.parent / "content"
 SHOWCASE = CONTENT / "hand-hygiene.md"
+TESTS = DOCS.parent / "tests"
 RESOLUTION = 70  # dots per inch: a page about 580 pixels wide, readable on GitHub
 
 
@@ -41,7 +44,9 @@ def main() -> int:
         print("pdftoppm not found: install poppler-utils", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as scratch:
-        jobs = [([CONTENT], None, "{}-page-1.png")] + [
+        jobs = [([CONTENT], None, "{}-page-1.png"),
+                ([TESTS / "pasted" / "harbour-news.txt"], None, "whole-page-paste.png"),
+                ([TESTS / "pages" / "impfung.html"], None, "saved-page.png")] + [
             ([SHOWCASE], theme.name, f"theme-{theme.name}.png")
             for theme in discover(DOCS.parent).values() if theme.folder.parent == builtin_templates()
         ]
