@@ -219,3 +219,12 @@ def test_bylines_and_dates_in_other_languages_are_the_title_blocks():
         result = convert(text, PATH)
         assert (result.title, result.author, result.date) == ("Un titre", author, when), byline
         assert rendered_text(result.markdown).startswith(sentence.format(0).strip()), byline
+
+
+def test_a_long_first_paragraph_never_becomes_the_title():
+    text = ("The clinic will offer free flu shots to everyone over sixty from the first week of October, and "
+            "appointments can be made by phone or at the front desk during opening hours.\n\n"
+            "Bring your card and a list of your medicines. The shot takes five minutes.\n")
+    converted = convert(text, Path("flu-shots.txt"))
+    assert converted.title == "flu shots"
+    assert converted.markdown.startswith("The clinic will offer free flu shots to everyone over sixty")
