@@ -17,7 +17,7 @@ import yaml
 from . import plaintext
 from .article import PAPER_SIZES, Article, Metadata
 from .diagnostics import Diagnostic
-from .errors import ArticleError
+from .errors import ArticleError, HandoutError
 from .read import language, savedpage
 from .sanitize import LINK_SCHEMES
 
@@ -176,8 +176,13 @@ class FrontMatterLoader(yaml.SafeLoader):
                 None, None, f"'{shown[:40]}' cannot be read ({str(exc).splitlines()[0][:80]})", node.start_mark) from None
 
 
-def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]:
-    """Check the YAML front matter; returns Metadata fields and warnings."""
+def front_matter_mapping(source: str, path: Path,
+                         error: type[HandoutError] = ArticleError) -> tuple[dict, dict[str, int]]:
+    """The front matter's keys and values, and the file line of each key.
+
+    The one reader of YAML front matter, for articles and mail messages alike:
+    every problem is one `error` naming the file and the line.
+    """
     try:
         loader = FrontMatterLoader(source)
         try:
@@ -188,24 +193,29 @@ def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]
     except yaml.reader.ReaderError as exc:
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
         line = source[: exc.position].count("\n") + 2
-        raise ArticleError(f"broken YAML front matter: the character U+{code:04X} is not allowed", path, line) from None
+        raise error(f"broken YAML front matter: the character U+{code:04X} is not allowed", path, line) from None
     except yaml.YAMLError as exc:
         # The context mark is where the broken construct began (an unclosed
         # bracket's line); the problem mark alone may point at the end of input.
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark else 1  # +1 for 1-based, +1 for the opening '---'
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ArticleError(f"broken YAML front matter: {problem}", path, line) from None
+        raise error(f"broken YAML front matter: {problem}", path, line) from None
     if node is None:
-        return {}, []
+        return {}, {}
     if not isinstance(data, dict):
-        raise ArticleError("front matter must be 'key: value' lines", path, 2)
-
+        raise error("front matter must be 'key: value' lines", path, 2)
     key_lines = {
         key_node.value: key_node.start_mark.line + 2
         for key_node, _ in node.value
         if isinstance(key_node, yaml.ScalarNode)
     }
+    return data, key_lines
+
+
+def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]:
+    """Check the YAML front matter; returns Metadata fields and warnings."""
+    data, key_lines = front_matter_mapping(source, path)
     fields: dict = {}
     diagnostics: list[Diagnostic] = []
     for name, value in data.items():

@@ -467,3 +467,15 @@ class NotifyingList(list):
     def append(self, item):
         super().append(item)
         self.event.set()
+
+
+def test_a_broken_message_front_matter_is_one_line_with_its_line(merge):
+    # Read by the articles' own front-matter reader: the same line numbers, never a traceback.
+    write(merge / "message.md", "---\nsubject: Hi\ngroup: [A, B\n---\nText.\n")
+    result = mail()
+    assert result.exit_code == 1
+    assert "message.md:3: error: broken YAML front matter" in result.stderr
+    write(merge / "message.md", "---\nsubject: Hi\nwhen: 2025-02-30\n---\nText.\n")
+    impossible = mail()
+    assert impossible.exit_code == 1 and "message.md:3: error:" in impossible.stderr
+    assert "Traceback" not in impossible.output

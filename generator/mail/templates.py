@@ -24,7 +24,7 @@ import jinja2.sandbox
 from jinja2.exceptions import SecurityError
 
 from ..errors import HandoutError, MailError
-from ..load import FRONT_MATTER, read_text
+from ..load import FRONT_MATTER, front_matter_mapping, read_text
 
 # Numbers a range() may give, and items (characters of a string, members of a list)
 # that one *, + or % may make: far over what a message or a handout needs.
@@ -165,15 +165,10 @@ class MessageTemplate:
 
 def read_message(path: Path, seconds: float = TEMPLATE_SECONDS) -> MessageTemplate:
     """A message template: Markdown with `subject:` in its front matter."""
-    import yaml
-
     text = read_text(path)
     match = FRONT_MATTER.match(text)
-    try:
-        front = yaml.safe_load(match["yaml"] or "") if match else None
-    except yaml.YAMLError as exc:
-        raise MailError(f"broken front matter: {getattr(exc, 'problem', None) or exc}", path, 1) from None
-    if not isinstance(front, dict) or not str(front.get("subject", "")).strip():
+    front, _ = front_matter_mapping(match["yaml"] or "", path, MailError) if match else ({}, {})
+    if not str(front.get("subject", "")).strip():
         raise MailError("the message needs front matter with a subject: line", path, 1)
     first_line = text[: match.end()].count("\n") + 1
     return MessageTemplate(path, compile_template(str(front["subject"]), path),
