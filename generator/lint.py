@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from .article import Article
 from .diagnostics import Diagnostic
 from .markup import PARSER
-from .plaintext import BOILERPLATE, CLOSERS, END_PUNCTUATION, SENTENCE
+from .plaintext import BOILERPLATE, SENTENCE
+from .read.paste import stops_mid_sentence
 from .words import SHAPED_SCRIPTS, SourceWords, words
 
 ADVERTISING = [re.compile(p, re.I) for p in (
@@ -66,9 +67,7 @@ def lint(article: Article, source: SourceWords, extra_phrases: Iterable[str] = (
                     and not SHAPED_SCRIPTS.search(match.group(1)):
                 report("L304", f"doubled word: '{match.group(0)}'", match.group(0))
     found.extend(furniture_kept(article, source))
-    # Thai, Lao, Khmer and Myanmar end sentences with a space, not a mark.
-    unpunctuated_script = bool(re.search("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]$", ending))
-    if ending and not unpunctuated_script and not ending.rstrip(CLOSERS).endswith(tuple(END_PUNCTUATION)):
+    if stops_mid_sentence(ending):
         tail = " ".join(ending.split()[-5:])
         report("L305", f"text cut off: it ends '…{tail}' with no end punctuation", tail)
     return found

@@ -16,8 +16,17 @@ from pathlib import Path
 from .article import Removal
 from .diagnostics import Diagnostic
 from .errors import ArticleError
-from .read.paste import (BULLET, CLOSERS, END_PUNCTUATION, FURNITURE_LINE, NUMBERED, Line, find_article,
-                         is_heading_like)
+from .read.paste import (
+    BULLET,
+    CLOSERS,
+    END_PUNCTUATION,
+    FURNITURE_LINE,
+    NUMBERED,
+    Line,
+    find_article,
+    is_heading_like,
+    stops_mid_sentence,
+)
 
 # Whole sentences that are furniture in any text: the linter looks for them in Markdown articles too.
 BOILERPLATE = [FURNITURE_LINE[kind] for kind in ("cookie", "form", "share", "legal")]
@@ -72,7 +81,7 @@ def convert(text: str, path: Path, first_line: int = 1, lang: str | None = None)
                            path, first_line)
     if blocks[-1][0] == "paragraph":
         last = blocks[-1][1][-1]
-        if not last.text.rstrip(CLOSERS).endswith(tuple(END_PUNCTUATION)):
+        if stops_mid_sentence(last.text):
             diagnostics.append(Diagnostic(
                 "W103",
                 f"text appears truncated at line {last.number}: "

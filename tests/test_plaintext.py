@@ -6,6 +6,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from conftest import run
 from generator.plaintext import convert
 
 PATH = Path("pasted.txt")
@@ -228,3 +229,19 @@ def test_a_long_first_paragraph_never_becomes_the_title():
     converted = convert(text, Path("flu-shots.txt"))
     assert converted.title == "flu shots"
     assert converted.markdown.startswith("The clinic will offer free flu shots to everyone over sixty")
+
+
+def test_build_and_check_agree_on_what_is_cut_off(project):
+    # Thai ends a sentence with a space, not a mark: neither the build (W103) nor the check (L305)
+    # calls it cut off, while an English paragraph without its full stop is cut off for both.
+    (project / "content" / "thai.txt").write_text(
+        "Flu shots\n\nThe clinic gives flu shots to everyone.\n\nล้างมือด้วยสบู่และน้ำสะอาดทุกครั้ง\n", encoding="utf-8")
+    (project / "content" / "cut.txt").write_text(
+        "Flu shots\n\nThe clinic gives flu shots to everyone.\n\nBring your card, and a list of the medicines you "
+        "take every day, because the nurse will ask about them before the shot and write down the\n",
+        encoding="utf-8")
+    built = run("build", "--check")
+    assert "thai.txt" not in built.stderr.replace("thai.txt -> ", "")
+    assert "[W103]" in built.stderr and "content/cut.txt:5: warning: text appears truncated" in built.stderr
+    assert "content/thai.txt -> output/thai.pdf" in built.stdout and "[L305]" in built.stdout
+    assert "thai.txt:5" not in built.stdout

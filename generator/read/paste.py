@@ -179,8 +179,19 @@ def is_heading_like(text: str) -> bool:
     )
 
 
+UNPUNCTUATED_SCRIPT_END = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]$")
+
+
 def ends_sentence(text: str) -> bool:
     return text.rstrip(CLOSERS)[-1:] in END_PUNCTUATION
+
+
+def stops_mid_sentence(text: str) -> bool:
+    """Whether the last paragraph of an article is cut off: it ends with no end punctuation.
+    The one rule for the build's W103 and the check's L305. (Thai, Lao, Khmer and
+    Myanmar end a sentence with a space, not a mark: their text never counts as cut off.)"""
+    text = text.rstrip()
+    return bool(text) and not ends_sentence(text) and not UNPUNCTUATED_SCRIPT_END.search(text)
 
 
 def furniture_kind(text: str) -> str | None:
