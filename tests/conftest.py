@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
 import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -14,6 +17,12 @@ from pypdf import PdfReader
 from generator.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The suite's own cache (fonts made for handouts), never the user's ~/.cache/handout:
+# set before any test, so the builds the tests start in subprocesses use it too.
+CACHE = Path(tempfile.mkdtemp(prefix="handout-test-cache-"))
+os.environ["HANDOUT_CACHE_DIR"] = str(CACHE)
+atexit.register(shutil.rmtree, CACHE, ignore_errors=True)
 SAMPLE = REPO / "content" / "000_22cf51892c953b2a.txt"
 SAMPLE_SLUG = "000_22cf51892c953b2a"
 
