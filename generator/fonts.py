@@ -21,6 +21,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import re
 import tempfile
 import unicodedata
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ FAMILIES = {
     "Noto Sans Khmer": ("justmytype_intl_sea", "fonts/ofl/notosanskhmer/NotoSansKhmer[wdth,wght].ttf", None),
     "Noto Sans Myanmar": ("justmytype_intl_sea", "fonts/ofl/notosansmyanmar/NotoSansMyanmar[wdth,wght].ttf", None),
     "Noto Sans Ethiopic": ("justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf", None),
+    **{f"Noto Sans {script}": ("manimgx_fonts", f"NotoSans{script}[wght].ttf", None) for script in (
+        "Armenian", "Georgian", "Gujarati", "Gurmukhi", "Kannada", "Malayalam", "Oriya", "Sinhala", "Symbols")},
+    "Noto Emoji": ("manimgx_fonts", "NotoEmoji[wght].ttf", None),
 }
 # Han characters are drawn differently in each region: the article's
 # language picks which CJK family is asked first.
@@ -59,9 +63,24 @@ CJK_FAMILIES = ["Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "Noto Sans TC"]
 SCRIPT_FAMILIES = [
     "Noto Sans Arabic", "Noto Sans Hebrew", "Noto Sans Devanagari", "Noto Sans Bengali", "Noto Sans Tamil",
     "Noto Sans Telugu", "Noto Sans Thai", "Noto Sans Lao", "Noto Sans Khmer", "Noto Sans Myanmar",
-    "Noto Sans Ethiopic",
+    "Noto Sans Ethiopic", "Noto Sans Armenian", "Noto Sans Georgian", "Noto Sans Gujarati", "Noto Sans Gurmukhi",
+    "Noto Sans Kannada", "Noto Sans Malayalam", "Noto Sans Oriya", "Noto Sans Sinhala",
 ]
-FALLBACK_FAMILIES = CJK_FAMILIES + SCRIPT_FAMILIES
+# Signs no text family draws (arrows, dingbats), then emoji, monochrome as print wants them:
+# last, so that a character with a text form (a digit, '#', a heart) keeps it.
+SYMBOL_FAMILIES = ["Noto Sans Symbols", "Noto Emoji"]
+EMOJI_FAMILY = "Noto Emoji"
+# An emoji with what changes it: the emoji form (VS16), a keycap, a skin tone, a tag
+# sequence (a region's flag), another emoji joined with ZWJ. The emoji font shapes such
+# a sequence into one glyph if it draws every character of it; the renderer must then
+# take all of them from that font. (Where an emoji may start: ASCII keycaps, the symbol
+# blocks, the emoji planes; not letters, whose ZWJ is the script's own.)
+EMOJI = "[#*0-9\u00A9\u00AE\u2000-\u2BFF\u3030\u303D\u3297\u3299\U0001F000-\U0001FAFF]"
+MODIFIER = "[\uFE0F\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F]"
+EMOJI_SEQUENCE = re.compile(f"{EMOJI}(?:{MODIFIER}|\u20E3|\u200D{EMOJI})+")
+# What shapes a sequence but draws nothing of its own.
+INVISIBLE_MODIFIERS = re.compile(f"{MODIFIER}|\u200D")
+FALLBACK_FAMILIES = CJK_FAMILIES + SCRIPT_FAMILIES + SYMBOL_FAMILIES
 TEXT_FAMILY = "Noto Serif"  # what it draws needs no fallback
 
 
@@ -160,21 +179,50 @@ def fallback_fonts(text: str, lang: str) -> list[FontFile]:
 
     Each character comes from the first fallback family, in the language's
     order, that has it: Chinese text from one font, Hangul from the Korean
-    one, Arabic, Hebrew, Devanagari and Thai from theirs.
+    one, Arabic, Hebrew, Devanagari and Thai from theirs. Every character of
+    an emoji sequence comes from the emoji font, which shapes the sequence
+    (a keycap's digit too: the text font still draws the other digits).
+    `text` is one that `shapeable` returned.
     """
     sources = {font.family: font for font in packaged_fonts() if font.family in FALLBACK_FAMILIES}
     text_font = next((f.path for f in packaged_fonts() if f.family == TEXT_FAMILY and f.style == "normal"), None)
     drawn_already = coverage(text_font) if text_font else frozenset()
     characters = {c for c in set(text) if ord(c) > 0x7F and ord(c) not in drawn_already and not c.isspace()}
+    in_sequences = set("".join(EMOJI_SEQUENCE.findall(text)))
+    characters |= in_sequences
     found = []
     for family in fallback_order(lang):
         if not characters or family not in sources:
             continue
         drawn = {c for c in characters if ord(c) in coverage(sources[family].path)}
+        if family != EMOJI_FAMILY:
+            drawn -= in_sequences
         characters -= drawn
         if drawn:
             found += cut_to(sources[family], "".join(sorted(drawn)))
     return found
+
+
+def shapeable(text: str) -> str:
+    """`text` without the modifiers of emoji sequences the emoji font cannot draw whole.
+
+    The renderer takes a sequence from one font: where the emoji font lacks a
+    character of it (a star asked for in emoji form), it looks further and may
+    find no font (an empty box) or one of the machine's own. Without its
+    modifiers (VS16, a skin tone, ZWJ) the base prints from handout's fonts.
+    One pass, linear in the text.
+    """
+    if not EMOJI_SEQUENCE.search(text):
+        return text
+    emoji_font = next((f.path for f in packaged_fonts() if f.family == EMOJI_FAMILY), None)
+    drawn = coverage(emoji_font) if emoji_font else frozenset()
+
+    def printable(sequence: re.Match) -> str:
+        if all(ord(c) in drawn for c in sequence[0]):
+            return sequence[0]
+        return INVISIBLE_MODIFIERS.sub("", sequence[0])
+
+    return EMOJI_SEQUENCE.sub(printable, text)
 
 
 @functools.cache
@@ -271,7 +319,7 @@ def fallback_order(lang: str) -> list[str]:
     """The fallback families, the CJK one of the article's region first."""
     first = CJK_BY_LANGUAGE.get(language_of(lang))
     cjk = [first] + [f for f in CJK_FAMILIES if f != first] if first else CJK_FAMILIES
-    return cjk + SCRIPT_FAMILIES
+    return cjk + SCRIPT_FAMILIES + SYMBOL_FAMILIES
 
 
 def fallback_stack(lang: str, cuts: list[FontFile] = ()) -> str:

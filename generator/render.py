@@ -91,8 +91,8 @@ class Renderer:
         labels = labels_for(meta.lang)
         # Fonts for the article's other scripts (and its labels'): their families go into
         # the theme's font lists.
-        fallback_fonts = fonts.fallback_fonts(
-            article.body + " ".join(map(str, (*vars(meta).values(), *vars(labels).values()))), meta.lang)
+        fallback_fonts = fonts.fallback_fonts(fonts.shapeable(
+            article.body + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), meta.lang)
         context = dict(
             meta=meta,
             body=body,
@@ -113,7 +113,7 @@ class Renderer:
             generator=f"handout {__version__}",
         )
         try:
-            html = self.env.select_template([f"{t.name}/article.html" for t in lineage]).render(context)
+            html = fonts.shapeable(self.env.select_template([f"{t.name}/article.html" for t in lineage]).render(context))
             # The lineage's style.css files, parent first, as one stylesheet apart from the
             # HTML: the PDF stage parses each different one once per process, not per article.
             css = "\n".join(

@@ -24,12 +24,18 @@ SHAPED_SCRIPTS = re.compile(
 )
 
 
+# A keycap emoji (1️⃣, #️⃣) prints as one sign, which the PDF gives back as no text:
+# its digit is no word.
+KEYCAP = re.compile("[#*0-9]\uFE0F?\u20E3")
+
+
 def words(text: str) -> list[str]:
     """Lower-cased words, compatibility-normalised (ligatures and full-width forms unfolded).
 
     Words in shaped scripts are left out (see SHAPED_SCRIPTS); unreadable_words counts them.
     """
-    return [w for w in WORD.findall(unicodedata.normalize("NFKC", text).casefold()) if not SHAPED_SCRIPTS.search(w)]
+    text = unicodedata.normalize("NFKC", KEYCAP.sub(" ", text)).casefold()
+    return [w for w in WORD.findall(text) if not SHAPED_SCRIPTS.search(w)]
 
 
 def unreadable_words(text: str) -> int:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from fontTools.ttLib import TTFont
+from pypdf import PdfReader
 
-from generator import fonts
+from conftest import run, write
+from generator import fonts, pdf
+from generator.build import BuildOptions, Job, Setup, read_policy, start_worker, typeset_job
+from generator.check import CheckOptions, check
+from generator.config import Config
+from generator.load import load_article
+from generator.words import words
 
 
 @pytest.fixture
@@ -27,3 +37,64 @@ def test_a_fonts_character_map_is_read_once_then_from_the_cache(empty_cache):
     cached.write_text("5d0-5d1\n")
     fonts.coverage.cache_clear()
     assert fonts.coverage(font.path) == {0x5D0, 0x5D1}
+
+
+EMOJI_ARTICLE = Path(__file__).parent / "corpus" / "emoji-symbols.md"
+
+
+def embedded_fonts(pdf: Path) -> set[str]:
+    return {ref.get_object()["/BaseFont"].split("+", 1)[1] for page in PdfReader(pdf).pages
+            for ref in page["/Resources"]["/Font"].values()}
+
+
+def test_emoji_and_symbols_print_from_handouts_own_fonts_and_only_where_used(project):
+    shutil.copy(EMOJI_ARTICLE, project / "content" / "emoji.md")
+    write(project / "content" / "plain.md", "# Plain\n\nWash your hands -> often, 3 times a day #1.\n")
+    assert run("build").exit_code == 0
+    used = embedded_fonts(project / "output" / "emoji.pdf")
+    # Every glyph from a font handout installs: none from whatever the machine has.
+    assert all(name.startswith(("Noto-", "JetBrains-Mono")) for name in used), used
+    for family in ("Noto-Emoji", "Noto-Sans-Symbols", *(f"Noto-Sans-{script}" for script in (
+            "Armenian", "Georgian", "Gujarati", "Gurmukhi", "Kannada", "Malayalam", "Oriya", "Sinhala"))):
+        assert any(name.startswith(family + "-") for name in used), family
+    plain = embedded_fonts(project / "output" / "plain.pdf")
+    assert not any("Emoji" in name or "Symbols" in name for name in plain), plain
+
+
+@pytest.fixture
+def fresh_font_configuration():
+    # The fonts a configuration was given stay in it: an emoji font loaded by an earlier
+    # handout in this process would still draw emoji.
+    pdf.font_configuration.cache_clear()
+    yield
+    pdf.font_configuration.cache_clear()
+
+
+def test_without_the_emoji_fallback_the_check_finds_the_boxes(project, monkeypatch, fresh_font_configuration):
+    """The negative of the corpus tests: what the emoji font prevents, the check sees."""
+    monkeypatch.setattr(fonts, "SYMBOL_FAMILIES", [f for f in fonts.SYMBOL_FAMILIES if f != fonts.EMOJI_FAMILY])
+    config = Config()
+    start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
+    source = write(project / "content" / "a.md", "Wave 👋 and party 🎉 at the clinic today.\n")
+    target = project / "output" / "a.pdf"
+    typeset = typeset_job(Job(load_article(source), target))
+    assert typeset.result.ok
+    target.parent.mkdir()
+    target.write_bytes(dict(typeset.files)[target])
+    (report,) = check([source], CheckOptions(output_dir=target.parent))
+    assert "no font draws '👋' (U+1F44B): it prints as an empty box" in [
+        d.message for d in report.diagnostics if d.code == "C203"]
+
+
+def test_sequences_the_emoji_font_cannot_draw_lose_their_modifiers_only():
+    kept = "👋🏽 👨\u200d👩\u200d👧 🇩🇪 1\ufe0f\u20e3 ⚠\ufe0f"
+    assert fonts.shapeable(kept) == kept
+    # No font draws a star in emoji form, nor a skin tone of a check mark: the base prints.
+    assert fonts.shapeable("★\ufe0f ✓\U0001F3FD") == "★ ✓"
+    # A script's own ZWJ (Devanagari, Sinhala) is no emoji's.
+    assert fonts.shapeable("क्\u200dष ශ්\u200dර") == "क्\u200dष ශ්\u200dර"
+
+
+def test_a_keycap_emoji_is_a_sign_not_a_word():
+    # The PDF gives a keycap back as no text: its digit must not be missed by the check.
+    assert words("press 1\ufe0f\u20e3 or #\ufe0f\u20e3, not 2 or #3") == ["press", "or", "not", "2", "or", "3"]
