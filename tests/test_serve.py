@@ -165,3 +165,21 @@ def test_on_another_address_the_printed_token_is_asked_for_and_ctrl_c_stops_clea
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args):
         return None
+
+
+def test_a_paste_over_the_size_limit_is_refused_and_no_path_leaves_the_project(site, page):
+    root, address = site
+    page.goto(address + "/new")
+    token = page.get_attribute("meta[name=csrf-token]", "content")
+    over = page.request.post(address + "/api/read", headers={"X-CSRF-Token": token},
+                             data={"kind": "text", "content": "word " * 1_100_000})
+    assert over.status == 422 and "over the 5.0 MB limit" in over.json()["error"]
+    huge = page.request.post(address + "/api/read", headers={"X-CSRF-Token": token},
+                             data={"kind": "text", "content": "x" * 32 * 1024 * 1024})
+    assert huge.status == 413
+    for path in ("/handouts/..%2F..%2F..%2Fetc%2Fpasswd/pdf", "/handouts/%2Fetc%2Fpasswd/picture.png",
+                 "/preview/..%2F..%2Fetc/passwd", "/preview/0123456789abcdef/..%2F..%2Fhandout.pdf",
+                 "/static/..%2F..%2F..%2Fpyproject.toml"):
+        answer = page.request.get(address + path)
+        assert answer.status == 404, path
+        assert b"root:" not in answer.body()
