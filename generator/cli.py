@@ -338,6 +338,20 @@ def show_send_report(report, log: str) -> None:
                    " Run the same command again to send the rest.", err=True)
 
 
+@main.command("serve")
+@click.argument("project_dir", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; any other than this machine's own asks for the printed access token.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
+@allow_remote_option
+def serve_command(project_dir: Path, port: int, host: str, open_browser: bool, allow_remote: bool) -> None:
+    """A web page over PROJECT_DIR (default: here): its handouts, and new ones pasted from web pages."""
+    from .web.app import serve
+
+    serve(project_dir, host, port, open_browser, allow_remote)
+
+
 @main.command("themes")
 def themes_command() -> None:
     """List the themes: built-in, and the project's own in themes/."""

@@ -9,6 +9,7 @@ prints), each with its kind and source line, so a user can put a block back.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,12 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .article import Article, Removal
+from .article import Article, Metadata, Removal
 from .build import read_policy
 from .output import write_atomically
 from .diagnostics import Diagnostic
 from .errors import OutputError, UsageError
-from .load import HtmlLoader, TextLoader, slug_for
+from .load import HtmlLoader, TextLoader, check_size, decoded, slug_for, slugify
 from .sandbox import Refused, fetch_remote
 
 IMPORTERS = {ext: loader for loader in (TextLoader(), HtmlLoader()) for ext in loader.extensions}
@@ -62,18 +63,33 @@ def import_article(source: str | Path, content_dir: Path = Path("content"), over
     target = content_dir / f"{article.slug}.md"
     if target.exists() and not overwrite:
         raise OutputError(f"{target} exists; pass --force to overwrite it", path)
-    text = front_matter(article, path) + article.body + removed_comment(article.removed)
-    write_atomically(target, text.encode("utf-8"), path)
+    write_atomically(target, imported_markdown(article, f"{path.name} by handout import").encode("utf-8"), path)
     return ImportResult(source=path, output=target, diagnostics=article.diagnostics, page=page)
 
 
-def front_matter(article: Article, path: Path) -> str:
-    meta = article.meta
+def read_paste(content: str, is_html: bool, max_bytes: int) -> Article:
+    """The article in what was pasted into a browser: its HTML, read as a saved page is (so
+    headings, lists and links survive), or its plain text, read as a pasted .txt file is.
+    Its slug comes from its title."""
+    path = Path("pasted.html" if is_html else "pasted.txt")
+    data = content.encode("utf-8")
+    check_size(len(data), max_bytes, path)
+    article = HtmlLoader().read(data, path) if is_html else TextLoader().read(decoded(data, path), path)
+    return dataclasses.replace(article, slug=slugify(article.meta.title))
+
+
+def imported_markdown(article: Article, origin: str) -> str:
+    """The Markdown an import writes for `article`: front matter, body, and what was left out.
+    `origin` says where it came from, in a comment of the front matter."""
+    return front_matter(article.meta, origin) + article.body + removed_comment(article.removed)
+
+
+def front_matter(meta: Metadata, origin: str) -> str:
     fields = {"title": meta.title, "author": meta.author, "date": meta.date, "lang": meta.lang,
-              "source_url": meta.source_url}
+              "source_url": meta.source_url, "theme": meta.theme, "paper": meta.paper}
     dumped = yaml.safe_dump({k: v for k, v in fields.items() if v}, allow_unicode=True, sort_keys=False,
                             width=10_000)
-    return f"---\n# Imported from {path.name} by handout import.\n{dumped}---\n\n"
+    return f"---\n# Imported from {origin}.\n{dumped}---\n\n"
 
 
 def removed_comment(removed: tuple[Removal, ...]) -> str:

@@ -45,26 +45,39 @@ FIRST_H1 = re.compile(r"\A\s*#[ \t]+(?P<title>[^\n]+?)[ \t#]*(?:\n|\Z)")
 
 def slug_for(path: Path) -> str:
     """The output name: the file's stem, lower-cased, anything unsafe turned into '-'."""
-    slug = re.sub(r"[^\w-]+", "-", path.stem.lower()).strip("-.")
+    return slugify(path.stem)
+
+
+def slugify(name: str) -> str:
+    """A name safe for a file: lower-cased, anything unsafe turned into '-'."""
+    slug = re.sub(r"[^\w-]+", "-", name.lower()).strip("-.")
     return slug or "article"
 
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The file's bytes, within the size limit."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ArticleError(
-                f"the file is {size / MEGABYTE:.1f} MB, over the {max_bytes / MEGABYTE:.1f} MB limit "
-                "([limits] article_mb in handout.toml)", path)
+        check_size(path.stat().st_size, max_bytes, path)
         return path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"cannot read the file ({exc.strerror})", path) from None
 
 
+def check_size(size: int, max_bytes: int, path: Path) -> None:
+    """An article over the size limit is refused before it is read."""
+    if size > max_bytes:
+        raise ArticleError(
+            f"the file is {size / MEGABYTE:.1f} MB, over the {max_bytes / MEGABYTE:.1f} MB limit "
+            "([limits] article_mb in handout.toml)", path)
+
+
 def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The file's text as UTF-8 with '\\n' line ends; a BOM is dropped."""
-    data = read_bytes(path, max_bytes)
+    return decoded(read_bytes(path, max_bytes), path)
+
+
+def decoded(data: bytes, path: Path) -> str:
+    """An article's bytes as text: UTF-8 with '\\n' line ends; a BOM is dropped."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -120,9 +133,13 @@ class TextLoader:
     extensions = (".txt",)
 
     def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
+        return self.read(read_text(path, max_bytes), path)
+
+    def read(self, text: str, path: Path) -> Article:
+        """The article in pasted `text`; `path` names it in messages and gives its slug."""
         # A pasted page may start with front matter like a Markdown article's; what it
         # says (title, lang, author...) wins over what is found in the text.
-        fields, diagnostics, text, first_line = split_front_matter(read_text(path, max_bytes), path)
+        fields, diagnostics, text, first_line = split_front_matter(text, path)
         converted = plaintext.convert(text, path, first_line, fields.get("lang"))
         found = {"title": converted.title, "author": converted.author, "date": converted.date,
                  "lang": converted.lang}
@@ -140,7 +157,11 @@ class HtmlLoader:
     extensions = (".html", ".htm")
 
     def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
-        page = savedpage.extract(read_bytes(path, max_bytes), path)
+        return self.read(read_bytes(path, max_bytes), path)
+
+    def read(self, data: bytes, path: Path) -> Article:
+        """The article in a page's HTML `data`; `path` names it in messages and gives its slug."""
+        page = savedpage.extract(data, path)
         meta = Metadata(title=page.title, author=page.author, date=page.date,
                         lang=page.lang or language.detect(page.markdown), source_url=page.url)
         return Article(source=path, slug=slug_for(path), meta=meta, body=page.markdown,

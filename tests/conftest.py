@@ -57,6 +57,13 @@ def text_lines_inside(pdf: Path, margin_mm: float) -> list[list[str]]:
     return pages
 
 
+def body_sentences() -> list[str]:
+    """Every sentence of the sample's paragraphs (the long lines), in order."""
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    paragraphs = [line for line in lines if len(line) > 100]
+    return [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p) if s]
+
+
 def words(text: str) -> str:
     """Text with its white space folded, for comparing what was written to what was printed."""
     return " ".join(text.split())

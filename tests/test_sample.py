@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 
 from pypdf import PdfReader
 
-from conftest import SAMPLE, SAMPLE_SLUG, page_texts, run, text_lines_inside, words
+from conftest import SAMPLE, SAMPLE_SLUG, body_sentences, page_texts, run, text_lines_inside, words
 
 SECTION_HEADINGS = [
     "Historic Qualifications and Clinical Use",
@@ -22,13 +21,6 @@ SECTION_HEADINGS = [
 ]
 TITLE = "The Therapeutic Likely of Ketamine: An extensive Overview"
 BOILERPLATE = ["Leave a Reply", "Your email address will not be published", "Required fields are marked"]
-
-
-def body_sentences() -> list[str]:
-    """Every sentence of the sample's paragraphs (the long lines), in order."""
-    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-    paragraphs = [line for line in lines if len(line) > 100]
-    return [s for p in paragraphs for s in re.split(r"(?<=[.!?])\s+", p) if s]
 
 
 def test_every_body_sentence_is_printed_in_order(sample_pdf):

@@ -1,0 +1,57 @@
+"""Take the README's pictures of `handout serve`, so they show what the code makes today.
+
+- docs/serve-handouts.png: the Handouts page over this repository's content/, built;
+- docs/serve-new.png: the New handout page after pasting the sample article.
+
+Run from the repository root after changing the web page:
+
+    python docs/make_screenshots.py
+
+Needs Debian's chromium and the test extra (Playwright): pip install -e '.[test]'.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parent
+REPO = DOCS.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from browser import chromium, paste, served  # noqa: E402
+
+SAMPLE = REPO / "content" / "000_22cf51892c953b2a.txt"
+BUILD_MS = 300_000
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        shutil.copytree(REPO / "content", Path(folder) / "content")
+        take(Path(folder))
+    for name in ("serve-handouts.png", "serve-new.png"):
+        print(f"docs/{name}")
+    return 0
+
+
+def take(project: Path) -> None:
+    with served(project) as address, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1200, "height": 760})
+        page.set_default_timeout(BUILD_MS)
+        page.goto(address + "/")
+        page.click("text=Build all")
+        page.wait_for_function("[...document.querySelectorAll('img.thumb')].length > 0 &&"
+                               " [...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth)")
+        page.screenshot(path=DOCS / "serve-handouts.png")
+        page.goto(address + "/new")
+        paste(page, "#paste", {"text/plain": SAMPLE.read_text(encoding="utf-8")})
+        page.wait_for_function("[...document.querySelectorAll('img.page')].length > 0 &&"
+                               " [...document.querySelectorAll('img.page')].every(i => i.complete && i.naturalWidth)")
+        page.set_viewport_size({"width": 1200, "height": 1000})
+        page.screenshot(path=DOCS / "serve-new.png")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
