@@ -62,26 +62,105 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
     no exception raised inside a library's code can promise. Jobs are handed
     out in the order of `jobs`.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
-    waiting = list(jobs)
-    running: list[Worker] = []
+    pool = Pool(jobs, work, start, setup, jobs_per_worker, lost, overran, seconds)
+    try:
+        for _ in range(min(workers, len(jobs))):
+            pool.launch()
+        while pool.waiting or pool.busy():
+            pool.hand_out()
+            ready = multiprocessing.connection.wait(pool.waitables(), pool.time_left())
+            for worker in list(pool.running):
+                yield from pool.answers(worker, ready)
+                if pool.finished(worker):
+                    yield from pool.retire(worker)
+    finally:
+        # Ctrl-C, or the caller stopped early: nothing may run on without us.
+        for worker in list(pool.running):
+            pool.stop(worker, kill=True)
 
-    def launch() -> None:
-        ours, theirs = context.Pipe()
-        process = context.Process(target=serve, args=(theirs, start, setup, work), daemon=True)
+
+class Pool:
+    """The state of run(): the jobs not yet handed out and the workers running."""
+
+    def __init__(self, jobs: dict, work: Callable, start: Callable, setup: object, jobs_per_worker: int,
+                 lost: Callable[[object, str], object], overran: Callable[[object], object], seconds: float | None):
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(PRELOAD)
+        self.jobs, self.work, self.start, self.setup = jobs, work, start, setup
+        self.jobs_per_worker, self.lost, self.overran, self.seconds = jobs_per_worker, lost, overran, seconds
+        self.waiting = list(jobs)
+        self.running: list[Worker] = []
+
+    def launch(self) -> None:
+        ours, theirs = self.context.Pipe()
+        process = self.context.Process(target=serve, args=(theirs, self.start, self.setup, self.work), daemon=True)
         with main_script_hidden():
             process.start()
         theirs.close()
-        running.append(Worker(process, ours))
+        self.running.append(Worker(process, ours))
 
-    def hand_out(worker: Worker) -> None:
-        worker.holds, worker.since = waiting.pop(0), time.monotonic()
-        with contextlib.suppress(OSError):  # a dead worker: its sentinel says so next
-            worker.connection.send((worker.holds, jobs[worker.holds]))
+    def busy(self) -> bool:
+        return any(worker.holds is not None for worker in self.running)
 
-    def retire(worker: Worker, *, kill: bool = False) -> None:
-        running.remove(worker)
+    def hand_out(self) -> None:
+        """The next jobs to the workers that are set up and idle."""
+        for worker in self.running:
+            if worker.ready and worker.holds is None and self.waiting:
+                worker.holds, worker.since = self.waiting.pop(0), time.monotonic()
+                with contextlib.suppress(OSError):  # a dead worker: its sentinel says so next
+                    worker.connection.send((worker.holds, self.jobs[worker.holds]))
+
+    def waitables(self) -> list:
+        return [w.connection for w in self.running] + [w.process.sentinel for w in self.running]
+
+    def time_left(self) -> float | None:
+        """Until the first busy worker runs out of time; None: no limit."""
+        if self.seconds is None:
+            return None
+        busy = [w.since + self.seconds - time.monotonic() for w in self.running if w.holds is not None]
+        return max(0.0, min(busy)) if busy else None
+
+    def answers(self, worker: Worker, ready: list) -> Iterator[tuple[object, object]]:
+        """What `worker` sent, if anything: that it is set up, or a job's result."""
+        answer = None
+        if worker.connection in ready:
+            with contextlib.suppress(EOFError, OSError):
+                answer = worker.connection.recv()
+        if isinstance(answer, SetupFailed):
+            raise answer.error
+        if answer == READY:
+            worker.ready = True
+        elif answer is not None:
+            worker.holds, worker.done = None, worker.done + 1
+            yield answer
+
+    def late(self, worker: Worker) -> bool:
+        return (self.seconds is not None and worker.holds is not None
+                and time.monotonic() - worker.since > self.seconds)
+
+    def finished(self, worker: Worker) -> bool:
+        """Whether `worker` is done for: dead, its share of jobs done, or out of time."""
+        return not worker.process.is_alive() or worker.done >= self.jobs_per_worker or self.late(worker)
+
+    def retire(self, worker: Worker) -> Iterator[tuple[object, object]]:
+        """Stop `worker`, account for the job it held, and start its successor if work is left."""
+        held, late, never_ready = worker.holds, self.late(worker), not worker.ready
+        self.stop(worker, kill=held is not None)
+        if late:
+            yield held, self.overran(self.jobs[held])
+        elif held is not None:
+            yield held, self.lost(self.jobs[held], stopped_because(worker.process.exitcode))
+        elif never_ready:
+            # It died setting up: so would the next one. The jobs fail, the batch ends.
+            why = stopped_because(worker.process.exitcode)
+            while self.waiting:
+                key = self.waiting.pop(0)
+                yield key, self.lost(self.jobs[key], why)
+        if self.waiting:
+            self.launch()
+
+    def stop(self, worker: Worker, *, kill: bool = False) -> None:
+        self.running.remove(worker)
         if kill:
             worker.process.kill()
         else:
@@ -89,56 +168,6 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
                 worker.connection.send(None)
         worker.process.join()
         worker.connection.close()
-
-    def time_left() -> float | None:
-        if seconds is None:
-            return None
-        busy = [w.since + seconds - time.monotonic() for w in running if w.holds is not None]
-        return max(0.0, min(busy)) if busy else None
-
-    try:
-        for _ in range(min(workers, len(waiting))):
-            launch()
-        while waiting or any(worker.holds is not None for worker in running):
-            for worker in running:
-                if worker.ready and worker.holds is None and waiting:
-                    hand_out(worker)
-            ready = multiprocessing.connection.wait(
-                [w.connection for w in running] + [w.process.sentinel for w in running], time_left())
-            for worker in list(running):
-                answer = None
-                if worker.connection in ready:
-                    with contextlib.suppress(EOFError, OSError):
-                        answer = worker.connection.recv()
-                if isinstance(answer, SetupFailed):
-                    raise answer.error
-                if answer == READY:
-                    worker.ready = True
-                elif answer is not None:
-                    worker.holds, worker.done = None, worker.done + 1
-                    yield answer
-                late = seconds is not None and worker.holds is not None \
-                    and time.monotonic() - worker.since > seconds
-                if worker.process.is_alive() and worker.done < jobs_per_worker and not late:
-                    continue
-                held, never_ready = worker.holds, not worker.ready
-                retire(worker, kill=held is not None)
-                if late:
-                    yield held, overran(jobs[held])
-                elif held is not None:
-                    yield held, lost(jobs[held], stopped_because(worker.process.exitcode))
-                elif never_ready:
-                    # It died setting up: so would the next one. The jobs fail, the batch ends.
-                    why = stopped_because(worker.process.exitcode)
-                    while waiting:
-                        key = waiting.pop(0)
-                        yield key, lost(jobs[key], why)
-                if waiting:
-                    launch()
-    finally:
-        # Ctrl-C, or the caller stopped early: nothing may run on without us.
-        for worker in list(running):
-            retire(worker, kill=True)
 
 
 def serve(connection, start: Callable, setup: object, work: Callable) -> None:
