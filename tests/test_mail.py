@@ -479,3 +479,37 @@ def test_a_broken_message_front_matter_is_one_line_with_its_line(merge):
     impossible = mail()
     assert impossible.exit_code == 1 and "message.md:3: error:" in impossible.stderr
     assert "Traceback" not in impossible.output
+
+
+@pytest.fixture
+def unconfigured(monkeypatch):
+    """No SMTP server and no sender in the environment (the merge fixture's handout.toml has neither)."""
+    for name in ("HANDOUT_SMTP_HOST", "HANDOUT_SMTP_PORT", "HANDOUT_MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_dry_run_needs_no_sender(merge, unconfigured):
+    result = mail()
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("warning: no sender set") == 1
+    assert "From: handout dry run <dry-run@invalid>" in result.stdout
+    first = sorted((merge / "output" / "outbox").glob("*.eml"))[0]
+    assert email.message_from_bytes(first.read_bytes(), policy=email.policy.default)["From"] == \
+        "handout dry run <dry-run@invalid>"
+
+
+def test_send_without_a_server_or_sender_fails_at_once(merge, unconfigured, monkeypatch):
+    # A subprocess, bounded: before the fix it tried localhost:587 and could wait there.
+    command = [sys.executable, "-m", "generator", "mail", "people.csv", "--article", "content/hand-hygiene.md",
+               "--message", "message.md", "--send"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HANDOUT_SMTP", "HANDOUT_MAIL"))}
+    result = subprocess.run(command, cwd=merge, env=env, timeout=60, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert ("error: no SMTP server: set HANDOUT_SMTP_HOST or smtp_host in [mail] of handout.toml; no sender:"
+            " set HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml; nothing was sent") in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (merge / "output" / "hand-hygiene.pdf").exists()  # failed before building anything
+    monkeypatch.setenv("HANDOUT_MAIL_FROM", "news@clinic.example")
+    result = mail("--send")
+    assert result.exit_code == 1 and "error: no SMTP server: set HANDOUT_SMTP_HOST" in result.stderr
+    assert "no sender" not in result.stderr and "Traceback" not in result.output
