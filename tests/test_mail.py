@@ -183,7 +183,7 @@ def test_limit_sends_at_most_n(merge, smtp):
 
 
 @pytest.mark.parametrize("csv_text, message", [
-    ("name,mail\nAna,ana@example.org\n", "people.csv:1: error: no 'email' column (the columns are: name, mail)"),
+    ("Name,Address\nAna,ana@example.org\n", "people.csv:1: error: no 'email' column (the columns are: Name, Address)"),
     ("name,email\nAna,not-an-address\nBo,bo@example\n", "people.csv:2: email 'not-an-address' is not a valid address"),
     ("name,email\nAna,ana@example.org\nAgain,ANA@example.org\n", "people.csv:3: ANA@example.org is already on row 2"),
     ('name,email\n"Ana\nBcc: everyone@example.org",ana@example.org\n', "people.csv:2: the name column has a line break"),
@@ -513,3 +513,39 @@ def test_send_without_a_server_or_sender_fails_at_once(merge, unconfigured, monk
     result = mail("--send")
     assert result.exit_code == 1 and "error: no SMTP server: set HANDOUT_SMTP_HOST" in result.stderr
     assert "no sender" not in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("header", ["E-mail", "Email Address", "EMAIL", "e_mail", "Mail"])
+def test_email_columns_as_spreadsheets_name_them(merge, smtp, header):
+    (merge / "people.csv").write_text(f"Full Name;{header};Group;C C\nAna;ana@example.org;A;boss@example.org\n")
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    if header != "EMAIL":
+        assert f"people.csv:1: note: the '{header}' column is read as 'email'" in result.stderr
+    assert "the 'Full Name' column is read as 'name'" in result.stderr
+    assert smtp.messages[0][0] == ["ana@example.org", "boss@example.org"]
+    assert received(smtp)[0]["To"] == "Ana <ana@example.org>"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])  # utf-16: with its BOM, as Excel saves it
+def test_a_csv_saved_by_excel_in_windows_1252_or_utf_16_is_read(merge, smtp, encoding):
+    data = "name;email;group\r\nZoë;zoe@example.org;A\r\n".encode(encoding)
+    (merge / "people.csv").write_bytes(data)
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    assert received(smtp)[0]["To"] == "Zoë <zoe@example.org>"
+    assert ("note: not UTF-8, so read as Windows-1252" in result.stderr) == (encoding == "cp1252")
+
+
+@pytest.mark.parametrize("data, problem", [
+    (b"name;email\nZo\x81;zoe@example.org\n", "people.csv:2: error: neither UTF-8, UTF-16 nor Windows-1252"
+                                              " (byte 0x81 cannot be read); in the spreadsheet, use Save As: CSV UTF-8"),
+    ("name;email\nZoë;zoe@example.org\n".encode("utf-16-le"), "people.csv: error: not a text file in a known"
+                                                              " encoding (it has NUL bytes: UTF-16 without a BOM?)"),
+])
+def test_a_csv_in_an_unknown_encoding_is_refused_in_one_line(merge, smtp, data, problem):
+    (merge / "people.csv").write_bytes(data)
+    result = mail("--send")
+    assert result.exit_code == 1
+    assert problem in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert smtp.messages == []

@@ -40,7 +40,7 @@ class Merge:
     template: MessageTemplate
     handouts: dict[int, Handout]
     settings: SmtpSettings
-    warnings: tuple[str, ...] = ()  # for the user, once, before anything is written or sent
+    notices: tuple[str, ...] = ()  # for the user, once, before anything is written or sent
 
     def letters(self) -> Iterator[Letter]:
         """Each recipient's letter, filled in as it is asked for."""
@@ -57,18 +57,18 @@ def prepared(recipients_csv: Path, article: Path, message: Path, config, build_o
 
     Personal handouts live in a private folder for as long as the block lasts.
     """
-    warnings = []
+    notices = []
     if sending:
         settings = for_sending(smtp_settings(config.mail))
     else:
         settings, stand_in = for_dry_run(smtp_settings(config.mail))
-        warnings += [f"handout: warning: {stand_in}"] if stand_in else []
+        notices += [f"handout: warning: {stand_in}"] if stand_in else []
     recipients = read_recipients(recipients_csv)
     template = read_message(message, float(config.mail.get("template_seconds", TEMPLATE_SECONDS)))
     max_bytes = int((max_size_mb or config.mail.get("max_size_mb", 10)) * MEGABYTE)
     with private_folder() as workspace:
         handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
-        merge = Merge(recipients, template, handouts, settings, tuple(warnings))
+        merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices))
         check(merge, max_bytes)
         yield merge
 
