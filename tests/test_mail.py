@@ -145,7 +145,7 @@ def test_send_delivers_each_message_with_the_handout_attached(merge, smtp):
     plain, html = messages[0].get_body(("plain",)), messages[0].get_body(("html",))
     assert "Dear Ana," in plain.get_content() and "<strong>handout</strong> for group A" in html.get_content()
     (attachment,) = messages[0].iter_attachments()
-    assert attachment.get_filename() == "hand-hygiene.pdf"
+    assert attachment.get_filename() == "hand-hygiene-ana.pdf"
     assert attachment.get_content() == (merge / "output" / "hand-hygiene.pdf").read_bytes()
     assert PASSWORD not in result.output
 
@@ -378,7 +378,7 @@ def test_a_personal_article_with_a_slug(merge, smtp):
     assert result.exit_code == 0, result.output
     for message in received(smtp):
         (attachment,) = message.iter_attachments()
-        assert attachment.get_filename() == "plan.pdf"
+        assert attachment.get_filename() == f"plan-{message['To'].addresses[0].display_name.lower()}.pdf"
         (merge / "attached.pdf").write_bytes(attachment.get_content())
         assert f"Prepared for {message['To'].addresses[0].display_name}." in page_texts(merge / "attached.pdf")[0]
     assert sorted(p.name for p in (merge / "content").iterdir()) == ["hand-hygiene.md", "images", "personal.md"]
@@ -549,3 +549,15 @@ def test_a_csv_in_an_unknown_encoding_is_refused_in_one_line(merge, smtp, data, 
     assert result.exit_code == 1
     assert problem in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert smtp.messages == []
+
+
+def test_attachments_are_named_after_the_handout_and_the_recipient(merge, smtp):
+    (merge / "people.csv").write_text("name,email,group\nAna Ruiz,ana@example.org,A\n,bo.lee@example.org,B\n"
+                                      "../Zoë: the 2nd,zoe@example.org,A\n")
+    write(merge / "content" / "personal.md", "---\ntitle: Your plan\n---\nPrepared for {{ recipient.email }}.\n")
+    assert mail("--send").exit_code == 0
+    assert run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md",
+               "--send", "--resend").exit_code == 0
+    names = [next(m.iter_attachments()).get_filename() for m in received(smtp)]
+    assert names == ["hand-hygiene-ana-ruiz.pdf", "hand-hygiene-bo-lee.pdf", "hand-hygiene-zoë-the-2nd.pdf",
+                     "personal-ana-ruiz.pdf", "personal-bo-lee.pdf", "personal-zoë-the-2nd.pdf"]
