@@ -561,3 +561,14 @@ def test_attachments_are_named_after_the_handout_and_the_recipient(merge, smtp):
     names = [next(m.iter_attachments()).get_filename() for m in received(smtp)]
     assert names == ["hand-hygiene-ana-ruiz.pdf", "hand-hygiene-bo-lee.pdf", "hand-hygiene-zoë-the-2nd.pdf",
                      "personal-ana-ruiz.pdf", "personal-bo-lee.pdf", "personal-zoë-the-2nd.pdf"]
+
+
+def test_every_message_has_a_date_and_a_message_id(merge, smtp, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert mail().exit_code == 0 and mail("--send", "--limit", "1").exit_code == 0
+    outbox = sorted((merge / "output" / "outbox").glob("*.eml"))
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox]
+    for message in messages + received(smtp):
+        assert message["Date"] == "Tue, 14 Nov 2023 22:13:20 -0000"
+        assert message["Message-ID"].endswith("@clinic.example>")
+    assert len({m["Message-ID"] for m in messages}) == 4

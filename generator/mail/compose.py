@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from ..load import slugify
@@ -69,6 +70,9 @@ def compose(letter: Letter, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = letter.subject
     message["From"] = sender
+    # Mail programs sort and spam filters score by Date; SOURCE_DATE_EPOCH fixes it, as it does the PDFs'.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    message["Date"] = formatdate(int(epoch) if epoch.isdigit() else None)
     message["To"] = formataddr((recipient.fields.get("name", ""), recipient.email))
     if recipient.cc:
         message["Cc"] = ", ".join(recipient.cc)
