@@ -294,9 +294,9 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
         raise click.UsageError(f"give {', '.join(missing)} (or set them in [mail] of handout.toml)")
     options = BuildOptions(output_dir=output_dir, config=config, jobs=jobs)
     with mail.sigterm_interrupts(), mail.prepared(recipients, article, message, config, options,
-                                                  max_size_mb) as merge:
-        for diagnostic in merge.recipients.diagnostics:
-            click.echo(str(diagnostic), err=True)
+                                                  max_size_mb, sending=send) as merge:
+        for notice in (*merge.notices, *map(str, merge.recipients.diagnostics)):
+            click.echo(notice, err=True)
         with mail.stop_requests() as stop:
             if not send:
                 show_outbox(mail.write_outbox(merge, output_dir / "outbox", stop), merge.settings.sender)

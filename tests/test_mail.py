@@ -145,7 +145,7 @@ def test_send_delivers_each_message_with_the_handout_attached(merge, smtp):
     plain, html = messages[0].get_body(("plain",)), messages[0].get_body(("html",))
     assert "Dear Ana," in plain.get_content() and "<strong>handout</strong> for group A" in html.get_content()
     (attachment,) = messages[0].iter_attachments()
-    assert attachment.get_filename() == "hand-hygiene.pdf"
+    assert attachment.get_filename() == "hand-hygiene-ana.pdf"
     assert attachment.get_content() == (merge / "output" / "hand-hygiene.pdf").read_bytes()
     assert PASSWORD not in result.output
 
@@ -183,7 +183,7 @@ def test_limit_sends_at_most_n(merge, smtp):
 
 
 @pytest.mark.parametrize("csv_text, message", [
-    ("name,mail\nAna,ana@example.org\n", "people.csv:1: error: no 'email' column (the columns are: name, mail)"),
+    ("Name,Address\nAna,ana@example.org\n", "people.csv:1: error: no 'email' column (the columns are: Name, Address)"),
     ("name,email\nAna,not-an-address\nBo,bo@example\n", "people.csv:2: email 'not-an-address' is not a valid address"),
     ("name,email\nAna,ana@example.org\nAgain,ANA@example.org\n", "people.csv:3: ANA@example.org is already on row 2"),
     ('name,email\n"Ana\nBcc: everyone@example.org",ana@example.org\n', "people.csv:2: the name column has a line break"),
@@ -378,7 +378,7 @@ def test_a_personal_article_with_a_slug(merge, smtp):
     assert result.exit_code == 0, result.output
     for message in received(smtp):
         (attachment,) = message.iter_attachments()
-        assert attachment.get_filename() == "plan.pdf"
+        assert attachment.get_filename() == f"plan-{message['To'].addresses[0].display_name.lower()}.pdf"
         (merge / "attached.pdf").write_bytes(attachment.get_content())
         assert f"Prepared for {message['To'].addresses[0].display_name}." in page_texts(merge / "attached.pdf")[0]
     assert sorted(p.name for p in (merge / "content").iterdir()) == ["hand-hygiene.md", "images", "personal.md"]
@@ -479,3 +479,96 @@ def test_a_broken_message_front_matter_is_one_line_with_its_line(merge):
     impossible = mail()
     assert impossible.exit_code == 1 and "message.md:3: error:" in impossible.stderr
     assert "Traceback" not in impossible.output
+
+
+@pytest.fixture
+def unconfigured(monkeypatch):
+    """No SMTP server and no sender in the environment (the merge fixture's handout.toml has neither)."""
+    for name in ("HANDOUT_SMTP_HOST", "HANDOUT_SMTP_PORT", "HANDOUT_MAIL_FROM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_dry_run_needs_no_sender(merge, unconfigured):
+    result = mail()
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("warning: no sender set") == 1
+    assert "From: handout dry run <dry-run@invalid>" in result.stdout
+    first = sorted((merge / "output" / "outbox").glob("*.eml"))[0]
+    assert email.message_from_bytes(first.read_bytes(), policy=email.policy.default)["From"] == \
+        "handout dry run <dry-run@invalid>"
+
+
+def test_send_without_a_server_or_sender_fails_at_once(merge, unconfigured, monkeypatch):
+    # A subprocess, bounded: before the fix it tried localhost:587 and could wait there.
+    command = [sys.executable, "-m", "generator", "mail", "people.csv", "--article", "content/hand-hygiene.md",
+               "--message", "message.md", "--send"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HANDOUT_SMTP", "HANDOUT_MAIL"))}
+    result = subprocess.run(command, cwd=merge, env=env, timeout=60, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert ("error: no SMTP server: set HANDOUT_SMTP_HOST or smtp_host in [mail] of handout.toml; no sender:"
+            " set HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml; nothing was sent") in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (merge / "output" / "hand-hygiene.pdf").exists()  # failed before building anything
+    monkeypatch.setenv("HANDOUT_MAIL_FROM", "news@clinic.example")
+    result = mail("--send")
+    assert result.exit_code == 1 and "error: no SMTP server: set HANDOUT_SMTP_HOST" in result.stderr
+    assert "no sender" not in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("header", ["E-mail", "Email Address", "EMAIL", "e_mail", "Mail"])
+def test_email_columns_as_spreadsheets_name_them(merge, smtp, header):
+    (merge / "people.csv").write_text(f"Full Name;{header};Group;C C\nAna;ana@example.org;A;boss@example.org\n")
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    if header != "EMAIL":
+        assert f"people.csv:1: note: the '{header}' column is read as 'email'" in result.stderr
+    assert "the 'Full Name' column is read as 'name'" in result.stderr
+    assert smtp.messages[0][0] == ["ana@example.org", "boss@example.org"]
+    assert received(smtp)[0]["To"] == "Ana <ana@example.org>"
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])  # utf-16: with its BOM, as Excel saves it
+def test_a_csv_saved_by_excel_in_windows_1252_or_utf_16_is_read(merge, smtp, encoding):
+    data = "name;email;group\r\nZoë;zoe@example.org;A\r\n".encode(encoding)
+    (merge / "people.csv").write_bytes(data)
+    result = mail("--send")
+    assert result.exit_code == 0, result.output
+    assert received(smtp)[0]["To"] == "Zoë <zoe@example.org>"
+    assert ("note: not UTF-8, so read as Windows-1252" in result.stderr) == (encoding == "cp1252")
+
+
+@pytest.mark.parametrize("data, problem", [
+    (b"name;email\nZo\x81;zoe@example.org\n", "people.csv:2: error: neither UTF-8, UTF-16 nor Windows-1252"
+                                              " (byte 0x81 cannot be read); in the spreadsheet, use Save As: CSV UTF-8"),
+    ("name;email\nZoë;zoe@example.org\n".encode("utf-16-le"), "people.csv: error: not a text file in a known"
+                                                              " encoding (it has NUL bytes: UTF-16 without a BOM?)"),
+])
+def test_a_csv_in_an_unknown_encoding_is_refused_in_one_line(merge, smtp, data, problem):
+    (merge / "people.csv").write_bytes(data)
+    result = mail("--send")
+    assert result.exit_code == 1
+    assert problem in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert smtp.messages == []
+
+
+def test_attachments_are_named_after_the_handout_and_the_recipient(merge, smtp):
+    (merge / "people.csv").write_text("name,email,group\nAna Ruiz,ana@example.org,A\n,bo.lee@example.org,B\n"
+                                      "../Zoë: the 2nd,zoe@example.org,A\n")
+    write(merge / "content" / "personal.md", "---\ntitle: Your plan\n---\nPrepared for {{ recipient.email }}.\n")
+    assert mail("--send").exit_code == 0
+    assert run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md",
+               "--send", "--resend").exit_code == 0
+    names = [next(m.iter_attachments()).get_filename() for m in received(smtp)]
+    assert names == ["hand-hygiene-ana-ruiz.pdf", "hand-hygiene-bo-lee.pdf", "hand-hygiene-zoë-the-2nd.pdf",
+                     "personal-ana-ruiz.pdf", "personal-bo-lee.pdf", "personal-zoë-the-2nd.pdf"]
+
+
+def test_every_message_has_a_date_and_a_message_id(merge, smtp, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert mail().exit_code == 0 and mail("--send", "--limit", "1").exit_code == 0
+    outbox = sorted((merge / "output" / "outbox").glob("*.eml"))
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox]
+    for message in messages + received(smtp):
+        assert message["Date"] == "Tue, 14 Nov 2023 22:13:20 -0000"
+        assert message["Message-ID"].endswith("@clinic.example>")
+    assert len({m["Message-ID"] for m in messages}) == 4

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
+from ..load import slugify
 from .recipients import Recipient
+
+# Characters of the recipient's part of an attachment's name, at most: a name, not a sentence.
+MAX_NAME = 40
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,15 @@ class Letter:
     handout: Handout
 
     @property
+    def attachment_name(self) -> str:
+        """The handout's name and the recipient's ('hand-hygiene-ana-ruiz.pdf'), safe for a file,
+        so that handouts saved from several messages keep apart; the address's local part
+        when the row has no name."""
+        name = self.recipient.fields.get("name", "")
+        who = slugify(name if re.search(r"\w", name) else self.recipient.email.rpartition("@")[0])
+        return f"{Path(self.handout.filename).stem}-{who[:MAX_NAME].rstrip('-.')}.pdf"
+
+    @property
     def key(self) -> str:
         """What makes a message the same message: its recipients and what they read,
         not when it was made (nor the MIME boundaries, which differ each time)."""
@@ -55,6 +70,9 @@ def compose(letter: Letter, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = letter.subject
     message["From"] = sender
+    # Mail programs sort and spam filters score by Date; SOURCE_DATE_EPOCH fixes it, as it does the PDFs'.
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    message["Date"] = formatdate(int(epoch) if epoch.isdigit() else None)
     message["To"] = formataddr((recipient.fields.get("name", ""), recipient.email))
     if recipient.cc:
         message["Cc"] = ", ".join(recipient.cc)
@@ -62,7 +80,7 @@ def compose(letter: Letter, sender: str) -> EmailMessage:
     message.add_alternative(f"<!DOCTYPE html><html><body>{sanitize.clean(PARSER.render(letter.body))}</body></html>",
                             subtype="html")
     message.add_attachment(letter.handout.path.read_bytes(), maintype="application", subtype="pdf",
-                           filename=letter.handout.filename)
+                           filename=letter.attachment_name)
     key = letter.key
     message["Message-ID"] = make_msgid(idstring=key[:20], domain=parseaddr(sender)[1].rpartition("@")[2] or "handout")
     message["X-Handout-Key"] = key

@@ -21,7 +21,7 @@ from .compose import Handout, Letter, compose
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
 from .personal import handouts_for, private_folder
 from .recipients import Recipients, read_recipients
-from .smtp import SmtpSettings, connect, response_of, smtp_settings
+from .smtp import SmtpSettings, connect, for_dry_run, for_sending, response_of, smtp_settings
 from .templates import TEMPLATE_SECONDS, MessageTemplate, TemplateTimeout, read_message, render_for
 
 MEGABYTE = 1024 * 1024
@@ -40,6 +40,7 @@ class Merge:
     template: MessageTemplate
     handouts: dict[int, Handout]
     settings: SmtpSettings
+    notices: tuple[str, ...] = ()  # for the user, once, before anything is written or sent
 
     def letters(self) -> Iterator[Letter]:
         """Each recipient's letter, filled in as it is asked for."""
@@ -50,20 +51,24 @@ class Merge:
 
 @contextlib.contextmanager
 def prepared(recipients_csv: Path, article: Path, message: Path, config, build_options,
-             max_size_mb: float | None = None) -> Iterator[Merge]:
+             max_size_mb: float | None = None, sending: bool = False) -> Iterator[Merge]:
     """Read and check everything and build the handouts; nothing is sent or written.
+    With `sending`, the SMTP settings are checked first, before any handout is built.
 
     Personal handouts live in a private folder for as long as the block lasts.
     """
+    notices = []
+    if sending:
+        settings = for_sending(smtp_settings(config.mail))
+    else:
+        settings, stand_in = for_dry_run(smtp_settings(config.mail))
+        notices += [f"handout: warning: {stand_in}"] if stand_in else []
     recipients = read_recipients(recipients_csv)
     template = read_message(message, float(config.mail.get("template_seconds", TEMPLATE_SECONDS)))
-    settings = smtp_settings(config.mail)
-    if not settings.sender:
-        raise MailError("no sender: set HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml")
     max_bytes = int((max_size_mb or config.mail.get("max_size_mb", 10)) * MEGABYTE)
     with private_folder() as workspace:
         handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
-        merge = Merge(recipients, template, handouts, settings)
+        merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices))
         check(merge, max_bytes)
         yield merge
 

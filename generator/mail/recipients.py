@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -12,9 +13,19 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..diagnostics import Diagnostic
 from ..errors import MailError, location
-from ..load import read_text
+from ..load import decoded, read_bytes
 
 ADDRESS_COLUMNS = ("email", "cc", "bcc")
+# The headers a spreadsheet may give the columns handout reads, once written in lower case without
+# spaces, '-' or '_' ("E-mail", "Email Address", "e_mail"), best first; the column is then read as
+# the first name here, the one templates use too.
+KNOWN_COLUMNS = {
+    "email": ("email", "emailaddress", "mail", "mailaddress"),
+    "cc": ("cc",),
+    "bcc": ("bcc",),
+    "name": ("name", "fullname"),
+}
+SAVE_AS_UTF8 = "in the spreadsheet, use Save As: CSV UTF-8"
 # A line break in a field could add a mail header (Bcc: everyone); U+2028/2029 and NEL count.
 LINE_BREAK = re.compile("[\n\r\u0085\u2028\u2029]")
 # Other control characters (a vertical tab, a NUL) have no place in a name or an address.
@@ -40,14 +51,16 @@ class Recipients:
     path: Path
     rows: tuple[Recipient, ...]
     diagnostics: tuple[Diagnostic, ...] = ()
+    notices: tuple[str, ...] = ()  # how the file was read, where it was not as expected
 
 
 def read_recipients(path: Path) -> Recipients:
-    """The rows of a CSV saved by a spreadsheet (BOM, ',' ';' or tab); every problem at once.
+    """The rows of a CSV saved by a spreadsheet (UTF-8, UTF-16 or Windows-1252; ',' ';' or tab);
+    every problem at once.
 
     Raises MailError listing each problem with its row; nothing is read half.
     """
-    text = read_text(path)
+    text, notices = recipients_text(path)
     try:
         dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
     except csv.Error:
@@ -58,10 +71,14 @@ def read_recipients(path: Path) -> Recipients:
     seen: dict[str, int] = {}
     row_number = 0  # the last row read whole
     try:
-        columns = [name.strip().lower() for name in reader.fieldnames or []]
+        header = [name.strip() for name in reader.fieldnames or []]
         row_number = 1
+        columns, taken = known_columns(header)
         if "email" not in columns:
-            raise MailError(f"no 'email' column (the columns are: {', '.join(columns) or 'none'})", path, 1)
+            raise MailError(f"no 'email' column (the columns are: {', '.join(header) or 'none'})", path, 1)
+        reader.fieldnames = columns
+        notices += [f"{location(path, 1)}: note: the '{header[columns.index(known)]}' column is read as"
+                    f" '{known}'" for known in taken]
         for row_number, row in enumerate(reader, start=2):
             recipient = read_row(row, row_number, len(columns), dialect.delimiter, f"{location(path, row_number)}",
                                  problems)
@@ -81,7 +98,51 @@ def read_recipients(path: Path) -> Recipients:
     if not rows:
         raise MailError("no recipients: the file has no rows under its header", path)
     rows, diagnostics = without_second_copies(rows, path)
-    return Recipients(path, tuple(rows), tuple(diagnostics))
+    return Recipients(path, tuple(rows), tuple(diagnostics), tuple(notices))
+
+
+def recipients_text(path: Path) -> tuple[str, list[str]]:
+    """The CSV's text, and a notice when it had to be guessed. Excel saves "CSV" in the
+    Windows code page (Windows-1252 in western Europe and the Americas), "Unicode text"
+    as UTF-16 with a BOM, and "CSV UTF-8" as UTF-8 with a BOM."""
+    data = read_bytes(path)
+    notices = []
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif b"\0" in data:
+        raise MailError(f"not a text file in a known encoding (it has NUL bytes: UTF-16 without a BOM?);"
+                        f" {SAVE_AS_UTF8}", path)
+    else:
+        try:
+            data.decode("utf-8")
+            encoding = "utf-8-sig"
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+            notices.append(f"{location(path)}: note: not UTF-8, so read as Windows-1252 (Excel's CSV);"
+                           f" if names look wrong, {SAVE_AS_UTF8}")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1 if encoding == "cp1252" else None
+        raise MailError(f"neither UTF-8, UTF-16 nor Windows-1252 (byte 0x{data[exc.start]:02x} cannot be read);"
+                        f" {SAVE_AS_UTF8}", path, line) from None
+    return decoded(text.encode("utf-8"), path), notices
+
+
+def known_columns(header: list[str]) -> tuple[list[str], list[str]]:
+    """The columns' names as rows are read (lower case; a known column under its own name),
+    and the known columns found under another header."""
+    squeezed = [re.sub(r"[\s_-]+", "", name.lower()) for name in header]
+    columns = [name.lower() for name in header]
+    taken = []
+    for known, spellings in KNOWN_COLUMNS.items():
+        if known in columns:
+            continue
+        found = next((squeezed.index(s) for s in spellings if s in squeezed), None)
+        if found is not None:
+            columns[found] = known
+            taken.append(known)
+    return columns, taken
 
 
 def read_row(row: dict, row_number: int, width: int, delimiter: str, where: str,

@@ -6,11 +6,13 @@ import base64
 import os
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import MailError
 
 SECURITY = ("starttls", "tls", "none")
+# The From of a dry run with no sender set: '.invalid' is reserved (RFC 2606), so it reaches nobody.
+DRY_RUN_SENDER = "handout dry run <dry-run@invalid>"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Timeouts:
 
 @dataclass(frozen=True)
 class SmtpSettings:
-    host: str = "localhost"
+    host: str | None = None
     port: int | None = None
     security: str = "starttls"
     user: str | None = None
@@ -60,7 +62,7 @@ def smtp_settings(section: dict, environ=os.environ) -> SmtpSettings:
     The password comes only from HANDOUT_SMTP_PASSWORD: never from a file or a command line.
     """
     values = {
-        "host": environ.get("HANDOUT_SMTP_HOST") or section.get("smtp_host") or "localhost",
+        "host": environ.get("HANDOUT_SMTP_HOST") or section.get("smtp_host"),
         "port": environ.get("HANDOUT_SMTP_PORT") or section.get("smtp_port"),
         "security": (environ.get("HANDOUT_SMTP_SECURITY") or section.get("smtp_security") or "starttls").lower(),
         "user": environ.get("HANDOUT_SMTP_USER") or section.get("smtp_user"),
@@ -77,6 +79,27 @@ def smtp_settings(section: dict, environ=os.environ) -> SmtpSettings:
     except ValueError:
         raise MailError(f"SMTP port '{values['port']}' is not a number") from None
     return SmtpSettings(**values)
+
+
+def for_sending(settings: SmtpSettings) -> SmtpSettings:
+    """The settings, when --send has what it needs: a server and a sender (no guessing
+    localhost, which would only time out)."""
+    missing = [what for what, value in (
+        ("no SMTP server: set HANDOUT_SMTP_HOST or smtp_host in [mail] of handout.toml", settings.host),
+        ("no sender: set HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml", settings.sender)) if not value]
+    if missing:
+        raise MailError(f"{'; '.join(missing)}; nothing was sent")
+    return settings
+
+
+def for_dry_run(settings: SmtpSettings) -> tuple[SmtpSettings, str | None]:
+    """The settings for writing the outbox, and a warning when the sender is a stand-in:
+    a dry run needs no sender to show what would be sent."""
+    if settings.sender:
+        return settings, None
+    return replace(settings, sender=DRY_RUN_SENDER), (
+        f"no sender set (HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml); the outbox uses"
+        f" '{DRY_RUN_SENDER}', and --send needs a real one")
 
 
 class RfcTimeouts:
