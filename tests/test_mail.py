@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import hashlib
 import json
 import os
 import shutil
@@ -20,7 +21,6 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
 from conftest import REPO, page_texts, run, write
 
 PASSWORD = "s3cret-Passw0rd"
@@ -572,3 +572,10 @@ def test_every_message_has_a_date_and_a_message_id(merge, smtp, monkeypatch):
         assert message["Date"] == "Tue, 14 Nov 2023 22:13:20 -0000"
         assert message["Message-ID"].endswith("@clinic.example>")
     assert len({m["Message-ID"] for m in messages}) == 4
+
+
+def test_the_send_log_proves_which_handout_each_person_received(merge, smtp):
+    assert mail("--send").exit_code == 0
+    log = [json.loads(line) for line in (merge / "output" / "mail-log.jsonl").read_text().splitlines()]
+    received_pdfs = [next(m.iter_attachments()).get_content() for m in received(smtp)]
+    assert [entry["attachment_sha256"] for entry in log] == [hashlib.sha256(pdf).hexdigest() for pdf in received_pdfs]

@@ -48,12 +48,14 @@ class SendLog:
             return "unconfirmed"
         return "changed"
 
-    def record(self, email: str, key: str, status: str, detail: str = "") -> None:
+    def record(self, email: str, key: str, status: str, detail: str = "", attachment_sha256: str = "") -> None:
+        """One line for a message; `attachment_sha256`, of the PDF it carried, lets anyone
+        prove which version of the handout a person received."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as log:
             now = datetime.datetime.now(datetime.timezone.utc)
             log.write(json.dumps({"time": format_datetime(now), "email": email, "key": key, "status": status,
-                                  "detail": detail}) + "\n")
+                                  "detail": detail, "attachment_sha256": attachment_sha256}) + "\n")
             log.flush()
             os.fsync(log.fileno())
         if status in (SENT, UNCONFIRMED):

@@ -211,7 +211,7 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
             if status == "unreachable":
                 report.stopped, report.left = detail, report.left + 1
                 continue
-            log.record(email, key, status, detail)
+            log.record(email, key, status, detail, letter.handout.digest.hex())
             if status == SENT:
                 report.sent.append(email)
             elif status == UNCONFIRMED:
