@@ -306,7 +306,11 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
                                progress=lambda status, letter, detail: click.echo(
                                    f"{status}: {letter.recipient.email}{' (' + detail + ')' if detail else ''}",
                                    err=status != "sent"))
+            failed_rows = mail.keep_failed_rows(merge, report, output_dir / "failed.csv")
     show_send_report(report, display_path(log.path))
+    if failed_rows:
+        click.echo(f"The rows whose message failed are in {display_path(failed_rows)}: once the problem is"
+                   " fixed, give it as the recipients to send them again.", err=True)
     sys.exit(1 if report.failed or report.stopped else 0)
 
 

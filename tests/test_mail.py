@@ -165,9 +165,14 @@ def test_a_rerun_after_a_failure_sends_only_the_rest(merge, smtp):
     assert first.exit_code == 1, first.stderr
     assert "2 sent, 0 already sent before, 2 failed" in first.stdout
     assert "failed: cy@example.org (421 4.3.0 Try again later)" in first.stderr
+    # The failed rows, as the spreadsheet had them (BOM dropped, its ';' kept), for the next run.
+    assert "The rows whose message failed are in output/failed.csv" in first.stderr
+    assert (merge / "output" / "failed.csv").read_text(encoding="utf-8").splitlines() == [
+        "name;email;group;cc", "Cy;cy@example.org;A;", "Dee;dee@example.org;B;"]
     smtp.fail_after = None
     second = mail("--send")
     assert "2 sent, 2 already sent before, 0 failed" in second.stdout
+    assert not (merge / "output" / "failed.csv").exists()
     third = mail("--send")
     assert "0 sent, 4 already sent before, 0 failed" in third.stdout
     addresses = [m["To"].addresses[0].addr_spec for m in received(smtp)]

@@ -8,19 +8,21 @@ anything is sent; then make one message at a time (compose.py) and either
 write it to output/outbox/ (the default, a dry run) or send it over SMTP
 (smtp.py), dropping it before the next (merge.py). The send log (log.py)
 records each message sent, so a run stopped halfway sends only the rest when
-run again, and nobody is sent a message twice without --resend.
+run again, and nobody is sent a message twice without --resend; the rows whose
+message failed are kept as output/failed.csv for the next run.
 """
 
 from ..errors import MailError
 from .compose import Handout, Letter, compose
 from .log import SendLog
-from .merge import Merge, Outbox, SendReport, prepared, send, sigterm_interrupts, stop_requests, write_outbox
+from .merge import (Merge, Outbox, SendReport, keep_failed_rows, prepared, send, sigterm_interrupts, stop_requests,
+                    write_outbox)
 from .recipients import Recipient, Recipients, read_recipients
 from .smtp import SmtpSettings, Timeouts, connect, smtp_settings
 from .templates import MessageTemplate, read_message, render_for
 
 __all__ = [
-    "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient", "Recipients",
+    "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient", "Recipients", "keep_failed_rows",
     "SendLog", "SendReport", "SmtpSettings", "Timeouts", "compose", "connect", "prepared", "read_message",
     "read_recipients", "render_for", "send", "sigterm_interrupts", "smtp_settings", "stop_requests", "write_outbox",
 ]

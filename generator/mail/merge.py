@@ -20,7 +20,7 @@ from ..errors import HandoutError, MailError, location
 from .compose import Handout, Letter, compose
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
 from .personal import handouts_for, private_folder
-from .recipients import Recipients, read_recipients
+from .recipients import Recipients, read_recipients, write_rows
 from .smtp import SmtpSettings, connect, for_dry_run, for_sending, response_of, smtp_settings
 from .templates import TEMPLATE_SECONDS, MessageTemplate, TemplateTimeout, read_message, render_for
 
@@ -138,6 +138,18 @@ class SendReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     left: int = 0  # not tried: --limit, or the run stopped
     stopped: str | None = None  # why the run stopped before the end
+
+
+def keep_failed_rows(merge: Merge, report: SendReport, target: Path) -> Path | None:
+    """The rows of the recipients whose message failed, as a CSV like theirs, at `target`, for
+    the next run to take as its recipients; None, and no file left from before, when none failed."""
+    failed = {email.lower() for email, _ in report.failed}
+    rows = {r.row for r in merge.recipients.rows if r.email.lower() in failed}
+    if not rows:
+        target.unlink(missing_ok=True)
+        return None
+    write_rows(merge.recipients.path, rows, target)
+    return target
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from ..diagnostics import Diagnostic
 from ..errors import MailError, location
 from ..load import decoded, read_bytes
+from ..output import write_atomically
 
 ADDRESS_COLUMNS = ("email", "cc", "bcc")
 # The headers a spreadsheet may give the columns handout reads, once written in lower case without
@@ -61,10 +62,7 @@ def read_recipients(path: Path) -> Recipients:
     Raises MailError listing each problem with its row; nothing is read half.
     """
     text, notices = recipients_text(path)
-    try:
-        dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = dialect_of(text)
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
     problems: list[str] = []
     rows: list[Recipient] = []
@@ -99,6 +97,27 @@ def read_recipients(path: Path) -> Recipients:
         raise MailError("no recipients: the file has no rows under its header", path)
     rows, diagnostics = without_second_copies(rows, path)
     return Recipients(path, tuple(rows), tuple(diagnostics), tuple(notices))
+
+
+def dialect_of(text: str) -> type[csv.Dialect] | csv.Dialect:
+    """The separator a spreadsheet used (',' ';' or tab), read from the header line."""
+    try:
+        return csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def write_rows(path: Path, rows: set[int], target: Path) -> None:
+    """The header and the rows numbered `rows` (the header is row 1) of the CSV at `path`,
+    written to `target` as they were: the same columns and separator, in UTF-8."""
+    text, _ = recipients_text(path)
+    dialect = dialect_of(text)
+    kept = io.StringIO()
+    writer = csv.writer(kept, dialect=dialect)
+    for number, record in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1):
+        if number == 1 or number in rows:
+            writer.writerow(record)
+    write_atomically(target, kept.getvalue().encode("utf-8"))
 
 
 def recipients_text(path: Path) -> tuple[str, list[str]]:
