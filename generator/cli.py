@@ -270,11 +270,14 @@ def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) 
 @click.option("--resend", is_flag=True,
               help="Send again to recipients whose message changed since it was sent to them, or whose"
                    " delivery the server never confirmed (never the same message twice).")
+@click.option("--test-to", metavar="ADDRESS",
+              help="Send only the first recipient's message, to ADDRESS, to see it as they will; nothing is"
+                   " sent to the list or logged as sent.")
 @output_option
 @max_size_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for personal handouts.")
 def mail_command(recipients: Path | None, article: Path | None, message: Path | None, send: bool,
-                 limit: int | None, resend: bool, output_dir: Path, max_size_mb: float | None,
+                 limit: int | None, resend: bool, test_to: str | None, output_dir: Path, max_size_mb: float | None,
                  jobs: int | None) -> None:
     """Send a handout to every row of RECIPIENTS (a CSV with an email column), only once.
 
@@ -293,10 +296,17 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
     if missing:
         raise click.UsageError(f"give {', '.join(missing)} (or set them in [mail] of handout.toml)")
     options = BuildOptions(output_dir=output_dir, config=config, jobs=jobs)
+    if test_to and send:
+        raise click.UsageError("--test-to sends one message to ADDRESS only; it does not go with --send")
     with mail.sigterm_interrupts(), mail.prepared(recipients, article, message, config, options,
-                                                  max_size_mb, sending=send) as merge:
+                                                  max_size_mb, sending=send or bool(test_to)) as merge:
         for notice in (*merge.notices, *map(str, merge.recipients.diagnostics)):
             click.echo(notice, err=True)
+        if test_to:
+            status, detail = mail.send_test(merge, test_to)
+            click.echo(f"test message ({merge.recipients.rows[0].email}'s) to {test_to}: {status}"
+                       f"{' (' + detail + ')' if detail else ''}; nothing was sent to the list")
+            sys.exit(0 if status == "sent" else 1)
         with mail.stop_requests() as stop:
             if not send:
                 show_outbox(mail.write_outbox(merge, output_dir / "outbox", stop), merge.settings.sender)

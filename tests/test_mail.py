@@ -584,3 +584,14 @@ def test_the_send_log_proves_which_handout_each_person_received(merge, smtp):
     log = [json.loads(line) for line in (merge / "output" / "mail-log.jsonl").read_text().splitlines()]
     received_pdfs = [next(m.iter_attachments()).get_content() for m in received(smtp)]
     assert [entry["attachment_sha256"] for entry in log] == [hashlib.sha256(pdf).hexdigest() for pdf in received_pdfs]
+
+
+def test_test_to_sends_the_first_message_to_one_address_and_marks_nothing_sent(merge, smtp):
+    result = mail("--test-to", "me@clinic.example")
+    assert result.exit_code == 0, result.output
+    assert "test message (ana@example.org's) to me@clinic.example: sent; nothing was sent to the list" in result.stdout
+    (message,) = received(smtp)
+    assert smtp.messages[0][0] == ["me@clinic.example"]
+    assert message["Subject"] == "Your handout, Ana"
+    assert not (merge / "output" / "mail-log.jsonl").exists()
+    assert "4 sent, 0 already sent before, 0 failed" in mail("--send").stdout

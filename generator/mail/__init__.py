@@ -15,8 +15,8 @@ message failed are kept as output/failed.csv for the next run.
 from ..errors import MailError
 from .compose import Handout, Letter, compose
 from .log import SendLog
-from .merge import (Merge, Outbox, SendReport, keep_failed_rows, prepared, send, sigterm_interrupts, stop_requests,
-                    write_outbox)
+from .merge import (Merge, Outbox, SendReport, keep_failed_rows, prepared, send, send_test, sigterm_interrupts,
+                    stop_requests, write_outbox)
 from .recipients import Recipient, Recipients, read_recipients
 from .smtp import SmtpSettings, Timeouts, connect, smtp_settings
 from .templates import MessageTemplate, read_message, render_for
@@ -24,5 +24,5 @@ from .templates import MessageTemplate, read_message, render_for
 __all__ = [
     "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient", "Recipients", "keep_failed_rows",
     "SendLog", "SendReport", "SmtpSettings", "Timeouts", "compose", "connect", "prepared", "read_message",
-    "read_recipients", "render_for", "send", "sigterm_interrupts", "smtp_settings", "stop_requests", "write_outbox",
+    "read_recipients", "render_for", "send", "send_test", "sigterm_interrupts", "smtp_settings", "stop_requests", "write_outbox",
 ]

@@ -13,7 +13,7 @@ import signal
 import smtplib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import HandoutError, MailError, location
@@ -236,6 +236,18 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 server.quit()
     return report
+
+
+def send_test(merge: Merge, address: str) -> tuple[str, str]:
+    """(status, detail) of the first recipient's message sent to `address` alone, to see it as
+    they will: nothing goes to anyone on the list, and nothing is logged as sent."""
+    letter = next(merge.letters())
+    test = replace(letter, recipient=replace(letter.recipient, email=address, cc=(), bcc=()))
+    status, detail, server = deliver(test, None, merge.settings, threading.Event())
+    if server:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            server.quit()
+    return status, detail
 
 
 def deliver(letter: Letter, server, settings: SmtpSettings, stop: threading.Event) -> tuple[str, str, object]:
