@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +13,10 @@ PAPER_SIZES = ("a4", "letter")
 RIGHT_TO_LEFT = {"ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "syr", "iw"}
 # Subtags of a zh tag for Chinese written in traditional characters.
 TRADITIONAL_CHINESE = {"hant", "tw", "hk", "mo"}
+
+
+# A BCP-47 language tag as handout accepts one: "en", "de-DE", "pt-BR", "zh-Hant".
+LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 def language_of(lang: str) -> str:

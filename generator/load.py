@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from . import plaintext
-from .article import PAPER_SIZES, Article, Metadata
+from .article import LANG_TAG, PAPER_SIZES, Article, Metadata
 from .diagnostics import Diagnostic
 from .errors import ArticleError, HandoutError
 from .read import language, savedpage
@@ -39,7 +39,6 @@ TEXT_ONLY = ("slug", "lang", "theme", "paper", "source_url")
 MAX_ADDRESS = 2000
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
-LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 FIRST_H1 = re.compile(r"\A\s*#[ \t]+(?P<title>[^\n]+?)[ \t#]*(?:\n|\Z)")
 
 

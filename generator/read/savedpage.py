@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 
-from ..article import Removal
+from ..article import LANG_TAG, Removal
 from ..diagnostics import Diagnostic
 from ..errors import ArticleError
 from . import paste
@@ -61,7 +61,6 @@ LINK_TARGET = re.compile(r"\]\(<?[^\s>]*>?\)")
 SAVED_FROM = re.compile(rb"<!-- saved from url=\(\d+\)(\S+?) -->")
 # Fewer words than this outside links is a page of links (a menu, a front page), not an article.
 MIN_ARTICLE_WORDS = 8
-LANG_TAG = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)
