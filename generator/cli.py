@@ -29,9 +29,17 @@ max_size_option = click.option(
     "--max-size", "max_size_mb", type=click.FloatRange(min=0, min_open=True), metavar="MB",
     help="Email budget per PDF in MB (default 10, or [check] max_size_mb in handout.toml).")
 strict_option = click.option("--strict", is_flag=True, help="Check warnings fail too.")
+trust_network_option = click.option(
+    "--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
+    help="With --allow-remote, also fetch from this private network (an intranet server).")
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True,
     help="Fetch http(s) images and stylesheets (never from private or loopback addresses).")
+
+
+def check_network_options(allow_remote: bool, trusted_networks: tuple[str, ...]) -> None:
+    if trusted_networks and not allow_remote:
+        raise click.UsageError("--trust-network goes with --allow-remote")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,8 +57,7 @@ def main() -> None:
 @click.option("--css", "extra_css", type=click.Path(dir_okay=False, path_type=Path),
               help="One more stylesheet, applied after the theme's.")
 @allow_remote_option
-@click.option("--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
-              help="With --allow-remote, also fetch from this private network (an intranet server).")
+@trust_network_option
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Build every handout, even those whose inputs did not change.")
 @click.option("--prune", is_flag=True, help="Delete the handouts whose articles are gone.")
@@ -86,8 +93,7 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
-    if trusted_networks and not allow_remote:
-        raise click.UsageError("--trust-network goes with --allow-remote")
+    check_network_options(allow_remote, trusted_networks)
     if bleed and not re.fullmatch(r"\d+(\.\d+)?(mm|cm|in|pt|px)", bleed):
         raise click.UsageError(f"--bleed takes a length such as 3mm, not '{bleed}'")
     config = project_config()
@@ -380,8 +386,7 @@ def themes_command() -> None:
               default=Path("content"), show_default=True, help="Folder for the Markdown file.")
 @click.option("--force", is_flag=True, help="Overwrite an existing Markdown file.")
 @allow_remote_option
-@click.option("--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
-              help="With --allow-remote, also fetch from this private network (an intranet server).")
+@trust_network_option
 @click.option("-v", "--verbose", is_flag=True, help="List each removed block, not only the summary.")
 def import_command(source: str, content_dir: Path, force: bool, allow_remote: bool,
                    trusted_networks: tuple[str, ...], verbose: bool) -> None:
@@ -390,8 +395,7 @@ def import_command(source: str, content_dir: Path, force: bool, allow_remote: bo
 
     What was left out of the page is listed in a comment at the end of the Markdown.
     """
-    if trusted_networks and not allow_remote:
-        raise click.UsageError("--trust-network goes with --allow-remote")
+    check_network_options(allow_remote, trusted_networks)
     result = import_article(source, content_dir, overwrite=force, allow_remote=allow_remote,
                             trusted_networks=trusted_networks)
     for diagnostic in result.diagnostics if verbose else with_removals_summarised(result.diagnostics):
