@@ -47,8 +47,9 @@ def lint(article: Article, source: SourceWords, extra_phrases: Iterable[str] = (
     def report(code: str, message: str, text: str) -> None:
         found.append(Diagnostic(code, message, article.source, source.line_of(words(text))))
 
+    tokens = PARSER.parse(article.body)  # parsed once, for every finding below
     ending = ""
-    for text, ends_article in prose(article):
+    for text, ends_article in prose(tokens):
         ending = text if ends_article else ""
         for sentence in SENTENCE.split(text):
             if any(p.fullmatch(sentence.strip()) for p in BOILERPLATE):
@@ -66,14 +67,14 @@ def lint(article: Article, source: SourceWords, extra_phrases: Iterable[str] = (
             if match.group(1).lower() not in DOUBLED_OK and not match.group(1).isdigit() \
                     and not SHAPED_SCRIPTS.search(match.group(1)):
                 report("L304", f"doubled word: '{match.group(0)}'", match.group(0))
-    found.extend(furniture_kept(article, source))
+    found.extend(furniture_kept(article, tokens, source))
     if stops_mid_sentence(ending):
         tail = " ".join(ending.split()[-5:])
         report("L305", f"text cut off: it ends '…{tail}' with no end punctuation", tail)
     return found
 
 
-def furniture_kept(article: Article, source: SourceWords) -> list[Diagnostic]:
+def furniture_kept(article: Article, tokens: list, source: SourceWords) -> list[Diagnostic]:
     """What still looks like a web page's furniture in an article from a web page: a
     title of one or two words, as menu items are ("Topics", "EXPLORE"), and, in
     any article, a run of items that are each nothing but a link (other pages' headlines)."""
@@ -84,7 +85,7 @@ def furniture_kept(article: Article, source: SourceWords) -> list[Diagnostic]:
                                         "items are: is it the article's? (title: in front matter sets it)",
                                 article.source, 1))
     run: list[str] = []
-    for text in [*link_items(article), None]:
+    for text in [*link_items(tokens), None]:
         if text is not None:
             run.append(text)
             continue
@@ -96,9 +97,9 @@ def furniture_kept(article: Article, source: SourceWords) -> list[Diagnostic]:
     return found
 
 
-def link_items(article: Article) -> Iterable[str | None]:
+def link_items(tokens: list) -> Iterable[str | None]:
     """Each paragraph or list item's text if it is nothing but one link, else None."""
-    for token in PARSER.parse(article.body):
+    for token in tokens:
         if token.type != "inline":
             continue
         children = [c for c in token.children or () if not (c.type == "text" and not c.content.strip())]
@@ -107,10 +108,9 @@ def link_items(article: Article) -> Iterable[str | None]:
         yield token.content if whole_link else None
 
 
-def prose(article: Article) -> Iterable[tuple[str, bool]]:
+def prose(tokens: list) -> Iterable[tuple[str, bool]]:
     """The text of each paragraph, list item, table cell and heading (code left out),
     and whether it is the paragraph that ends the article."""
-    tokens = PARSER.parse(article.body)
     for index, token in enumerate(tokens):
         if token.type == "inline":
             text = "".join(
