@@ -14,7 +14,6 @@ shingles). It prints F1, precision and recall beside the published baselines.
 from __future__ import annotations
 
 import argparse
-import gzip
 import sys
 import tempfile
 import time
@@ -26,8 +25,6 @@ sys.path.insert(0, str(DEV_SET))
 
 import scoring  # noqa: E402
 
-from generator.errors import HandoutError  # noqa: E402
-from generator.importer import import_article  # noqa: E402
 
 BASELINES = [
     ("keep everything", "paste", 0.707, 0.548, 0.996),
@@ -35,23 +32,6 @@ BASELINES = [
     ("trafilatura 2.3 (defaults)", "html", 0.952, 0.934, 0.971),
 ]
 TARGETS = {"paste": "F1 >= 0.90, recall >= 0.97", "html": "F1 >= 0.96"}
-
-
-def imported(kind: str, work: Path) -> tuple[dict[str, str], list[str]]:
-    """{key: kept text} for every page imported from its `kind` form, and the failures."""
-    kept, failures = {}, []
-    for key in scoring.ground_truth():
-        source = work / f"{key}.{'txt' if kind == 'paste' else 'html'}"
-        original = DEV_SET / kind / (f"{key}.txt" if kind == "paste" else f"{key}.html.gz")
-        data = original.read_bytes()
-        source.write_bytes(gzip.decompress(data) if original.suffix == ".gz" else data)
-        try:
-            result = import_article(source, work / "content", overwrite=True)
-        except HandoutError as exc:
-            failures.append(exc.format_message())
-            continue
-        kept[key] = scoring.kept_text(result.output.read_text(encoding="utf-8"))
-    return kept, failures
 
 
 def main() -> None:
@@ -64,7 +44,7 @@ def main() -> None:
     for kind in ("paste", "html"):
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
-            kept, failures = imported(kind, Path(folder))
+            kept, failures = scoring.imported(kind, Path(folder))
             seconds = time.perf_counter() - started
         result = scoring.score(kept)
         print(f"{'handout import':<40} {kind:<6} {result.f1:>6.3f} {result.precision:>6.3f} {result.recall:>6.3f}"

@@ -4,7 +4,6 @@ left out and reported, and the dev set of real pages scored."""
 from __future__ import annotations
 
 import functools
-import gzip
 import http.server
 import shutil
 import sys
@@ -15,8 +14,6 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import page_texts, run, words
-from generator.errors import HandoutError
-from generator.importer import import_article
 
 PAGES = Path(__file__).parent / "pages"
 DEV_SET = Path(__file__).parent / "extraction"
@@ -127,31 +124,16 @@ def test_a_page_without_an_article_is_one_clear_line_and_the_others_build(projec
     assert (project / "output" / "good.pdf").exists()
 
 
-def imported_dev_set(kind: str, work: Path) -> dict[str, str]:
-    kept = {}
-    for key in scoring.ground_truth():
-        original = DEV_SET / kind / (f"{key}.html.gz" if kind == "html" else f"{key}.txt")
-        source = work / f"{key}.{'html' if kind == 'html' else 'txt'}"
-        data = original.read_bytes()
-        source.write_bytes(gzip.decompress(data) if kind == "html" else data)
-        try:
-            result = import_article(source, work / "content", overwrite=True)
-        except HandoutError:
-            continue
-        kept[key] = scoring.kept_text(result.output.read_text(encoding="utf-8"))
-    return kept
-
-
 def test_saved_pages_of_the_dev_set_keep_their_articles(tmp_path):
     # The target is F1 0.96 (trafilatura alone: 0.95); a regression below the floor fails.
-    score = scoring.score(imported_dev_set("html", tmp_path))
+    score = scoring.score(scoring.imported("html", tmp_path)[0])
     assert score.f1 >= 0.955, score
     assert score.recall >= 0.96, score
 
 
 def test_pasted_pages_of_the_dev_set_keep_their_articles(tmp_path):
     # The target is F1 0.90 with recall 0.97 (keeping everything: 0.71); this set scores 0.947 and 0.980.
-    score = scoring.score(imported_dev_set("paste", tmp_path))
+    score = scoring.score(scoring.imported("paste", tmp_path)[0])
     assert score.f1 >= 0.93, score
     assert score.recall >= 0.97, score
 

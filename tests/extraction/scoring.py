@@ -3,6 +3,7 @@ per page, precision and recall averaged over pages, F1 of the averages."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import statistics
@@ -65,3 +66,24 @@ def kept_text(markdown: str) -> str:
     if not rendered.strip():
         return ""
     return html.fromstring(f"<div>{rendered}</div>").text_content()
+
+
+def imported(kind: str, work: Path) -> tuple[dict[str, str], list[str]]:
+    """{key: kept text} for every page of the set `handout import` took in its `kind`
+    form ("paste" or "html"), copied into `work`; and the error line of each it refused."""
+    from generator.errors import HandoutError
+    from generator.importer import import_article
+
+    kept, failures = {}, []
+    for key in ground_truth():
+        original = HERE / kind / (f"{key}.html.gz" if kind == "html" else f"{key}.txt")
+        source = work / f"{key}.{'html' if kind == 'html' else 'txt'}"
+        data = original.read_bytes()
+        source.write_bytes(gzip.decompress(data) if kind == "html" else data)
+        try:
+            result = import_article(source, work / "content", overwrite=True)
+        except HandoutError as exc:
+            failures.append(exc.format_message())
+            continue
+        kept[key] = kept_text(result.output.read_text(encoding="utf-8"))
+    return kept, failures
