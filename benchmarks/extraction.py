@@ -25,7 +25,6 @@ sys.path.insert(0, str(DEV_SET))
 
 import scoring  # noqa: E402
 
-
 BASELINES = [
     ("keep everything", "paste", 0.707, 0.548, 0.996),
     ("jusText 3.0 (each line a paragraph)", "paste", 0.771, 0.788, 0.755),

@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from generator import BuildOptions, build
-from generator.themes import builtin_templates, discover
+from generator.typeset.themes import builtin_templates, discover
 
 DOCS = Path(__file__).resolve().parent
 CONTENT = DOCS.parent / "content"

@@ -22,15 +22,24 @@ from pathlib import Path
 
 import click
 
-from . import fonts, sandbox, themes
+from . import sandbox
 from .article import Article
-from .config import FILENAME as CONFIG_FILE, Config, load_config
+from .config import FILENAME as CONFIG_FILE
+from .config import Config, load_config
 from .diagnostics import Diagnostic
 from .errors import ArticleError, HandoutError, OutputError, UsageError, display_path
-from .load import EXTENSIONS, MEGABYTE, HtmlLoader, MarkdownLoader, TextLoader, load_article
-from .manifest import Manifest, article_digest, build_digest, diagnostics_of
-from .output import KINDS, output_lock, output_path, write_atomically
-from .printing import PrintOptions
+from .output.files import KINDS, output_lock, output_path, write_atomically
+from .output.manifest import Manifest, article_digest, build_digest, diagnostics_of
+from .output.printing import PrintOptions
+from .read.load import (
+    EXTENSIONS,
+    MEGABYTE,
+    HtmlLoader,
+    MarkdownLoader,
+    TextLoader,
+    load_article,
+)
+from .typeset import fonts, themes
 
 # A worker process is replaced after this many handouts, so memory stays
 # bounded however many articles a batch has.
@@ -325,7 +334,7 @@ worker: dict = {}
 
 
 def start_worker(setup: Setup) -> None:
-    from . import render  # Jinja2: only where handouts are made
+    from .typeset import render  # Jinja2: only where handouts are made
 
     os.chdir(setup.cwd)
     os.environ.update(setup.environment)
@@ -335,7 +344,10 @@ def start_worker(setup: Setup) -> None:
 
 
 def typeset_job(job: Job) -> Typeset:
-    from . import imposition, markup, pdf  # Markdown, Pygments, WeasyPrint: only where handouts are made
+    # Markdown, Pygments, WeasyPrint: only where handouts are made
+    from .markup import html as markup
+    from .output import imposition
+    from .typeset import pdf
 
     setup: Setup = worker["setup"]
     options, config, policy = setup.options, setup.config, setup.policy

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .diagnostics import Diagnostic
 from .errors import HandoutError
-from .load import front_matter_value
+from .read.load import front_matter_value
 
 FILENAME = "handout.toml"
 

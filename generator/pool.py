@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # The modules every worker needs, imported once by the fork server, not once a worker.
-PRELOAD = ["generator.build", "generator.markup", "generator.pdf", "generator.render"]
+PRELOAD = ["generator.build", "generator.markup.html", "generator.typeset.pdf", "generator.typeset.render"]
 PR_SET_PDEATHSIG = 1
 # What a worker sends once it is set up: the time a job may take starts when it gets one.
 READY = "ready"

@@ -16,16 +16,15 @@ import ipaddress
 import re
 import socket
 import ssl
-import time
 import stat
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import PIL.Image
-
 
 MEGABYTE = 1024 * 1024
 REMOTE_TIMEOUT = 10.0

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from generator.cli import main
+from generator.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,13 +15,20 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE, page_texts, run, write
 from pypdf import PdfReader
 
-from conftest import SAMPLE, page_texts, run, write
-from generator import pdf
-from generator.build import BuildOptions, Job, Setup, read_policy, start_worker, typeset_job
+from generator.build import (
+    BuildOptions,
+    Job,
+    Setup,
+    read_policy,
+    start_worker,
+    typeset_job,
+)
 from generator.config import Config
-from generator.load import load_article
+from generator.read.load import load_article
+from generator.typeset import pdf
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -177,7 +184,7 @@ def test_a_failed_worker_article_does_not_stop_the_batch(project):
 
 
 def test_a_change_to_handouts_own_code_rebuilds_every_handout(tmp_path, monkeypatch):
-    from generator import manifest
+    from generator.output import manifest
 
     (tmp_path / "stage.py").write_text("LIMIT = 1\n")
     monkeypatch.setattr(manifest, "CODE", tmp_path)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pyphen
 import pytest
+from conftest import page_texts, run, text_lines_inside, words, write
 from pypdf import PdfReader
 
-from conftest import page_texts, run, text_lines_inside, words, write
 from generator import BuildOptions, build
-from generator.themes import builtin_templates
+from generator.typeset.themes import builtin_templates
 
 MM = 72 / 25.4
 

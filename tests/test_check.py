@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import SAMPLE, SAMPLE_SLUG, run, write
 from PIL import Image
 
-from conftest import SAMPLE, SAMPLE_SLUG, run, write
-from generator.check import CheckOptions, check
-from generator.cli import main
-from generator.themes import builtin_templates
+from generator.check.verify import CheckOptions, check
+from generator.cli.main import main
+from generator.typeset.themes import builtin_templates
 
 CORPUS = Path(__file__).parent / "corpus"
 CORPUS_ARTICLES = sorted(p.name for p in CORPUS.glob("*.md"))

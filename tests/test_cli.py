@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 from conftest import REPO, SAMPLE, SAMPLE_SLUG, page_texts, run, words, write
+
 from generator.diagnostics import CODES
 
 

@@ -11,9 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
-
 from conftest import page_texts, run, words
+from pypdf import PdfReader
 
 PAGES = Path(__file__).parent / "pages"
 DEV_SET = Path(__file__).parent / "extraction"

@@ -6,16 +6,23 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import run, write
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from conftest import run, write
-from generator import fonts, pdf
-from generator.build import BuildOptions, Job, Setup, read_policy, start_worker, typeset_job
-from generator.check import CheckOptions, check
+from generator.build import (
+    BuildOptions,
+    Job,
+    Setup,
+    read_policy,
+    start_worker,
+    typeset_job,
+)
+from generator.check.verify import CheckOptions, check
+from generator.check.words import words
 from generator.config import Config
-from generator.load import load_article
-from generator.words import words
+from generator.read.load import load_article
+from generator.typeset import fonts, pdf
 
 
 @pytest.fixture

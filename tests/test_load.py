@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import write
+
 from generator.errors import ArticleError
-from generator.load import load_article, slug_for
+from generator.read.load import load_article, slug_for
 
 
 def test_front_matter_fields(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from generator.article import Article, Metadata
 from generator.errors import ArticleError
-from generator.markup import code_breaks, to_html
+from generator.markup.html import code_breaks, to_html
 
 
 def article(body: str, source: Path = Path("a.md"), first_line: int = 1) -> Article:
@@ -115,7 +115,7 @@ def test_hostile_markdown_is_read_in_bounded_time(body, outcome):
         "from pathlib import Path\n"
         "from generator.article import Article, Metadata\n"
         "from generator.errors import HandoutError\n"
-        "from generator.markup import to_html\n"
+        "from generator.markup.html import to_html\n"
         "try:\n"
         f"    to_html(Article(Path('a.md'), 'a', Metadata(title='T'), {body}))\n"
         "    print('read')\n"

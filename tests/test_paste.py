@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import page_texts, run, words
 from pypdf import PdfReader
 
-from conftest import page_texts, run, words
-from generator.plaintext import convert
+from generator.read.plaintext import convert
 
 PASTED = Path(__file__).parent / "pasted"
 # Each case runs in a child process: a hang fails the test instead of stalling CI.
@@ -19,7 +19,7 @@ LIMIT_SECONDS = 60
 
 
 def convert_in_child(text: str) -> subprocess.CompletedProcess:
-    code = ("import sys; from pathlib import Path; from generator.plaintext import convert; "
+    code = ("import sys; from pathlib import Path; from generator.read.plaintext import convert; "
             "r = convert(sys.stdin.read(), Path('p.txt')); print(len(r.markdown))")
     return subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True,
                           timeout=LIMIT_SECONDS, cwd=Path(__file__).parent.parent)

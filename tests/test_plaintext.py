@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import run
 from markdown_it import MarkdownIt
 
-from conftest import run
-from generator.plaintext import convert
+from generator.read.plaintext import convert
 
 PATH = Path("pasted.txt")
 WRAPPED = """\

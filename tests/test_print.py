@@ -9,10 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
-
 from conftest import run, write
-from generator.imposition import saddle_order
+from generator.output.imposition import saddle_order
+from pypdf import PdfReader
 
 MM = 72 / 25.4
 A4 = (210, 297)

@@ -20,15 +20,15 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import page_texts, run, words, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfReader
 
-from conftest import page_texts, run, words, write
 from generator.errors import HandoutError
-from generator.load import load_article
-from generator.markup import to_html
+from generator.markup.html import to_html
+from generator.read.load import load_article
 
 HOSTILE = Path(__file__).parent / "hostile"
 CANARY = "CANARY-7f3a9c-do-not-print"

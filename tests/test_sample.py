@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import shutil
 
+from conftest import (
+    SAMPLE,
+    SAMPLE_SLUG,
+    body_sentences,
+    page_texts,
+    run,
+    text_lines_inside,
+    words,
+)
 from pypdf import PdfReader
-
-from conftest import SAMPLE, SAMPLE_SLUG, body_sentences, page_texts, run, text_lines_inside, words
 
 SECTION_HEADINGS = [
     "Historic Qualifications and Clinical Use",

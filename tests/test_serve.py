@@ -10,10 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from pypdf import PdfReader
-
 from browser import CHROMIUM, chromium, paste, served, start, stop
 from conftest import REPO, SAMPLE, body_sentences, page_texts, words
+from pypdf import PdfReader
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="no chromium executable (Debian: apt-get install chromium)")

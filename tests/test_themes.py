@@ -10,13 +10,13 @@ import pypdfium2
 import pytest
 import zxingcpp
 from click.testing import CliRunner
+from conftest import REPO, SAMPLE, page_texts, run, text_lines_inside, words, write
+from generator.check.pdfscan import parse_to_unicode
 from PIL import Image
 from pypdf import PdfReader
 
-from conftest import REPO, SAMPLE, page_texts, run, text_lines_inside, words, write
-from generator.check import CheckOptions, check
-from generator.cli import main
-from generator.pdfscan import parse_to_unicode
+from generator.check.verify import CheckOptions, check
+from generator.cli.main import main
 
 THEMES = ["handout", "two-column", "tufte", "large-print"]
 CORPUS = Path(__file__).parent / "corpus"
@@ -134,7 +134,7 @@ lang: ar
 
 
 def test_an_arabic_handout_is_laid_out_from_the_right(project):
-    from generator.pdfscan import scan_pdf
+    from generator.check.pdfscan import scan_pdf
 
     write(project / "content" / "a.md", ARABIC)
     built = run("build", "--check")

@@ -11,9 +11,8 @@ import resource
 import subprocess
 import sys
 
-from pypdf import PdfReader
-
 from conftest import write
+from pypdf import PdfReader
 
 # Two workers and the build typeset short handouts in far less; the old pool's
 # leak of composed messages or of workers would pass it.

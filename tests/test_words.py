@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from generator.words import SourceWords, missing_runs, printed_words, words
+from generator.check.words import SourceWords, missing_runs, printed_words, words
 
 TEXT = "wash your hands with soap and water for twenty seconds before every meal and after the toilet".split()
 
@@ -54,7 +54,7 @@ def test_source_words_name_the_line_of_a_run():
 
 
 def test_right_to_left_glyphs_are_read_back_in_reading_order():
-    from generator.pdfscan import reading_order
+    from generator.check.pdfscan import reading_order
 
     drawn = list("hello ") + list("םולש") + list(" world")
     assert reading_order(drawn) == "hello שלום world"
@@ -71,7 +71,7 @@ def test_right_to_left_glyphs_are_read_back_in_reading_order():
 
 
 def test_words_in_shaped_scripts_are_counted_apart():
-    from generator.words import unreadable_words
+    from generator.check.words import unreadable_words
 
     text = "Wash hands: اغسل يديك and हाथ धोएं."
     assert words(text) == ["wash", "hands", "and"]

@@ -15,8 +15,18 @@ message failed are kept as output/failed.csv for the next run.
 from ..errors import MailError
 from .compose import Handout, Letter, compose
 from .log import SendLog
-from .merge import (Merge, Outbox, SendReport, keep_failed_rows, prepared, send, send_test, sigterm_interrupts,
-                    stop_requests, write_outbox)
+from .merge import (
+                    Merge,
+                    Outbox,
+                    SendReport,
+                    keep_failed_rows,
+                    prepared,
+                    send,
+                    send_test,
+                    sigterm_interrupts,
+                    stop_requests,
+                    write_outbox,
+)
 from .recipients import Recipient, Recipients, read_recipients
 from .smtp import SmtpSettings, Timeouts, connect, smtp_settings
 from .templates import MessageTemplate, read_message, render_for

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
-from ..load import slugify
+from ..read.load import slugify
 from .recipients import Recipient
 
 # Characters of the recipient's part of an attachment's name, at most: a name, not a sentence.
@@ -63,8 +63,8 @@ class Letter:
 
 def compose(letter: Letter, sender: str) -> EmailMessage:
     """The email: plain text and HTML from the Markdown body, the handout attached."""
-    from .. import sanitize
-    from ..markup import PARSER
+    from ..markup import sanitize
+    from ..markup.html import PARSER
 
     recipient = letter.recipient
     message = EmailMessage()

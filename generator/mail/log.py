@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime
 import json
 import os
-from pathlib import Path
-
 from email.utils import format_datetime
+from pathlib import Path
 
 SENT, FAILED, UNCONFIRMED = "sent", "failed", "unconfirmed"
 

@@ -21,8 +21,21 @@ from .compose import Handout, Letter, compose
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
 from .personal import handouts_for, private_folder
 from .recipients import Recipients, read_recipients, write_rows
-from .smtp import SmtpSettings, connect, for_dry_run, for_sending, response_of, smtp_settings
-from .templates import TEMPLATE_SECONDS, MessageTemplate, TemplateTimeout, read_message, render_for
+from .smtp import (
+    SmtpSettings,
+    connect,
+    for_dry_run,
+    for_sending,
+    response_of,
+    smtp_settings,
+)
+from .templates import (
+    TEMPLATE_SECONDS,
+    MessageTemplate,
+    TemplateTimeout,
+    read_message,
+    render_for,
+)
 
 MEGABYTE = 1024 * 1024
 # A temporary failure (4xx, a dropped connection) is tried again this many times,

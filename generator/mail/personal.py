@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import MailError
-from ..load import EXTENSIONS, FRONT_MATTER, SLUG, read_text, slug_for
+from ..read.load import EXTENSIONS, FRONT_MATTER, SLUG, read_text, slug_for
 from .compose import Handout
 from .recipients import Recipient
 from .templates import TEMPLATE_SECONDS, compile_template, fill_in

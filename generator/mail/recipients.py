@@ -13,8 +13,8 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..diagnostics import Diagnostic
 from ..errors import MailError, location
-from ..load import decoded, read_bytes
-from ..output import write_atomically
+from ..output.files import write_atomically
+from ..read.load import decoded, read_bytes
 
 ADDRESS_COLUMNS = ("email", "cc", "bcc")
 # The headers a spreadsheet may give the columns handout reads, once written in lower case without

@@ -24,7 +24,7 @@ import jinja2.sandbox
 from jinja2.exceptions import SecurityError
 
 from ..errors import HandoutError, MailError
-from ..load import FRONT_MATTER, front_matter_mapping, read_text
+from ..read.load import FRONT_MATTER, front_matter_mapping, read_text
 
 # Numbers a range() may give, and items (characters of a string, members of a list)
 # that one *, + or % may make: far over what a message or a handout needs.

@@ -24,7 +24,7 @@ from starlette.templating import Jinja2Templates
 
 from ..article import PAPER_SIZES, Removal
 from ..errors import HandoutError
-from ..themes import discover as list_themes
+from ..typeset.themes import discover as list_themes
 from .guard import LOOPBACK, Guard, allowed_hosts
 from .project import Draft, Project
 

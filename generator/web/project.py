@@ -15,14 +15,14 @@ from pathlib import Path
 
 from ..article import Article, Metadata, Removal
 from ..build import BuildOptions, BuildResult, build, find_articles
-from ..check import CheckReport, check, check_options
+from ..check.verify import CheckReport, check, check_options
 from ..config import Config, load_config
 from ..diagnostics import Diagnostic, with_removals_summarised
 from ..errors import HandoutError, OutputError
-from ..importer import imported_markdown, read_paste
-from ..load import MEGABYTE, load_article, slugify
-from ..manifest import Manifest, as_recorded
-from ..output import output_path, write_atomically
+from ..output.files import output_path, write_atomically
+from ..output.manifest import Manifest, as_recorded
+from ..read.importer import imported_markdown, read_paste
+from ..read.load import MEGABYTE, load_article, slugify
 from . import pictures
 
 # Where the first-page pictures of the project's handouts are kept, in its output folder.

@@ -72,7 +72,7 @@ def imported(kind: str, work: Path) -> tuple[dict[str, str], list[str]]:
     """{key: kept text} for every page of the set `handout import` took in its `kind`
     form ("paste" or "html"), copied into `work`; and the error line of each it refused."""
     from generator.errors import HandoutError
-    from generator.importer import import_article
+    from generator.read.importer import import_article
 
     kept, failures = {}, []
     for key in ground_truth():

@@ -19,11 +19,11 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
-from .diagnostics import Diagnostic
-from .errors import ArticleError, display_path
-from .printing import PrintOptions
+from ..diagnostics import Diagnostic
+from ..errors import ArticleError, display_path
+from ..output.printing import PrintOptions
+from ..sandbox import ReadPolicy, Refused, fetch_remote, pixel_count
 from .render import Page
-from .sandbox import ReadPolicy, Refused, fetch_remote, pixel_count
 
 
 @dataclass(frozen=True)

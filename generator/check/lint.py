@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .article import Article
-from .diagnostics import Diagnostic
-from .markup import PARSER
-from .plaintext import BOILERPLATE, SENTENCE
-from .read.paste import stops_mid_sentence
+from ..article import Article
+from ..diagnostics import Diagnostic
+from ..markup.html import PARSER
+from ..read.paste import stops_mid_sentence
+from ..read.plaintext import BOILERPLATE, SENTENCE
 from .words import SHAPED_SCRIPTS, SourceWords, words
 
 ADVERTISING = [re.compile(p, re.I) for p in (

@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .article import language_of
+from ..article import language_of
 
 # fontTools is imported where fonts are made: a build with nothing to make never loads it.
 

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .article import Removal
-from .diagnostics import Diagnostic
-from .errors import ArticleError
-from .read.paste import (
+from ..article import Removal
+from ..diagnostics import Diagnostic
+from ..errors import ArticleError
+from .paste import (
     BULLET,
     CLOSERS,
     END_PUNCTUATION,

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .article import PAPER_SIZES
-from .build import BuildOptions, BuildResult, build
-from .config import Config, load_config
-from .diagnostics import with_removals_summarised
-from .errors import MailError, display_path
-from .importer import import_article
-from .printing import BOOKLETS, MARKS, N_UP, VARIANTS, PrintOptions
-from .themes import discover as list_themes
+from .. import __version__
+from ..article import PAPER_SIZES
+from ..build import BuildOptions, BuildResult, build
+from ..config import Config, load_config
+from ..diagnostics import with_removals_summarised
+from ..errors import MailError, display_path
+from ..output.printing import BOOKLETS, MARKS, N_UP, VARIANTS, PrintOptions
+from ..read.importer import import_article
+from ..typeset.themes import discover as list_themes
 
 output_option = click.option(
     "-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -125,7 +125,7 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
         err=to_stderr,
     )
     if run_check:
-        from .check import check, check_options
+        from ..check.verify import check, check_options
 
         options = check_options(config, output_dir, max_size_mb=max_size_mb, allow_remote=allow_remote)
         built = [r.source for r in articles if r.ok]
@@ -217,7 +217,7 @@ def check_command(paths: tuple[Path, ...], output_dir: Path, report_format: str,
 
     PATHS are articles, folders of articles (default: content/) or built PDFs.
     """
-    from .check import check, check_options
+    from ..check.verify import check, check_options
 
     options = check_options(project_config(), output_dir, Path("content"), max_size_mb, min_dpi, allow_remote)
     reports = check(list(paths) or [Path("content")], options)
@@ -234,7 +234,7 @@ def project_config() -> Config:
 
 def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) -> int:
     """Print the check reports; returns how many handouts failed."""
-    from .check import summary
+    from ..check.verify import summary
 
     failed = [r for r in reports if not r.ok or (strict and r.diagnostics)]
     totals = summary(reports)
@@ -291,7 +291,7 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
     HANDOUT_SMTP_SECURITY, HANDOUT_SMTP_USER, HANDOUT_MAIL_FROM (which win), and the
     password only from HANDOUT_SMTP_PASSWORD.
     """
-    from . import mail
+    from .. import mail
 
     config = project_config()
     recipients = recipients or (Path(config.mail["recipients"]) if "recipients" in config.mail else None)
@@ -331,7 +331,7 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
 
 
 def show_outbox(outbox, sender: str) -> None:
-    from .mail import compose
+    from ..mail import compose
 
     click.echo(f"Dry run: {outbox.written} messages ({outbox.size / 1024 / 1024:.1f} MB) written to "
                f"{display_path(outbox.folder)}/; nothing was sent (--send sends them).")
@@ -367,7 +367,7 @@ def show_send_report(report, log: str) -> None:
 @allow_remote_option
 def serve_command(project_dir: Path, port: int, host: str, open_browser: bool, allow_remote: bool) -> None:
     """A web page over PROJECT_DIR (default: here): its handouts, and new ones pasted from web pages."""
-    from .web.app import serve
+    from ..web.app import serve
 
     serve(project_dir, host, port, open_browser, allow_remote)
 

@@ -17,9 +17,15 @@ from dataclasses import dataclass, field
 
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
-from pypdf.generic import ContentStream, DictionaryObject, FloatObject, IndirectObject, NumberObject
+from pypdf.generic import (
+    ContentStream,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NumberObject,
+)
 
-from .article import text_direction
+from ..article import text_direction
 
 Matrix = tuple[float, float, float, float, float, float]
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in page space, y up

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from ..errors import OutputError
 
 # What each kind of output beside a handout is, for messages.
 KINDS = {"": "handout", "booklet": "booklet", "2up": "2-up sheets", "4up": "4-up sheets"}

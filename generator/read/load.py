@@ -14,12 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from . import plaintext
-from .article import LANG_TAG, PAPER_SIZES, Article, Metadata
-from .diagnostics import Diagnostic
-from .errors import ArticleError, HandoutError
-from .read import language, savedpage
-from .sanitize import LINK_SCHEMES
+from ..article import LANG_TAG, PAPER_SIZES, Article, Metadata
+from ..diagnostics import Diagnostic
+from ..errors import ArticleError, HandoutError
+from ..markup.sanitize import LINK_SCHEMES
+from . import language, plaintext, savedpage
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",

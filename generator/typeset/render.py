@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
-from . import __version__, fonts, themes
-from .article import Article, Metadata, language_of, text_direction
-from .config import Defaults
-from .errors import ThemeError
+from .. import __version__
+from ..article import Article, Metadata, language_of, text_direction
+from ..config import Defaults
+from ..errors import ThemeError
+from . import fonts, themes
 
 if TYPE_CHECKING:
-    from .markup import Body
+    from ..markup.html import Body
 
 DEFAULT_THEME = "handout"
 DEFAULT_PAPER = "a4"
@@ -83,7 +84,7 @@ class Renderer:
 
     def render(self, article: Article, body: "Body", theme: str | None = None, paper: str | None = None) -> Page:
         """Fill the theme's article.html; options given here win over front matter and handout.toml."""
-        from .markup import code_css
+        from ..markup.html import code_css
         theme = theme or article.meta.theme or self.defaults.theme or DEFAULT_THEME
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
         lineage = self.check_theme(theme, article.source)

@@ -18,17 +18,24 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from . import markup
-from .build import find_articles, read_policy
-from .config import Config, Limits
-from .sandbox import ReadPolicy
-from .diagnostics import Diagnostic
-from .errors import HandoutError, UsageError
+from ..build import find_articles, read_policy
+from ..config import Config, Limits
+from ..diagnostics import Diagnostic
+from ..errors import HandoutError, UsageError
+from ..markup import html as markup
+from ..output.files import output_path
+from ..read.load import EXTENSIONS, load_article, read_text, slug_for
+from ..sandbox import ReadPolicy
 from .lint import lint
-from .output import output_path
-from .load import EXTENSIONS, load_article, read_text, slug_for
 from .pdfscan import Line, PageScan, scan_pdf
-from .words import LINE_BREAK_HYPHEN, SourceWords, missing_runs, printed_words, unreadable_words, words
+from .words import (
+    LINE_BREAK_HYPHEN,
+    SourceWords,
+    missing_runs,
+    printed_words,
+    unreadable_words,
+    words,
+)
 
 MEGABYTE = 1024 * 1024
 

@@ -17,13 +17,13 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from .article import Article, Metadata, Removal
-from .build import read_policy
-from .output import write_atomically
-from .diagnostics import Diagnostic
-from .errors import OutputError, UsageError
+from ..article import Article, Metadata, Removal
+from ..build import read_policy
+from ..diagnostics import Diagnostic
+from ..errors import OutputError, UsageError
+from ..output.files import write_atomically
+from ..sandbox import Refused, fetch_remote
 from .load import HtmlLoader, TextLoader, check_size, decoded, slug_for, slugify
-from .sandbox import Refused, fetch_remote
 
 IMPORTERS = {ext: loader for loader in (TextLoader(), HtmlLoader()) for ext in loader.extensions}
 WEB_ADDRESS = re.compile(r"^https?://", re.I)

@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ThemeError
+from ..errors import ThemeError
 
 THEME_FILE = "theme.toml"
 THEME_KEYS = {"name", "description", "parent"}
@@ -22,8 +22,9 @@ THEME_KEYS = {"name", "description", "parent"}
 def builtin_templates() -> Path:
     # Installed, the themes ship inside the package (see pyproject.toml);
     # in a source checkout they stand beside it.
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+    package = Path(__file__).parent.parent
+    packaged = package / "templates"
+    return packaged if packaged.is_dir() else package.parent / "templates"
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,16 @@ import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import __version__, fonts
-from .diagnostics import Diagnostic
-from .output import write_atomically
-from .sandbox import ReadPolicy
+from .. import __version__
+from ..diagnostics import Diagnostic
+from ..sandbox import ReadPolicy
+from ..typeset import fonts
+from .files import write_atomically
 
 FILENAME = ".handout-manifest.json"
 # handout's own code is an input too, not only its version: an install from a
 # checkout between releases makes other handouts under the same version number.
-CODE = Path(__file__).parent
+CODE = Path(__file__).parent.parent
 FORMAT = 3
 
 
@@ -77,7 +78,7 @@ def build_digest(template_roots: list[Path], settings: list[Path], options: str)
         f"{name}={importlib.metadata.version(name)}"
         for name in ("weasyprint", "pygments", "markdown-it-py", "mdit-py-plugins", *fonts.font_packages())
     ]
-    code = sorted(CODE.glob("*.py"))
+    code = sorted(CODE.rglob("*.py"))
     return digest(__version__, *versions, files_digest(template_roots + settings + code), options,
                   os.environ.get("SOURCE_DATE_EPOCH", ""), str(fonts.cache_dir()))
 

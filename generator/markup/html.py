@@ -35,14 +35,14 @@ from pygments.styles import get_style_by_name
 from pygments.token import Text as PlainText
 from pygments.util import ClassNotFound
 
+from ..article import Article
+from ..config import Limits
+from ..diagnostics import Diagnostic
+from ..errors import ArticleError
+from ..read.load import EXTENSIONS, MAX_ADDRESS, slug_for
+from ..sandbox import ReadPolicy, pixel_count
 from . import sanitize
-from .article import Article
-from .config import Limits
-from .diagnostics import Diagnostic
-from .errors import ArticleError
-from .load import EXTENSIONS, MAX_ADDRESS, slug_for
 from .sanitize import LINK_SCHEMES
-from .sandbox import ReadPolicy, pixel_count
 
 
 @dataclass(frozen=True)
