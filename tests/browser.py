@@ -89,3 +89,22 @@ def paste(page, selector: str, data: dict[str, str]) -> None:
         target.focus();
         target.dispatchEvent(new ClipboardEvent("paste", {clipboardData: clipboard, bubbles: true, cancelable: true}));
     }""", data)
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical accessibility violations on the page as it is now, one line
+    each (rule, what it asks, where). axe-core comes inside axe-playwright-python: no CDN."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']}: {', '.join(str(n['target']) for n in v['nodes'][:3])}"
+            for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def drop_file(page, selector: str, name: str, content: str) -> None:
+    """A real drop event on `selector` of a file called `name` holding `content` (UTF-8)."""
+    page.eval_on_selector(selector, """(target, [name, content]) => {
+        const files = new DataTransfer();
+        files.items.add(new File([content], name));
+        target.dispatchEvent(new DragEvent("drop", {dataTransfer: files, bubbles: true, cancelable: true}));
+    }""", [name, content])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
+import io
 import shutil
 import urllib.error
 import urllib.request
@@ -10,9 +12,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser import CHROMIUM, chromium, paste, served, start, stop
-from conftest import REPO, SAMPLE, body_sentences, page_texts, words
+from browser import CHROMIUM, chromium, drop_file, paste, serious_violations, served, start, stop
+from conftest import REPO, SAMPLE, body_sentences, page_texts, words, write
 from pypdf import PdfReader
+
+from generator.web.app import create_app
+from generator.web.project import Project
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="no chromium executable (Debian: apt-get install chromium)")
@@ -69,6 +74,97 @@ def test_handouts_page_lists_articles_with_pictures_of_their_first_pages(site, p
     assert page.locator("img.thumb").count() == len(articles)
     assert page.locator(".badge").all_inner_texts() == ["built"] * len(articles)
     assert list((root / "output" / ".pictures").glob("*/*.png"))
+    assert "% of the words printed" in page.inner_text(".handout .findings")
+    for kind, sheet_width_over_height in (("booklet", True), ("2up", True)):
+        link = page.locator(f".handout >> nth=0 >> a[href$='/{kind}.pdf']")
+        answer = page.request.get(address + link.get_attribute("href"))
+        assert answer.status == 200, kind
+        box = PdfReader(io.BytesIO(answer.body())).pages[0].mediabox
+        assert (box.width > box.height) == sheet_width_over_height, kind
+    assert serious_violations(page) == []
+
+
+def test_an_article_written_into_content_from_outside_is_built_and_shown_without_a_reload(site, page):
+    root, address = site
+    page.goto(address + "/")
+    page.evaluate("window.notReloaded = true")
+    write(root / "content" / "live-edit.md", "# Written in an editor\n\nLinear B: \U00010000 has no font.\n")
+    handout = page.locator(".handout[data-article='live-edit.md']")
+    handout.locator(".badge", has_text="built").wait_for(timeout=BUILD_MS)
+    assert handout.locator("h2").inner_text() == "Written in an editor"
+    assert "1 finding" in handout.locator(".findings").inner_text()
+    write(root / "content" / "live-edit.md", "# Edited again\n\nLinear B: \U00010000 has no font.\n")
+    handout.locator("h2", has_text="Edited again").wait_for(timeout=BUILD_MS)
+    assert page.evaluate("window.notReloaded") is True, "the page was updated in place, not reloaded"
+    assert (root / "output" / "live-edit.pdf").is_file()
+    # Rebuild from the keyboard alone.
+    tab_to(page, ".handout[data-article='live-edit.md'] button[data-build]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#status:has-text('live-edit.md: done.')")
+
+
+def test_handout_page_shows_every_page_and_rerenders_from_the_keyboard(site, page):
+    root, address = site
+    page.goto(address + "/handouts/live-edit.md")
+    page.wait_for_selector("img.page")
+    built = PdfReader(root / "output" / "live-edit.pdf")
+    assert page.locator("img.page").count() == len(built.pages)
+    finding = page.locator("#report li", has_text="C203")
+    assert finding.locator("a").get_attribute("href") == "#page-1" and page.locator("#page-1").count() == 1
+    assert serious_violations(page) == []
+    # Theme, paper, bleed and marks, set and sent from the keyboard alone.
+    tab_to(page, "select[name=paper]")
+    page.keyboard.type("letter")
+    page.keyboard.press("Tab")
+    page.keyboard.type("3mm")
+    page.keyboard.press("Tab")
+    page.keyboard.type("crop")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Show these pages"
+    page.keyboard.press("Space")
+    page.wait_for_function(r"/^\d+ pages?\.$/.test(document.getElementById('status').textContent)")
+    answer = page.request.get(address + page.get_attribute("#download-handout", "href"))
+    shown = PdfReader(io.BytesIO(answer.body())).pages[0]
+    assert round(float(shown.trimbox.width)) == 612 and round(float(shown.trimbox.height)) == 792, "US Letter"
+    assert round(float(shown.mediabox.width - shown.trimbox.width), 1) == round(2 * 3 * 72 / 25.4, 1), "3 mm bleed"
+    assert PdfReader(root / "output" / "live-edit.pdf").pages[0].mediabox == built.pages[0].mediabox, \
+        "output/ keeps the handout as the project builds it"
+
+
+def tab_to(page, selector: str, presses: int = 40) -> None:
+    """Press Tab until `selector` has the focus, as a keyboard user would."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"{selector} cannot be reached with Tab")
+
+
+def test_a_dropped_file_fills_the_fields_and_a_left_out_block_can_be_put_back(site, page):
+    root, address = site
+    page.goto(address + "/new")
+    drop_file(page, "#paste", "notes.txt", (REPO / "tests" / "pasted" / "harbour-news.txt").read_text(encoding="utf-8"))
+    page.wait_for_selector("img.page")
+    assert page.input_value("input[name=title]") and page.input_value("input[name=lang]") == "en"
+    assert "words printed" in page.inner_text("#report")
+    assert serious_violations(page) == []
+    removed = page.locator("#removed li")
+    before = removed.count()
+    first = removed.first.inner_text().split(": ", 1)[1].split("Put back")[0].strip()[:30]
+    removed.first.locator("button").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#removed li').length === {before - 1}")
+    assert first in " ".join(page.input_value("textarea[name=body]").split())
+    answer = page.request.get(address + page.get_attribute("#download-2up", "href"))
+    box = PdfReader(io.BytesIO(answer.body())).pages[0].mediabox
+    assert box.width > box.height, "2 pages side by side on a landscape sheet"
+    drop_file(page, "#paste", "article.md", "---\ntitle: From a file\nauthor: Ana Ruiz\nlang: es\n---\n\nHola.\n")
+    page.wait_for_function("document.querySelector('input[name=title]').value === 'From a file'")
+    assert page.input_value("input[name=author]") == "Ana Ruiz" and page.input_value("input[name=lang]") == "es"
+    drop_file(page, "#paste", "letter.docx", "PK")
+    page.wait_for_selector("#status.error")
+    assert page.inner_text("#status") == ("letter.docx: error: not an article: handout reads"
+                                          " .md, .markdown, .txt, .html, .htm files")
 
 
 def test_pasted_text_previews_and_downloads_the_whole_article(site, page, tmp_path):
@@ -81,7 +177,7 @@ def test_pasted_text_previews_and_downloads_the_whole_article(site, page, tmp_pa
     assert "appears truncated" in page.inner_text("#report"), "what reading the paste found is shown too"
     assert "Leave a Reply" in page.inner_text("#removed")
     with page.expect_download() as download:
-        page.click("#download")
+        page.click("#download-handout")
     pdf = tmp_path / "downloaded.pdf"
     download.value.save_as(pdf)
     printed = words(" ".join(page_texts(pdf)))
@@ -127,6 +223,21 @@ def test_a_post_without_the_pages_csrf_token_is_refused(site, page):
     assert refused_plain.value.code == 403
 
 
+def test_every_change_the_page_can_ask_for_needs_its_csrf_token(site, page, tmp_path):
+    root, address = site
+    project = Project(tmp_path)
+    try:
+        routes = create_app(project).routes
+        changes = [route.path for route in routes if "POST" in (getattr(route, "methods", None) or ())]
+    finally:
+        project.close()
+    assert "/api/save" in changes and "/api/render" in changes
+    page.goto(address + "/")
+    for path in changes:
+        answer = page.request.post(address + path, data={"article": "hand-hygiene.md"})
+        assert answer.status == 403, path
+
+
 def test_a_request_for_another_host_name_is_refused(site):
     root, address = site
     connection = http.client.HTTPConnection(urlsplit(address).hostname, urlsplit(address).port, timeout=10)
@@ -156,9 +267,15 @@ def test_on_another_address_the_printed_token_is_asked_for_and_ctrl_c_stops_clea
         with urllib.request.urlopen(urllib.request.Request(address + "/", headers={"Cookie": cookie}),
                                     timeout=10) as answer:
             assert answer.status == 200
+        # A page left open listens for live updates: Ctrl-C stops the server all the same, quietly.
+        events = urllib.request.urlopen(urllib.request.Request(address + "/events", headers={"Cookie": cookie}),
+                                        timeout=10)
+        assert events.readline() == b"retry: 2000\n"
     finally:
         assert stop(server) == 0
-    assert "stopped" in server.stdout.read()
+    said = server.stdout.read()
+    assert "stopped" in said and "Traceback" not in said
+    events.close()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -176,9 +293,22 @@ def test_a_paste_over_the_size_limit_is_refused_and_no_path_leaves_the_project(s
     huge = page.request.post(address + "/api/read", headers={"X-CSRF-Token": token},
                              data={"kind": "text", "content": "x" * 32 * 1024 * 1024})
     assert huge.status == 413
+    dropped = page.request.post(address + "/api/read", headers={"X-CSRF-Token": token},
+                                data={"kind": "file", "name": "big.txt",
+                                      "content": base64.b64encode(b"word " * 1_100_000).decode()})
+    assert dropped.status == 422 and dropped.json()["error"].startswith("big.txt: error: the file is 5.2 MB")
+    garbled = page.request.post(address + "/api/read", headers={"X-CSRF-Token": token},
+                                data={"kind": "file", "name": "notes.md", "content": "not base64!"})
+    assert garbled.status == 422
+    assert garbled.json()["error"] == "notes.md: error: the file did not arrive whole; drop it again"
+    outside = page.request.post(address + "/api/render", headers={"X-CSRF-Token": token},
+                                data={"article": "../handout.toml"})
+    assert outside.status == 404
     for path in ("/handouts/..%2F..%2F..%2Fetc%2Fpasswd/pdf", "/handouts/%2Fetc%2Fpasswd/picture.png",
                  "/preview/..%2F..%2Fetc/passwd", "/preview/0123456789abcdef/..%2F..%2Fhandout.pdf",
-                 "/static/..%2F..%2F..%2Fpyproject.toml"):
+                 "/static/..%2F..%2F..%2Fpyproject.toml", "/handouts/..%2F..%2Fetc%2Fpasswd",
+                 "/handouts/..%2Fhandout.toml/booklet.pdf", "/preview/0123456789abcdef/..%2F..%2F2up.pdf",
+                 "/preview/0123456789abcdef/page-1.png"):
         answer = page.request.get(address + path)
         assert answer.status == 404, path
         assert b"root:" not in answer.body()

@@ -23,7 +23,7 @@ from ..diagnostics import Diagnostic
 from ..errors import OutputError, UsageError
 from ..output.files import write_atomically
 from ..sandbox import Refused, fetch_remote
-from .load import HtmlLoader, TextLoader, check_size, decoded, slug_for, slugify
+from .load import EXTENSIONS, HtmlLoader, MarkdownLoader, TextLoader, check_size, decoded, slug_for, slugify
 
 IMPORTERS = {ext: loader for loader in (TextLoader(), HtmlLoader()) for ext in loader.extensions}
 WEB_ADDRESS = re.compile(r"^https?://", re.I)
@@ -76,6 +76,23 @@ def read_paste(content: str, is_html: bool, max_bytes: int) -> Article:
     check_size(len(data), max_bytes, path)
     article = HtmlLoader().read(data, path) if is_html else TextLoader().read(decoded(data, path), path)
     return dataclasses.replace(article, slug=slugify(article.meta.title))
+
+
+def read_dropped(data: bytes, name: str, max_bytes: int) -> Article:
+    """The article in a file dropped on the web page (.md, .txt or .html), read as a build
+    reads that kind of file; `name` (the file's own name, no folder) names it in messages."""
+    path = Path(Path(name).name or "dropped.txt")
+    check_size(len(data), max_bytes, path)
+    suffix = path.suffix.lower()
+    if suffix in HtmlLoader.extensions:
+        article = HtmlLoader().read(data, path)
+    elif suffix in TextLoader.extensions:
+        article = TextLoader().read(decoded(data, path), path)
+    elif suffix in MarkdownLoader.extensions:
+        article = MarkdownLoader().read(decoded(data, path), path)
+    else:
+        raise UsageError(f"not an article: handout reads {', '.join(EXTENSIONS)} files", path)
+    return article
 
 
 def imported_markdown(article: Article, origin: str) -> str:

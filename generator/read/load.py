@@ -110,7 +110,11 @@ class MarkdownLoader:
     extensions = (".md", ".markdown")
 
     def load(self, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
-        fields, diagnostics, body, body_first_line = split_front_matter(read_text(path, max_bytes), path)
+        return self.read(read_text(path, max_bytes), path)
+
+    def read(self, text: str, path: Path) -> Article:
+        """The article in Markdown `text`; `path` names it in messages and gives its slug."""
+        fields, diagnostics, body, body_first_line = split_front_matter(text, path)
         if "title" not in fields:
             # Like pandoc: a leading '# Heading' is the title when the front matter has none.
             h1 = FIRST_H1.match(body)

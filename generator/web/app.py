@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
-import json
-import re
 import secrets
 import threading
 import webbrowser
@@ -13,51 +13,28 @@ from pathlib import Path
 import click
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from ..article import PAPER_SIZES, Removal
-from ..errors import HandoutError
+from ..diagnostics import Diagnostic
+from ..errors import HandoutError, UsageError
 from ..typeset.themes import discover as list_themes
-from .guard import LOOPBACK, Guard, allowed_hosts
+from .guard import LOOPBACK, Guard, TooLarge, allowed_hosts, limited_json
+from .handout import HandoutRoutes, preview_json
+from .live import Updates
 from .project import Draft, Project
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
-PREVIEW_FILE = re.compile(r"^(page-\d{1,3}\.png|handout\.pdf)$")
-PREVIEW_ID = re.compile(r"^[0-9a-f]{16}$")
-# JSON escapes quotes and line ends: a paste at the size limit takes up to this many times its bytes.
-JSON_OVERHEAD = 6
-
-
-class TooLarge(Exception):
-    pass
-
-
-async def limited_json(request: Request, project: Project) -> dict:
-    """The request's JSON body, refused past the project's article size limit."""
-    limit = project.max_bytes * JSON_OVERHEAD + 64 * 1024
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge()
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise HTTPException(400, "The request is not the page's own (not a JSON object).")
-    return data
-
-
 def create_app(project: Project, access_token: str | None = None, host: str = "127.0.0.1") -> Starlette:
+    updates = Updates()
+
     def page(request: Request, name: str, **context) -> Response:
         return templates.TemplateResponse(request, name, {"csrf": request.state.csrf, **context})
 
@@ -69,66 +46,28 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
         return page(request, "new.html", themes=list(list_themes(project.folder)), papers=PAPER_SIZES,
                     active="new", limit_mb=project.config.limits.article_mb)
 
-    async def picture(request: Request) -> Response:
-        handout = find(request.path_params["name"])
-        if handout is None or handout.pdf is None:
-            return Response("No handout yet", status_code=404)
-        return FileResponse(await run_in_threadpool(project.picture, handout.pdf), media_type="image/png")
-
-    async def pdf(request: Request) -> Response:
-        handout = find(request.path_params["name"])
-        if handout is None or handout.pdf is None:
-            return Response("No handout yet", status_code=404)
-        return FileResponse(handout.pdf, media_type="application/pdf", filename=handout.pdf.name)
-
-    def find(name: str):
-        return next((h for h in project.handouts() if h.article.name == name), None)
-
     async def rebuild(request: Request) -> Response:
-        data = await limited_json(request, project)
+        data = await limited_json(request, project.max_bytes)
         try:
             articles = [project.article(data["article"])] if data.get("article") else project.articles()
         except KeyError:
             return JSONResponse({"error": "no such article in content/"}, status_code=404)
         results = await run_in_threadpool(project.build, articles, bool(data.get("article")))
+        updates.publish({"status": "done", "articles": [r.source.name for r in results]})
         return JSONResponse({"results": [{"article": r.source.name, "status": r.status,
                                           "error": r.error.format_message() if r.error else None}
                                          for r in results]})
 
     async def read(request: Request) -> Response:
-        data = await limited_json(request, project)
-        draft, found = await run_in_threadpool(project.read, str(data.get("content", "")), data.get("kind") == "html")
+        draft, found = await run_in_threadpool(read_draft, project, await limited_json(request, project.max_bytes))
         return JSONResponse({**draft_json(draft), "found": [str(d) for d in found]})
 
     async def preview(request: Request) -> Response:
-        draft = draft_of(await limited_json(request, project))
-        shown = await run_in_threadpool(project.preview, draft)
-        result, report = shown.result, shown.report
-        return JSONResponse({
-            "ok": result.ok,
-            "error": result.error.format_message() if result.error else None,
-            "slug": draft.slug,
-            "pages": [f"/preview/{shown.id}/{page.name}" for page in shown.pages],
-            "page_count": shown.page_count,
-            "pdf": f"/preview/{shown.id}/handout.pdf" if shown.pdf else None,
-            "diagnostics": [str(d) for d in result.diagnostics],
-            "report": report.as_dict() if report else None,
-        })
-
-    async def preview_file(request: Request) -> Response:
-        preview_id, name = request.path_params["id"], request.path_params["name"]
-        if not (PREVIEW_ID.match(preview_id) and PREVIEW_FILE.match(name)):
-            return Response("Not found", status_code=404)
-        try:
-            path = project.preview_file(preview_id, name)
-        except KeyError:
-            return Response("Not found", status_code=404)
-        if name == "handout.pdf":
-            return FileResponse(path, media_type="application/pdf", filename=path.name)
-        return FileResponse(path, media_type="image/png")
+        draft = draft_of(await limited_json(request, project.max_bytes))
+        return JSONResponse(preview_json(await run_in_threadpool(project.preview, draft), project))
 
     async def save(request: Request) -> Response:
-        data = await limited_json(request, project)
+        data = await limited_json(request, project.max_bytes)
         result = await run_in_threadpool(project.save, draft_of(data), bool(data.get("overwrite")))
         return JSONResponse({"saved": f"content/{result.source.name}", "ok": result.ok,
                              "error": result.error.format_message() if result.error else None})
@@ -142,15 +81,18 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(project.watch(updates.publish, stop))
         yield
+        stop.set()
+        await watcher
         project.close()
 
     routes = [
         Route("/", handouts),
         Route("/new", new),
-        Route("/handouts/{name}/picture.png", picture),
-        Route("/handouts/{name}/pdf", pdf),
-        Route("/preview/{id}/{name}", preview_file),
+        *HandoutRoutes(project, page).routes(),
+        Route("/events", updates.events),
         Route("/api/build", rebuild, methods=["POST"]),
         Route("/api/read", read, methods=["POST"]),
         Route("/api/preview", preview, methods=["POST"]),
@@ -159,8 +101,22 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host)),
                   Middleware(Guard, access_token=access_token)]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                     exception_handlers={HandoutError: handout_error, TooLarge: too_large})
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers={HandoutError: handout_error, TooLarge: too_large})
+    app.state.updates = updates
+    return app
+
+
+def read_draft(project: Project, data: dict) -> tuple[Draft, tuple[Diagnostic, ...]]:
+    """What the page sent to read: a paste (its HTML, else its text) or a dropped file (base64)."""
+    if data.get("kind") == "file":
+        name = str(data.get("name", ""))
+        try:
+            content = base64.b64decode(str(data.get("content", "")), validate=True)
+        except ValueError:
+            raise UsageError("the file did not arrive whole; drop it again", Path(name).name) from None
+        return project.read_file(name, content)
+    return project.read(str(data.get("content", "")), data.get("kind") == "html")
 
 
 def draft_json(draft: Draft) -> dict:
@@ -194,7 +150,14 @@ def serve(folder: Path, host: str, port: int, open_browser: bool, allow_remote: 
     click.echo(f"handout serve: {project.folder} at {address}\nOpen that address in a browser; Ctrl-C stops.")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, (address,)).start()
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame) -> None:
+            # An open page's live updates would hold the stop until they end: end them first.
+            app.state.updates.close()
+            super().handle_exit(sig, frame)
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5))
     try:
         server.run()
     except KeyboardInterrupt:

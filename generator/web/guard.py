@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 
+from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -22,6 +24,13 @@ ACCESS_COOKIE = "handout_access"
 CSRF_COOKIE = "handout_csrf"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD")
+# JSON escapes quotes and line ends (and a dropped file comes as base64): a paste at the
+# size limit takes up to this many times its bytes.
+JSON_OVERHEAD = 6
+
+
+class TooLarge(Exception):
+    pass
 
 
 def allowed_hosts(host: str) -> list[str]:
@@ -58,3 +67,20 @@ class Guard(BaseHTTPMiddleware):
         if not csrf:
             response.set_cookie(CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict")
         return response
+
+
+async def limited_json(request: Request, max_bytes: int) -> dict:
+    """The request's JSON body, refused past the project's article size limit, read no further."""
+    limit = max_bytes * JSON_OVERHEAD + 64 * 1024
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge()
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise HTTPException(400, "The request is not the page's own (not a JSON object).")
+    return data
