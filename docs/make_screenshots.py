@@ -1,7 +1,8 @@
 """Take the README's pictures of `handout serve`, so they show what the code makes today.
 
 - docs/serve-handouts.png: the Handouts page over this repository's content/, built;
-- docs/serve-new.png: the New handout page after pasting the sample article.
+- docs/serve-new.png: the New handout page after pasting the sample article;
+- docs/serve-handout.png: the Handout page of the sample, with its pages and check.
 
 Run from the repository root after changing the web page:
 
@@ -25,13 +26,17 @@ from browser import chromium, paste, served  # noqa: E402
 
 SAMPLE = REPO / "content" / "000_22cf51892c953b2a.txt"
 BUILD_MS = 300_000
+PICTURES = ("serve-handouts.png", "serve-new.png", "serve-handout.png")
+# The first pictures drawn (later pages load as they are scrolled to).
+ALL_DRAWN = ("(selector) => [...document.querySelectorAll(selector)].length > 0 &&"
+             " [...document.querySelectorAll(selector)].slice(0, 2).every(i => i.complete && i.naturalWidth)")
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         shutil.copytree(REPO / "content", Path(folder) / "content")
         take(Path(folder))
-    for name in ("serve-handouts.png", "serve-new.png"):
+    for name in PICTURES:
         print(f"docs/{name}")
     return 0
 
@@ -42,15 +47,16 @@ def take(project: Path) -> None:
         page.set_default_timeout(BUILD_MS)
         page.goto(address + "/")
         page.click("text=Build all")
-        page.wait_for_function("[...document.querySelectorAll('img.thumb')].length > 0 &&"
-                               " [...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth)")
+        page.wait_for_function(ALL_DRAWN, arg="img.thumb")
         page.screenshot(path=DOCS / "serve-handouts.png")
         page.goto(address + "/new")
         paste(page, "#paste", {"text/plain": SAMPLE.read_text(encoding="utf-8")})
-        page.wait_for_function("[...document.querySelectorAll('img.page')].length > 0 &&"
-                               " [...document.querySelectorAll('img.page')].every(i => i.complete && i.naturalWidth)")
+        page.wait_for_function(ALL_DRAWN, arg="img.page")
         page.set_viewport_size({"width": 1200, "height": 1000})
         page.screenshot(path=DOCS / "serve-new.png")
+        page.goto(address + "/handouts/" + SAMPLE.name)
+        page.wait_for_function(ALL_DRAWN, arg="img.page")
+        page.screenshot(path=DOCS / "serve-handout.png")
 
 
 if __name__ == "__main__":
