@@ -43,6 +43,9 @@ CODES = {
     "L305": ("warning", "the text stops mid-sentence: the last paragraph has no end punctuation"),
     "L306": ("warning", "the title of a pasted or saved page is one or two words, as a menu item is"),
     "L307": ("warning", "three or more paragraphs or list items in a row that are each only a link (related headlines)"),
+    "L320": ("warning", "the reading grade is over [check] max_grade (the hardest sections named)"),
+    "L321": ("warning", "a sentence longer than [check] max_sentence_words"),
+    "L322": ("warning", "a word of more syllables than [check] max_word_syllables"),
     "M401": ("warning", "a cc or bcc address left out: it is a recipient's own address, who gets one copy"),
 }
 

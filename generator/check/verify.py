@@ -28,6 +28,7 @@ from ..read.load import EXTENSIONS, load_article, read_text, slug_for
 from ..sandbox import ReadPolicy
 from .lint import lint
 from .pdfscan import Line, PageScan, scan_pdf
+from .readability import Readability, ReadingLimits, measure
 from .words import (
     LINE_BREAK_HYPHEN,
     SourceWords,
@@ -52,6 +53,9 @@ class CheckOptions:
     project_dir: Path = Path(".")
     limits: Limits = Limits()
     allow_remote: bool = False
+    # The plain-language limits of [check], and the language of an article whose front matter names none.
+    readability: ReadingLimits = ReadingLimits()
+    default_lang: str = "en"
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class CheckReport:
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     # Words in shaped scripts (Arabic, Indic, Thai...), which the comparison leaves out.
     unchecked_words: int = 0
+    readability: Readability | None = None
 
     @property
     def coverage(self) -> float:
@@ -89,6 +94,7 @@ class CheckReport:
             "unchecked_words": self.unchecked_words,
             "coverage": round(self.coverage * 100, 3),
             "findings": [d.as_dict() for d in self.diagnostics],
+            "readability": self.readability.as_dict() if self.readability else None,
         }
 
 
@@ -105,6 +111,8 @@ def check_options(config: Config, output_dir: Path = Path("output"), content_dir
         ad_phrases=settings.ad_phrases,
         limits=config.limits,
         allow_remote=allow_remote,
+        readability=ReadingLimits(settings.max_grade, settings.max_sentence_words, settings.max_word_syllables),
+        default_lang=config.defaults.lang or "en",
     )
 
 
@@ -171,6 +179,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
 
     found: list[Diagnostic] = []
     total = missing = unchecked = 0
+    measured = None
     if article_path is not None:
         try:
             article = load_article(article_path, int(options.limits.article_mb * MEGABYTE))
@@ -200,6 +209,9 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
                 ))
             found.extend(images_without_alt(body.images_without_alt, article_path, source_text))
             found.extend(lint(article, source, options.ad_phrases))
+            measured, findings = measure(article, article.meta.lang or options.default_lang, source,
+                                         options.readability)
+            found.extend(findings)
 
     found.extend(page_problems(pdf, pages, body_lines(pages), options))
     found.extend(stranded_headings(pdf, reader, pages))
@@ -208,7 +220,8 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
     if size > options.max_size:
         found.append(Diagnostic(
             "C209", f"{size / MEGABYTE:.1f} MB is over the email budget of {options.max_size / MEGABYTE:.1f} MB", pdf))
-    return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)), unchecked)
+    return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)), unchecked,
+                       measured)
 
 
 class TextCollector(HTMLParser):
