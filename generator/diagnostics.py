@@ -36,6 +36,7 @@ CODES = {
     "C209": ("error", "the PDF is larger than the email budget (default 10 MB)"),
     "C210": ("error", "the PDF is missing or cannot be read"),
     "C220": ("error", "text printed too small to read, or in the colour of what is under it (white on the page)"),
+    "C230": ("error", "text printed under the theme's smallest size (large print: 18 pt), footers included"),
     "L301": ("warning", "web boilerplate left in the article's text"),
     "L302": ("warning", "an advertising or SEO phrase inside the text"),
     "L303": ("warning", "placeholder text (lorem ipsum, TODO, [insert ...])"),
