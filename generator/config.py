@@ -25,6 +25,10 @@ class CheckSettings:
     max_size_mb: float = 10.0
     min_dpi: float = 150.0
     ad_phrases: tuple[str, ...] = ()
+    # Plain-language limits (check/readability.py); None: not checked.
+    max_grade: float | None = None
+    max_sentence_words: int | None = None
+    max_word_syllables: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,11 @@ SCHEMA = {
         "max_size_mb": up_to(10_000),
         "min_dpi": up_to(10_000),
         "ad_phrases": (lambda v: isinstance(v, list) and all(map(text, v)), "a list of phrases"),
+        "max_grade": up_to(30),
+        "max_sentence_words": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 3 <= v <= 1000,
+                               "a whole number from 3 to 1000"),
+        "max_word_syllables": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 2 <= v <= 50,
+                               "a whole number from 2 to 50"),
     },
     "limits": {
         "article_mb": up_to(1_000),

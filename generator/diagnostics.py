@@ -36,6 +36,7 @@ CODES = {
     "C209": ("error", "the PDF is larger than the email budget (default 10 MB)"),
     "C210": ("error", "the PDF is missing or cannot be read"),
     "C220": ("error", "text printed too small to read, or in the colour of what is under it (white on the page)"),
+    "C230": ("error", "text printed under the theme's smallest size (large print: 18 pt), footers included"),
     "L301": ("warning", "web boilerplate left in the article's text"),
     "L302": ("warning", "an advertising or SEO phrase inside the text"),
     "L303": ("warning", "placeholder text (lorem ipsum, TODO, [insert ...])"),
@@ -43,6 +44,9 @@ CODES = {
     "L305": ("warning", "the text stops mid-sentence: the last paragraph has no end punctuation"),
     "L306": ("warning", "the title of a pasted or saved page is one or two words, as a menu item is"),
     "L307": ("warning", "three or more paragraphs or list items in a row that are each only a link (related headlines)"),
+    "L320": ("warning", "the reading grade is over [check] max_grade (the hardest sections named)"),
+    "L321": ("warning", "a sentence longer than [check] max_sentence_words"),
+    "L322": ("warning", "a word of more syllables than [check] max_word_syllables"),
     "M401": ("warning", "a cc or bcc address left out: it is a recipient's own address, who gets one copy"),
 }
 

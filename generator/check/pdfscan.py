@@ -92,6 +92,7 @@ class Line:
     glyphs: list[str] = field(default_factory=list)
     end_x: float = 0.0  # where the last glyph ends, to see gaps between cells
     text: str = ""
+    smallest: float = 0.0  # the size of its smallest glyph other than a space (a superscript, a footer)
 
 
 @dataclass
@@ -364,8 +365,10 @@ class PageScanner:
                 line.glyphs.append(" ")
             line.glyphs.append(char)
             line.end_x = end
+            if not char.isspace():
+                line.smallest = min(line.smallest or size, size)
         else:
-            lines.append(Line(baseline, size, [char], end))
+            lines.append(Line(baseline, size, [char], end, smallest=0.0 if char.isspace() else size))
 
     def readable(self, size: float, fill: float, x: float, y: float) -> bool:
         """Whether a glyph at (x, y) can be read: big enough, and dark or on a dark fill."""

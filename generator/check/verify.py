@@ -26,8 +26,11 @@ from ..markup import html as markup
 from ..output.files import output_path
 from ..read.load import EXTENSIONS, load_article, read_text, slug_for
 from ..sandbox import ReadPolicy
+from ..typeset import themes
+from ..typeset.render import DEFAULT_THEME
 from .lint import lint
 from .pdfscan import Line, PageScan, scan_pdf
+from .readability import Readability, ReadingLimits, measure
 from .words import (
     LINE_BREAK_HYPHEN,
     SourceWords,
@@ -38,6 +41,8 @@ from .words import (
 )
 
 MEGABYTE = 1024 * 1024
+# Sizes read back from a PDF carry rounding from its matrices (points).
+SIZE_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,11 @@ class CheckOptions:
     project_dir: Path = Path(".")
     limits: Limits = Limits()
     allow_remote: bool = False
+    # The plain-language limits of [check], and the language of an article whose front matter names none.
+    readability: ReadingLimits = ReadingLimits()
+    default_lang: str = "en"
+    # The theme of an article whose front matter names none (handout.toml's [defaults]).
+    default_theme: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class CheckReport:
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     # Words in shaped scripts (Arabic, Indic, Thai...), which the comparison leaves out.
     unchecked_words: int = 0
+    readability: Readability | None = None
 
     @property
     def coverage(self) -> float:
@@ -89,6 +100,7 @@ class CheckReport:
             "unchecked_words": self.unchecked_words,
             "coverage": round(self.coverage * 100, 3),
             "findings": [d.as_dict() for d in self.diagnostics],
+            "readability": self.readability.as_dict() if self.readability else None,
         }
 
 
@@ -105,6 +117,9 @@ def check_options(config: Config, output_dir: Path = Path("output"), content_dir
         ad_phrases=settings.ad_phrases,
         limits=config.limits,
         allow_remote=allow_remote,
+        readability=ReadingLimits(settings.max_grade, settings.max_sentence_words, settings.max_word_syllables),
+        default_lang=config.defaults.lang or "en",
+        default_theme=config.defaults.theme,
     )
 
 
@@ -171,6 +186,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
 
     found: list[Diagnostic] = []
     total = missing = unchecked = 0
+    measured = None
     if article_path is not None:
         try:
             article = load_article(article_path, int(options.limits.article_mb * MEGABYTE))
@@ -200,15 +216,20 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
                 ))
             found.extend(images_without_alt(body.images_without_alt, article_path, source_text))
             found.extend(lint(article, source, options.ad_phrases))
+            measured, findings = measure(article, article.meta.lang or options.default_lang, source,
+                                         options.readability)
+            found.extend(findings)
 
     found.extend(page_problems(pdf, pages, body_lines(pages), options))
+    found.extend(small_text(pdf, pages, smallest_text_allowed(article_path, options)))
     found.extend(stranded_headings(pdf, reader, pages))
     found.extend(hidden_links(pdf, reader, pages))
     size = pdf.stat().st_size
     if size > options.max_size:
         found.append(Diagnostic(
             "C209", f"{size / MEGABYTE:.1f} MB is over the email budget of {options.max_size / MEGABYTE:.1f} MB", pdf))
-    return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)), unchecked)
+    return CheckReport(article_path, pdf, len(pages), total, missing, tuple(dict.fromkeys(found)), unchecked,
+                       measured)
 
 
 class TextCollector(HTMLParser):
@@ -289,6 +310,33 @@ def page_problems(pdf: Path, pages: list[PageScan], bodies: list[list[Line]],
                     "C206", f"an image of {image.pixels[0]}x{image.pixels[1]} pixels prints at {int(image.dpi)} dpi "
                     f"(under {options.min_dpi:.0f})", pdf, page=page.number))
     return found
+
+
+def smallest_text_allowed(article_path: Path | None, options: CheckOptions) -> float | None:
+    """The floor of the handout's theme (large print: 18 pt), from the article's front matter or
+    the project's default theme; None when the theme declares none or cannot be found."""
+    theme = options.default_theme or DEFAULT_THEME
+    if article_path is not None:
+        try:
+            theme = load_article(article_path, int(options.limits.article_mb * MEGABYTE)).meta.theme or theme
+        except HandoutError:
+            pass  # check_handout says why the article cannot be read
+    try:
+        return themes.smallest_text(themes.lineage(themes.discover(options.project_dir.resolve()), theme))
+    except HandoutError:
+        return None
+
+
+def small_text(pdf: Path, pages: list[PageScan], floor: float | None) -> list[Diagnostic]:
+    """Every line, running headers and footers included, with a glyph under the theme's floor."""
+    if floor is None:
+        return []
+    return [
+        Diagnostic("C230", f"text printed at {line.smallest:.1f} pt, under the theme's {floor:g} pt: "
+                           f"'{line.text.strip()[:60]}'", pdf, page=page.number)
+        for page in pages for line in page.lines
+        if line.text.strip() and line.smallest and line.smallest < floor - SIZE_TOLERANCE
+    ]
 
 
 def outline_entries(reader: PdfReader, outline=None) -> list[tuple[str, int, float]]:

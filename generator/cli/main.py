@@ -256,6 +256,9 @@ def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) 
         warnings = len(report.diagnostics) - report.errors
         click.echo(f"{source}{display_path(report.pdf)}: {report.pages} page{'s' * (report.pages != 1)}{coverage},"
                    f" {report.errors} error{'s' * (report.errors != 1)}, {warnings} warning{'s' * (warnings != 1)}")
+        if report.readability:
+            click.echo(f"  {report.readability.summary()}" + "".join(
+                f"; {section.heading!r} {section.grade:.1f}" for section in report.readability.sections))
         for diagnostic in report.diagnostics:
             click.echo(f"  {diagnostic}")
     click.echo(

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import ThemeError
 
 THEME_FILE = "theme.toml"
-THEME_KEYS = {"name", "description", "parent"}
+THEME_KEYS = {"name", "description", "parent", "min_text_pt"}
 
 
 def builtin_templates() -> Path:
@@ -33,6 +33,9 @@ class Theme:
     description: str
     parent: str | None
     folder: Path
+    # No text of a handout in this theme may print smaller (points): `handout check` reads the sizes
+    # from the PDF. None: the parent's, else no floor.
+    min_text_pt: float | None = None
 
 
 def template_roots(project_dir: Path) -> list[Path]:
@@ -66,7 +69,16 @@ def read_theme(folder: Path) -> Theme:
     for key in ("description", "parent"):
         if not isinstance(data.get(key, ""), str):
             raise ThemeError(f"{key} must be a string", path)
-    return Theme(folder.name, data.get("description", ""), data.get("parent") or None, folder)
+    floor = data.get("min_text_pt")
+    if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float)) or not 0 < floor < 200):
+        raise ThemeError("min_text_pt must be a size in points, as 18", path)
+    return Theme(folder.name, data.get("description", ""), data.get("parent") or None, folder,
+                 float(floor) if floor is not None else None)
+
+
+def smallest_text(chain: list[Theme]) -> float | None:
+    """The smallest text size a theme allows: its own floor, else its parent's..."""
+    return next((theme.min_text_pt for theme in chain if theme.min_text_pt), None)
 
 
 def lineage(themes: dict[str, Theme], name: str, source: Path | None = None) -> list[Theme]:
