@@ -21,7 +21,7 @@ from generator import pool
 from generator.errors import ThemeError
 
 
-def double(n: int) -> int:
+def double(state, n: int) -> int:
     if n == 13:
         os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
     return 2 * n
@@ -49,6 +49,19 @@ def dies(setup) -> None:
 
 def refuses(setup) -> None:
     raise ThemeError("no theme 'nope'")
+
+
+def tenfold(setup: int) -> int:
+    return 10 * setup
+
+
+def plus_state(state: int, n: int) -> int:
+    return state + n
+
+
+def test_each_job_is_given_what_its_worker_set_up():
+    results = dict(pool.run({n: n for n in range(4)}, plus_state, tenfold, 7, 2, 3, lost, overran=lost))
+    assert results == {0: 70, 1: 71, 2: 72, 3: 73}
 
 
 def test_workers_that_cannot_set_up_fail_the_jobs_or_the_build_without_hanging():

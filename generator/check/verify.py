@@ -18,14 +18,13 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from ..build import find_articles, read_policy
-from ..config import Config, Limits
+from ..config import EMAIL_BUDGET_MB, MEGABYTE, MIN_DPI, Config, Limits
 from ..diagnostics import Diagnostic
 from ..errors import HandoutError, UsageError
 from ..markup import html as markup
 from ..output.files import output_path
-from ..read.load import EXTENSIONS, load_article, read_text, slug_for
-from ..sandbox import ReadPolicy
+from ..read.load import EXTENSIONS, find_articles, load_article, read_text, slug_for
+from ..sandbox import ReadPolicy, read_policy
 from .lint import lint
 from .pdfscan import Line, PageScan, scan_pdf
 from .words import (
@@ -37,16 +36,14 @@ from .words import (
     words,
 )
 
-MEGABYTE = 1024 * 1024
-
 
 @dataclass(frozen=True)
 class CheckOptions:
     output_dir: Path = Path("output")
     # Where the article of a PDF named on the command line is looked for.
     content_dir: Path = Path("content")
-    max_size: int = 10 * MEGABYTE
-    min_dpi: float = 150
+    max_size: int = int(EMAIL_BUDGET_MB * MEGABYTE)
+    min_dpi: float = MIN_DPI
     ad_phrases: tuple[str, ...] = ()
     # As the handouts were built: the article is read back under the same rules.
     project_dir: Path = Path(".")
@@ -137,7 +134,7 @@ def pairs(paths: list[Path], options: CheckOptions) -> list[tuple[Path | None, P
 def handout_of(article: Path, options: CheckOptions) -> Path:
     """The PDF an article is built as, named as build names it (its front matter's slug wins)."""
     try:
-        slug = load_article(article, int(options.limits.article_mb * MEGABYTE)).slug
+        slug = load_article(article, options.limits.article_bytes).slug
     except HandoutError:
         slug = slug_for(article)  # check_handout says why the article cannot be read
     return output_path(options.output_dir, slug)
@@ -173,7 +170,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
     total = missing = unchecked = 0
     if article_path is not None:
         try:
-            article = load_article(article_path, int(options.limits.article_mb * MEGABYTE))
+            article = load_article(article_path, options.limits.article_bytes)
             body = markup.to_html(article, policy, options.limits)
         except HandoutError as exc:
             found.append(Diagnostic("C210", f"the article cannot be read: {exc.problem}", article_path, exc.line))

@@ -23,7 +23,8 @@ import jinja2
 import jinja2.sandbox
 from jinja2.exceptions import SecurityError
 
-from ..errors import HandoutError, MailError
+from ..config import MailSettings
+from ..errors import HandoutError, MailError, TemplateTimeout
 from ..read.load import FRONT_MATTER, front_matter_mapping, read_text
 
 # Numbers a range() may give, and items (characters of a string, members of a list)
@@ -36,11 +37,7 @@ MAX_TEXT = 5 * 1024 * 1024
 MAX_DIGITS = 10_000
 # A printf-style width or precision of seven digits or more ('%9999999d').
 HUGE_WIDTH = re.compile(r"%[-+ #0]*(\d{7,}|\d*\.\d{7,})")
-TEMPLATE_SECONDS = 10.0
-
-
-class TemplateTimeout(MailError):
-    """A template slower than [mail] template_seconds: likely so for every row."""
+TEMPLATE_SECONDS = MailSettings.template_seconds
 
 
 def bounded_range(*args: int) -> range:

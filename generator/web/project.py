@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..article import Article, Metadata, Removal
-from ..build import BuildOptions, BuildResult, build, find_articles
+from ..build import BuildOptions, BuildResult, build
 from ..check.verify import CheckReport, check, check_options
 from ..config import Config, load_config
 from ..diagnostics import Diagnostic, with_removals_summarised
@@ -22,7 +22,7 @@ from ..errors import HandoutError, OutputError
 from ..output.files import output_path, write_atomically
 from ..output.manifest import Manifest, as_recorded
 from ..read.importer import imported_markdown, read_paste
-from ..read.load import MEGABYTE, load_article, slugify
+from ..read.load import find_articles, load_article, slugify
 from . import pictures
 
 # Where the first-page pictures of the project's handouts are kept, in its output folder.
@@ -107,7 +107,7 @@ class Project:
 
     @property
     def max_bytes(self) -> int:
-        return int(self.config.limits.article_mb * MEGABYTE)
+        return self.config.limits.article_bytes
 
     def options(self, output_dir: Path, force: bool = False) -> BuildOptions:
         return BuildOptions(output_dir=output_dir, project_dir=self.folder, config=self.config,
