@@ -165,7 +165,7 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     extra_roots += [options.printing.profile()] if options.printing.profile() else []
     policy = sandbox.read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
     notify = notify or (lambda text: click.echo(text, err=True))
-    policy = dataclasses.replace(policy, max_pixels=int(config.limits.image_megapixels * 1_000_000))
+    policy = dataclasses.replace(policy, max_pixels=config.limits.image_pixels)
     report = progress or (lambda result: None)
     replaced = [BuildResult(source=page, output=markdown, status="superseded")
                 for path in paths if path.is_dir() for page, markdown in superseded(path).items()]

@@ -156,6 +156,10 @@ class Limits:
     def article_bytes(self) -> int:
         return int(self.article_mb * MEGABYTE)
 
+    @property
+    def image_pixels(self) -> int:
+        return int(self.image_megapixels * 1_000_000)
+
 
 @dataclass(frozen=True)
 class MailSettings:

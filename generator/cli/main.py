@@ -27,7 +27,8 @@ format_option = click.option(
     help="Check report as text, or as JSON for scripts.")
 max_size_option = click.option(
     "--max-size", "max_size_mb", type=click.FloatRange(min=0, min_open=True), metavar="MB",
-    help=f"Email budget per PDF in MB (default {EMAIL_BUDGET_MB:g}, or max_size_mb of [check] or [mail] in handout.toml).")
+    help=f"Email budget per PDF in MB (default {EMAIL_BUDGET_MB:g}, or max_size_mb of [check] or [mail]"
+         " in handout.toml).")
 strict_option = click.option("--strict", is_flag=True, help="Check warnings fail too.")
 trust_network_option = click.option(
     "--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
@@ -72,7 +73,7 @@ def main() -> None:
               help="A PDF for archiving, accessibility or print (tagged, with the metadata it needs).")
 @click.option("--output-profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The print shop's ICC profile, for PDF/X (default: sRGB).")
-@click.option("--image-dpi", type=click.IntRange(min=0), default=300, show_default=True, metavar="N",
+@click.option("--image-dpi", type=click.IntRange(min=0), default=PrintOptions.image_dpi, show_default=True, metavar="N",
               help="Scale images down to N pixels per inch at their printed size (0: keep them as they are).")
 @click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
 @format_option

@@ -23,7 +23,7 @@ import jinja2
 import jinja2.sandbox
 from jinja2.exceptions import SecurityError
 
-from ..config import MailSettings
+from ..config import MEGABYTE, MailSettings
 from ..errors import HandoutError, MailError, TemplateTimeout
 from ..read.load import FRONT_MATTER, front_matter_mapping, read_text
 
@@ -32,7 +32,7 @@ from ..read.load import FRONT_MATTER, front_matter_mapping, read_text
 MAX_RANGE = 10_000
 MAX_ITEMS = 1_000_000
 # Characters a template may write in all: a handout article's own limit (5 MB).
-MAX_TEXT = 5 * 1024 * 1024
+MAX_TEXT = 5 * MEGABYTE
 # Digits a power (**) may have.
 MAX_DIGITS = 10_000
 # A printf-style width or precision of seven digits or more ('%9999999d').
