@@ -98,6 +98,27 @@ def session_processes(session: int) -> list[int]:
     return found
 
 
+def test_a_first_build_killed_while_it_makes_the_fonts_leaves_nothing_running(project, tmp_path):
+    (project / "content" / "a.md").write_text("Text.\n", encoding="utf-8")
+    fresh = {**os.environ, "HANDOUT_CACHE_DIR": str(tmp_path / "cache")}  # fonts to make
+    build = subprocess.Popen([sys.executable, "-m", "generator", "build"], env=fresh,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(session_processes(build.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(session_processes(build.pid)) >= 3  # the build and the processes making its fonts
+        build.kill()
+        build.wait()
+        deadline = time.monotonic() + 10
+        while session_processes(build.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert session_processes(build.pid) == []
+    finally:
+        for pid in session_processes(build.pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_workers_die_with_a_killed_build(project):
     for n in range(30):
         (project / "content" / f"a{n:02}.md").write_text(f"Line {n}.\n\n" + "Some words. " * 2000, encoding="utf-8")

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..article import language_of
 from ..output.files import write_atomically
+from ..pool import die_with_parent
 
 # fontTools is imported where fonts are made: a build with nothing to make never loads it.
 
@@ -163,7 +164,10 @@ def text_fonts() -> tuple[FontFile, ...]:
     if len(missing) > 1:
         import concurrent.futures
 
-        with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
+        # Killed with the build, as its typesetting workers are: a killed first build
+        # left them making fonts for nobody.
+        with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1),
+                                                    initializer=die_with_parent) as pool:
             list(pool.map(make_instance, *zip(*missing)))
     elif missing:
         make_instance(*missing[0])
