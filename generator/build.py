@@ -13,12 +13,12 @@ import contextlib
 import dataclasses
 import functools
 import gc
-import ipaddress
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -33,20 +33,20 @@ from .output.manifest import Manifest, article_digest, build_digest, diagnostics
 from .output.printing import PrintOptions
 from .read.load import (
     EXTENSIONS,
-    MEGABYTE,
-    HtmlLoader,
-    MarkdownLoader,
-    TextLoader,
+    find_articles,
     load_article,
+    superseded,
 )
 from .typeset import fonts, themes
+
+if TYPE_CHECKING:
+    from .typeset import render
 
 # A worker process is replaced after this many handouts, so memory stays
 # bounded however many articles a batch has.
 TASKS_PER_WORKER = 25
-# What `handout import` turns into Markdown.
-IMPORTED_EXTENSIONS = TextLoader.extensions + HtmlLoader.extensions
-# Settings the workers must share with the process that started them.
+# The environment typesetting reads (the PDF's dates, the font cache): each worker has
+# these exactly as the build that started it, set or not.
 SHARED_ENVIRONMENT = ("SOURCE_DATE_EPOCH", "HANDOUT_CACHE_DIR", "XDG_CACHE_HOME")
 
 
@@ -129,40 +129,10 @@ class Setup:
     config: Config
     policy: sandbox.ReadPolicy
     cwd: Path
-    environment: dict[str, str]
+    # Each of SHARED_ENVIRONMENT: its value in the build, or None where it is not set.
+    environment: dict[str, str | None]
     # Where the files every handout shares live (themes, templates, fonts).
     shared_roots: tuple[Path, ...] = ()
-
-
-def find_articles(paths: list[Path]) -> list[Path]:
-    """Articles named, or found directly inside the folders named, in order.
-
-    In a folder, a pasted or saved page (x.txt, x.html) that has a Markdown file
-    of the same name beside it (x.md, what `handout import` wrote from it) is
-    left out: the Markdown is the edited article. superseded() says which.
-    """
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            replaced = superseded(path)
-            found.extend(sorted(
-                p for p in path.iterdir()
-                if p.suffix.lower() in EXTENSIONS and p.is_file() and not p.name.startswith(".")
-                and p not in replaced
-            ))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise UsageError(f"no such file or folder: {path}")
-    return found
-
-
-def superseded(folder: Path) -> dict[Path, Path]:
-    """The pages in `folder` that its Markdown files replace: {x.txt: x.md}."""
-    names = {p.name.lower(): p for p in folder.iterdir()}
-    return {page: names[f"{page.stem.lower()}{ext}"]
-            for page in names.values() if page.suffix.lower() in IMPORTED_EXTENSIONS
-            for ext in MarkdownLoader.extensions if f"{page.stem.lower()}{ext}" in names}
 
 
 def build(paths: list[Path], options: BuildOptions = BuildOptions(),
@@ -193,9 +163,9 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     extra_roots = [options.extra_css.resolve()] if options.extra_css else []
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
     extra_roots += [options.printing.profile()] if options.printing.profile() else []
-    policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
+    policy = sandbox.read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
     notify = notify or (lambda text: click.echo(text, err=True))
-    policy = dataclasses.replace(policy, max_pixels=int(config.limits.image_megapixels * 1_000_000))
+    policy = dataclasses.replace(policy, max_pixels=config.limits.image_pixels)
     report = progress or (lambda result: None)
     replaced = [BuildResult(source=page, output=markdown, status="superseded")
                 for path in paths if path.is_dir() for page, markdown in superseded(path).items()]
@@ -236,8 +206,8 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
     claimed: dict[Path, tuple[Path, str]] = {}
     for index, source in enumerate(articles):
         try:
-            check_source(source, policy)
-            article = load_article(source, int(config.limits.article_mb * MEGABYTE))
+            sandbox.check_source(source, policy)
+            article = load_article(source, config.limits.article_bytes)
             target = output_path(options.output_dir, article.slug)
             claim(claimed, source, article.slug, options)
         except HandoutError as exc:
@@ -253,8 +223,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
         else:
             jobs[index] = Job(article, target)
 
-    setup = Setup(options, config, policy, Path.cwd(),
-                  {name: os.environ[name] for name in SHARED_ENVIRONMENT if name in os.environ},
+    setup = Setup(options, config, policy, Path.cwd(), {name: os.environ.get(name) for name in SHARED_ENVIRONMENT},
                   shared_roots=(*themes.template_roots(project_dir), *fonts.font_dirs()))
     for index, typeset in typeset_all(jobs, setup):
         results[index] = result = written(typeset)
@@ -329,27 +298,41 @@ def written(typeset: Typeset) -> BuildResult:
     return result
 
 
-# One worker's state, set up once by start_worker and used for all its jobs.
-worker: dict = {}
+@dataclass(frozen=True)
+class Typesetter:
+    """A worker's state, set up once by start_worker and given to each of its jobs."""
+
+    setup: Setup
+    renderer: render.Renderer
 
 
-def start_worker(setup: Setup) -> None:
+def start_worker(setup: Setup) -> Typesetter:
     from .typeset import render  # Jinja2: only where handouts are made
 
     os.chdir(setup.cwd)
-    os.environ.update(setup.environment)
-    worker["setup"] = setup
-    worker["renderer"] = render.Renderer(setup.options.project_dir, setup.config.defaults, setup.options.extra_css)
+    mirror_environment(setup.environment)
     fonts.text_fonts()
+    return Typesetter(setup, render.Renderer(setup.options.project_dir, setup.config.defaults,
+                                             setup.options.extra_css))
 
 
-def typeset_job(job: Job) -> Typeset:
+def mirror_environment(environment: dict[str, str | None]) -> None:
+    """Set each variable as the build has it, and unset the ones it has not: a worker comes
+    from a fork server that may have started under another build's environment."""
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def typeset_job(typesetter: Typesetter, job: Job) -> Typeset:
     # Markdown, Pygments, WeasyPrint: only where handouts are made
     from .markup import html as markup
     from .output import imposition
     from .typeset import pdf
 
-    setup: Setup = worker["setup"]
+    setup = typesetter.setup
     options, config, policy = setup.options, setup.config, setup.policy
     article, source = job.article, job.article.source
     started = time.perf_counter()
@@ -361,7 +344,7 @@ def typeset_job(job: Job) -> Typeset:
         if variant.startswith("pdf/ua") and body.images_without_alt:
             raise ArticleError(f"{variant} needs alt text for every image; these have none: "
                                f"{', '.join(body.images_without_alt)}", source)
-        page = worker["renderer"].render(article, body, options.theme, options.paper)
+        page = typesetter.renderer.render(article, body, options.theme, options.paper)
         with cycle_collection_paused():
             document = pdf.typeset(page, source, policy, options.printing)
         diagnostics.extend(document.diagnostics)
@@ -424,26 +407,3 @@ def stale_handouts(manifest: Manifest, options: BuildOptions, built: set[Path],
             manifest.forget(target)
         found.append(BuildResult(source=source, output=target, status="pruned" if options.prune else "stale"))
     return found
-
-
-def read_policy(project_dir: Path, paths: list[Path], extra_roots: list[Path] = (),
-                allow_remote: bool = False, trusted_networks: tuple[str, ...] = ()) -> sandbox.ReadPolicy:
-    """What a build may read: the project's content, templates, themes and assets folders,
-    the folders named on the command line, the built-in themes and fonts, and `extra_roots`."""
-    try:
-        networks = tuple(ipaddress.ip_network(n, strict=False) for n in trusted_networks)
-    except ValueError as exc:
-        raise UsageError(f"--trust-network: {exc}") from None
-    project_folders = [project_dir / name for name in ("content", "templates", "themes", "assets")]
-    return sandbox.ReadPolicy(
-        roots=tuple([*project_folders, *(p for p in paths if p.is_dir()), themes.builtin_templates(),
-                     *fonts.font_dirs(), *extra_roots]),
-        allow_remote=allow_remote,
-        trusted_networks=networks,
-    )
-
-
-def check_source(source: Path, policy: sandbox.ReadPolicy) -> None:
-    """An article is read where it is named, never through a link out of the project."""
-    if source.is_symlink() and not policy.allows_path(source):
-        raise ArticleError(f"is a link to {source.resolve()}, outside the project; not read", source)

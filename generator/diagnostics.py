@@ -8,6 +8,8 @@ article's text, M4xx from reading the recipients of a mail merge.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,10 +32,10 @@ CODES = {
     "C203": ("error", "a character no font on the page can draw (printed as an empty box)"),
     "C204": ("error", "an empty page"),
     "C205": ("warning", "a heading alone at the bottom of a page"),
-    "C206": ("warning", "an image printed below the minimum resolution (default 150 dpi)"),
+    "C206": ("warning", "an image printed below the minimum resolution (`[check] min_dpi`)"),
     "C207": ("warning", "an image without alt text"),
     "C208": ("warning", "a link whose target the print reader cannot see"),
-    "C209": ("error", "the PDF is larger than the email budget (default 10 MB)"),
+    "C209": ("error", "the PDF is larger than the email budget (`[check] max_size_mb`)"),
     "C210": ("error", "the PDF is missing or cannot be read"),
     "C220": ("error", "text printed too small to read, or in the colour of what is under it (white on the page)"),
     "C230": ("error", "text printed under the theme's smallest size (large print: 18 pt), footers included"),
@@ -104,3 +106,10 @@ def with_removals_summarised(diagnostics: tuple[Diagnostic, ...]) -> list[Diagno
         removals[0].path, words=words)
     first = diagnostics.index(removals[0])
     return [*diagnostics[:first], summary, *(d for d in diagnostics[first:] if d.code != "W102")]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """" (did you mean 'x'?)" with the known name closest to `name`, or nothing: the one
+    hint of every unknown key (front matter, handout.toml)."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -86,6 +86,22 @@ class MailError(HandoutError):
     """A mail merge that cannot go on: bad recipients, a broken message, a refused login."""
 
 
+class TemplateTimeout(MailError):
+    """A message template slower than [mail] template_seconds: likely so for every row."""
+
+
+class Refused(ValueError):
+    """A resource the read policy does not allow, told as a warning: WeasyPrint leaves it out
+    and goes on (a ValueError, which its URL fetcher turns into a logged warning).
+
+    `code` is the warning that reports it: W106 for files, W107 for the network.
+    """
+
+    def __init__(self, message: str, code: str = "W107"):
+        super().__init__(message)
+        self.code = code
+
+
 class UsageError(HandoutError):
     """The command line asks for something impossible; exit code 2 like click's own."""
 

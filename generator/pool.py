@@ -55,8 +55,8 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
         seconds: float | None = None) -> Iterator[tuple[object, object]]:
     """(key, work(job)) for each of `jobs`, as each finishes, in `workers` processes.
 
-    Each process calls start(setup) once, then work(job) for at most
-    `jobs_per_worker` jobs. A job whose process dies gives lost(job, why);
+    Each process calls start(setup) once, then work(state, job), with the
+    state start returned, for at most `jobs_per_worker` jobs. A job whose process dies gives lost(job, why);
     one that runs for more than `seconds` has its process killed and gives
     overran(job): a process that is killed stops whatever it is doing, which
     no exception raised inside a library's code can promise. Jobs are handed
@@ -171,12 +171,13 @@ class Pool:
 
 
 def serve(connection, start: Callable, setup: object, work: Callable) -> None:
-    """A worker's life: set up once, say so, then answer jobs until told to stop."""
+    """A worker's life: set up once, say so, then answer jobs until told to stop; what it set
+    up is passed to each job, so nothing of a worker lives in a module's globals."""
     die_with_parent()
     # Ctrl-C reaches the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        start(setup)
+        state = start(setup)
     except Exception as exc:  # the parent raises it: a broken theme is the whole build's error
         connection.send(SetupFailed(exc))
         return
@@ -189,7 +190,7 @@ def serve(connection, start: Callable, setup: object, work: Callable) -> None:
         if message is None:
             return
         key, job = message
-        connection.send((key, work(job)))
+        connection.send((key, work(state, job)))
 
 
 @contextlib.contextmanager

@@ -26,7 +26,10 @@ from urllib.parse import urljoin, urlsplit
 
 import PIL.Image
 
-MEGABYTE = 1024 * 1024
+from .config import MEGABYTE
+from .errors import ArticleError, Refused, UsageError
+from .typeset import fonts, themes
+
 REMOTE_TIMEOUT = 10.0
 REMOTE_MAX_BYTES = 20 * MEGABYTE
 MAX_REDIRECTS = 5
@@ -79,17 +82,6 @@ def pixel_count(image: Path | BinaryIO) -> int:
         return int(re.search(r"\((\d+) pixels\)", str(exc)).group(1))
     except (PIL.UnidentifiedImageError, OSError, ValueError):
         return 0  # not a raster image (SVG, CSS, a font): WeasyPrint draws it, or says it cannot
-
-
-class Refused(ValueError):
-    """A resource the policy does not allow; WeasyPrint leaves it out and goes on.
-
-    `code` is the warning that reports it: W106 for files, W107 for the network.
-    """
-
-    def __init__(self, message: str, code: str = "W107"):
-        super().__init__(message)
-        self.code = code
 
 
 def vetted_address(host: str, port: int, policy: ReadPolicy) -> str:
@@ -179,3 +171,26 @@ def fetch_remote(url: str, policy: ReadPolicy, accept: str = "image/*, text/css"
         finally:
             connection.close()
     raise Refused(f"{url}: more than {MAX_REDIRECTS} redirects")
+
+
+def read_policy(project_dir: Path, paths: list[Path], extra_roots: list[Path] = (),
+                allow_remote: bool = False, trusted_networks: tuple[str, ...] = ()) -> ReadPolicy:
+    """What a build may read: the project's content, templates, themes and assets folders,
+    the folders named on the command line, the built-in themes and fonts, and `extra_roots`."""
+    try:
+        networks = tuple(ipaddress.ip_network(n, strict=False) for n in trusted_networks)
+    except ValueError as exc:
+        raise UsageError(f"--trust-network: {exc}") from None
+    project_folders = [project_dir / name for name in ("content", "templates", "themes", "assets")]
+    return ReadPolicy(
+        roots=tuple([*project_folders, *(p for p in paths if p.is_dir()), themes.builtin_templates(),
+                     *fonts.font_dirs(), *extra_roots]),
+        allow_remote=allow_remote,
+        trusted_networks=networks,
+    )
+
+
+def check_source(source: Path, policy: ReadPolicy) -> None:
+    """An article is read where it is named, never through a link out of the project."""
+    if source.is_symlink() and not policy.allows_path(source):
+        raise ArticleError(f"is a link to {source.resolve()}, outside the project; not read", source)

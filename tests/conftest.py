@@ -8,11 +8,12 @@ import re
 import shutil
 import tempfile
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 
 from generator.cli.main import main
 
@@ -38,23 +39,58 @@ def page_texts(pdf: Path) -> list[str]:
     return texts
 
 
+def pdf_words(pdf: Path) -> str:
+    """All the words of the PDF, white space folded: what a reader reads, to look for a passage."""
+    return words(" ".join(page_texts(pdf)))
+
+
+@dataclass(frozen=True)
+class TextRun:
+    """A run of text where it stands on the page: x, y in points from the bottom left,
+    its printed size in points."""
+
+    text: str
+    x: float
+    y: float
+    size: float
+
+
+def text_runs(page: PageObject) -> list[TextRun]:
+    """The page's text runs, placed, read with pypdf's text visitor: the one reader of
+    where text stands, for every test of geometry."""
+    runs = []
+
+    def visit(text, cm, tm, font, size):
+        a, b, c, d, e, f = cm or (1, 0, 0, 1, 0, 0)
+        runs.append(TextRun(text, a * tm[4] + c * tm[5] + e, b * tm[4] + d * tm[5] + f,
+                            round(size * abs(tm[3]) * abs(d), 1)))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
 def text_lines_inside(pdf: Path, margin_mm: float) -> list[list[str]]:
     """Each page's text lines from top to bottom, leaving out the page margins
-    (where running headers and footers stand), read with pypdf's text visitor."""
+    (where running headers and footers stand)."""
     margin = margin_mm * 72 / 25.4
     pages = []
     for page in PdfReader(pdf).pages:
         height = float(page.mediabox.height)
         by_height: dict[int, str] = {}
-
-        def visit(text, cm, tm, font, size):
-            y = cm[3] * tm[5] + cm[5] if cm else tm[5]
-            if text.strip() and margin < y < height - margin:
-                by_height[round(y)] = by_height.get(round(y), "") + text
-
-        page.extract_text(visitor_text=visit)
+        for placed in text_runs(page):
+            if placed.text.strip() and margin < placed.y < height - margin:
+                by_height[round(placed.y)] = by_height.get(round(placed.y), "") + placed.text
         pages.append([by_height[y].strip() for y in sorted(by_height, reverse=True)])
     return pages
+
+
+def long_article(folder: Path, name: str = "long") -> Path:
+    """An article of several pages: 24 sections, each a heading and a paragraph of 2 to 6 sentences."""
+    sections = []
+    for n in range(1, 25):
+        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more." for k in range(n % 5 + 2))
+        sections.append(f"## Section {n}\n\n{paragraph}\n")
+    return write(folder / f"{name}.md", "---\ntitle: Long\n---\n" + "\n".join(sections))
 
 
 def body_sentences() -> list[str]:

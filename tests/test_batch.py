@@ -22,12 +22,12 @@ from generator.build import (
     BuildOptions,
     Job,
     Setup,
-    read_policy,
     start_worker,
     typeset_job,
 )
 from generator.config import Config
 from generator.read.load import load_article
+from generator.sandbox import read_policy
 from generator.typeset import pdf
 
 CORPUS = Path(__file__).parent / "corpus"
@@ -98,11 +98,11 @@ def test_articles_in_one_script_with_different_letters_share_a_worker(project):
 def test_one_parse_of_the_theme_stylesheet_serves_the_articles_of_a_worker(project):
     # What a worker process does, here in this one: set up once, then typeset each job.
     config = Config()
-    start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
+    typesetter = start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
     pdf.theme_stylesheet.cache_clear()
     for name in ("a", "b", "c"):
         source = write(project / "content" / f"{name}.md", f"Article {name}: Grüße, ελληνικά, русский.\n")
-        assert typeset_job(Job(load_article(source), project / "output" / f"{name}.pdf")).result.ok
+        assert typeset_job(typesetter, Job(load_article(source), project / "output" / f"{name}.pdf")).result.ok
     assert pdf.theme_stylesheet.cache_info().misses == 1
 
 
@@ -110,6 +110,30 @@ def test_front_matter_date_gives_the_pdf_dates(project):
     write(project / "content" / "a.md", "---\ndate: 2024-03-05\n---\nText.\n")
     assert run("build").exit_code == 0
     assert PdfReader(project / "output" / "a.pdf").metadata.creation_date.isoformat().startswith("2024-03-05")
+
+
+def test_workers_have_the_environment_of_their_own_build(project):
+    # The fork server keeps the environment it started with: a build without
+    # SOURCE_DATE_EPOCH, after one with it, dated its PDF 1970 all the same.
+    write(project / "content" / "a.md", "---\ndate: 2024-03-05\n---\nText.\n")
+    script = write(project / "two_builds.py", """
+        import os
+        from pathlib import Path
+        from pypdf import PdfReader
+        from generator import BuildOptions, build
+
+        if __name__ == "__main__":
+            for epoch in ("0", None):
+                if epoch:
+                    os.environ["SOURCE_DATE_EPOCH"] = epoch
+                else:
+                    del os.environ["SOURCE_DATE_EPOCH"]
+                build([Path("content")], BuildOptions(force=True))
+                print(PdfReader("output/a.pdf").metadata["/CreationDate"])
+    """)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["D:19700101000000Z", "D:20240305000000Z"]
 
 
 def test_rebuild_skips_unchanged_handouts_and_rebuilds_what_changed(project):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyphen
 import pytest
-from conftest import page_texts, run, text_lines_inside, words, write
+from conftest import long_article, page_texts, pdf_words, run, text_lines_inside, words, write
 from pypdf import PdfReader
 
 from generator import BuildOptions, build
@@ -78,14 +78,6 @@ def test_paper_size_from_option_and_front_matter(project, paper, width, height):
         assert (round(float(box.width) / MM, 1), round(float(box.height) / MM, 1)) == (width, height)
 
 
-def long_article(project: Path) -> None:
-    sections = []
-    for n in range(1, 25):
-        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more." for k in range(n % 5 + 2))
-        sections.append(f"## Section {n}\n\n{paragraph}\n")
-    write(project / "content" / "long.md", "---\ntitle: Long\n---\n" + "\n".join(sections))
-
-
 def headings_at_page_bottom(pdf: Path) -> list[str]:
     texts = page_texts(pdf)
     assert len(texts) >= 3
@@ -96,7 +88,7 @@ def headings_at_page_bottom(pdf: Path) -> list[str]:
 
 
 def test_headings_are_never_left_alone_at_the_bottom_of_a_page(project):
-    long_article(project)
+    long_article(project / "content")
     assert run("build").exit_code == 0
     assert headings_at_page_bottom(project / "output" / "long.pdf") == []
 
@@ -106,7 +98,7 @@ def test_the_heading_check_catches_a_theme_that_strands_headings(project):
     shutil.copytree(builtin_templates() / "handout", theme)
     css = (theme / "style.css").read_text()
     (theme / "style.css").write_text(css.replace("break-after: avoid;", "break-after: auto;"))
-    long_article(project)
+    long_article(project / "content")
     assert run("build").exit_code == 0
     assert headings_at_page_bottom(project / "output" / "long.pdf") != []
 
@@ -257,7 +249,7 @@ def test_a_booklet_and_an_article_of_its_name_do_not_overwrite_each_other(projec
     assert result.exit_code == 1
     assert [line for line in result.stderr.splitlines() if "error" in line] == [error]
     made_by_first = "The article named x-booklet." if first == "x-booklet.md" else "The article named x."
-    assert made_by_first in words(" ".join(page_texts(project / "output" / "x-booklet.pdf")))
+    assert made_by_first in pdf_words(project / "output" / "x-booklet.pdf")
     assert f"content/{second} ->" not in result.stdout
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLE, SAMPLE_SLUG, run, write
+from conftest import SAMPLE, SAMPLE_SLUG, long_article, run, write
 from PIL import Image
 
 from generator.check.verify import CheckOptions, check
@@ -190,11 +190,7 @@ def test_catches_an_empty_page(project):
 
 
 def test_catches_a_heading_left_at_the_bottom_of_a_page(project):
-    sections = []
-    for n in range(1, 25):
-        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more." for k in range(n % 5 + 2))
-        sections.append(f"## Section {n}\n\n{paragraph}\n")
-    write(project / "content" / "long.md", "---\ntitle: Long\n---\n" + "\n".join(sections))
+    long_article(project / "content")
     assert run("build").exit_code == 0
     assert "C205" not in run("check").stdout
     theme_with(project, "h2 { break-after: auto; }")

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import page_texts, run, words
+from conftest import pdf_words, run
 from pypdf import PdfReader
 
 PAGES = Path(__file__).parent / "pages"
@@ -34,7 +34,7 @@ def saved_page(project) -> Path:
 def test_a_saved_page_builds_its_article_without_the_page(saved_page, project):
     built = run("build", "--check")
     assert built.exit_code == 0, built.output
-    text = words(" ".join(page_texts(project / "output" / "impfung.pdf")))
+    text = pdf_words(project / "output" / "impfung.pdf")
     for sentence in ARTICLE:
         assert sentence in text
     for furniture in FURNITURE:
@@ -75,7 +75,7 @@ def test_import_writes_markdown_with_what_was_removed_and_build_prefers_it(saved
     assert built.exit_code == 0, built.output
     assert "content/impfung.html: not built; content/impfung.md, its import, is built instead" in built.stderr
     assert "1 of 1 handouts built" in built.stdout
-    text = words(" ".join(page_texts(project / "output" / "impfung.pdf")))
+    text = pdf_words(project / "output" / "impfung.pdf")
     assert all(sentence in text for sentence in ARTICLE)
     assert not any(furniture in text for furniture in FURNITURE)  # the comment never prints
 
@@ -157,7 +157,7 @@ def test_a_pasted_page_may_start_with_front_matter(project):
     assert reader.metadata.title == "Flu season at the clinic"
     assert reader.metadata.author == "Northside Clinic"
     assert reader.trailer["/Root"]["/Lang"] == "en-GB"
-    printed = words(" ".join(page_texts(project / "output" / "flu-2024.pdf")))
+    printed = pdf_words(project / "output" / "flu-2024.pdf")
     assert "slug:" not in printed and "---" not in printed
     (project / "content" / "flu.txt").write_text("---\ntitle: [broken\n---\n" + text, encoding="utf-8")
     broken = run("build")

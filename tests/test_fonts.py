@@ -14,7 +14,6 @@ from generator.build import (
     BuildOptions,
     Job,
     Setup,
-    read_policy,
     start_worker,
     typeset_job,
 )
@@ -22,6 +21,7 @@ from generator.check.verify import CheckOptions, check
 from generator.check.words import words
 from generator.config import Config
 from generator.read.load import load_article
+from generator.sandbox import read_policy
 from generator.typeset import fonts, pdf
 
 
@@ -81,10 +81,10 @@ def test_without_the_emoji_fallback_the_check_finds_the_boxes(project, monkeypat
     """The negative of the corpus tests: what the emoji font prevents, the check sees."""
     monkeypatch.setattr(fonts, "SYMBOL_FAMILIES", [f for f in fonts.SYMBOL_FAMILIES if f != fonts.EMOJI_FAMILY])
     config = Config()
-    start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
+    typesetter = start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
     source = write(project / "content" / "a.md", "Wave 👋 and party 🎉 at the clinic today.\n")
     target = project / "output" / "a.pdf"
-    typeset = typeset_job(Job(load_article(source), target))
+    typeset = typeset_job(typesetter, Job(load_article(source), target))
     assert typeset.result.ok
     target.parent.mkdir()
     target.write_bytes(dict(typeset.files)[target])

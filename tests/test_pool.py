@@ -21,7 +21,7 @@ from generator import pool
 from generator.errors import ThemeError
 
 
-def double(n: int) -> int:
+def double(state, n: int) -> int:
     if n == 13:
         os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
     return 2 * n
@@ -49,6 +49,19 @@ def dies(setup) -> None:
 
 def refuses(setup) -> None:
     raise ThemeError("no theme 'nope'")
+
+
+def tenfold(setup: int) -> int:
+    return 10 * setup
+
+
+def plus_state(state: int, n: int) -> int:
+    return state + n
+
+
+def test_each_job_is_given_what_its_worker_set_up():
+    results = dict(pool.run({n: n for n in range(4)}, plus_state, tenfold, 7, 2, 3, lost, overran=lost))
+    assert results == {0: 70, 1: 71, 2: 72, 3: 73}
 
 
 def test_workers_that_cannot_set_up_fail_the_jobs_or_the_build_without_hanging():
@@ -85,25 +98,38 @@ def session_processes(session: int) -> list[int]:
     return found
 
 
-def test_workers_die_with_a_killed_build(project):
-    for n in range(30):
-        (project / "content" / f"a{n:02}.md").write_text(f"Line {n}.\n\n" + "Some words. " * 2000, encoding="utf-8")
-    build = subprocess.Popen([sys.executable, "-m", "generator", "build", "--jobs", "2"],
+def killed_when(ready, *args: str, env: dict | None = None) -> list[int]:
+    """Start `handout build ARGS` in a session of its own, kill it once ready(build) (or after
+    two minutes), and return what of its session still runs 10 s later."""
+    build = subprocess.Popen([sys.executable, "-m", "generator", "build", *args], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while not list((project / "output").glob("*.pdf")) and time.monotonic() < deadline:
+        while not ready(build) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(session_processes(build.pid)) >= 3  # the build, the fork server, workers
+        assert len(session_processes(build.pid)) >= 3  # the build and the processes it started
         build.kill()
         build.wait()
         deadline = time.monotonic() + 10
         while session_processes(build.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert session_processes(build.pid) == []
+        return session_processes(build.pid)
     finally:
         for pid in session_processes(build.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_first_build_killed_while_it_makes_the_fonts_leaves_nothing_running(project, tmp_path):
+    (project / "content" / "a.md").write_text("Text.\n", encoding="utf-8")
+    fresh = {**os.environ, "HANDOUT_CACHE_DIR": str(tmp_path / "cache")}  # fonts to make
+    assert killed_when(lambda build: len(session_processes(build.pid)) >= 3, env=fresh) == []
+
+
+def test_workers_die_with_a_killed_build(project):
+    for n in range(30):
+        (project / "content" / f"a{n:02}.md").write_text(f"Line {n}.\n\n" + "Some words. " * 2000, encoding="utf-8")
+    # Killed once the fork server and its workers typeset.
+    assert killed_when(lambda build: list((project / "output").glob("*.pdf")), "--jobs", "2") == []
 
 
 class SlowImageHandler(http.server.BaseHTTPRequestHandler):

@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import run, write
-from generator.output.imposition import saddle_order
+from conftest import run, text_runs, write
 from pypdf import PdfReader
+
+from generator.output.imposition import saddle_order
 
 MM = 72 / 25.4
 A4 = (210, 297)
@@ -31,16 +32,13 @@ def size_mm(pdf: Path, page: int = 0) -> tuple[int, int]:
 
 def halves(pdf: Path, page: int, columns: int = 2, rows: int = 1) -> list[str]:
     """The text in each cell of a sheet side, row by row: what a reader sees on each half."""
-    reader = PdfReader(pdf)
-    width, height = float(reader.pages[page].mediabox.width), float(reader.pages[page].mediabox.height)
+    sheet = PdfReader(pdf).pages[page]
+    width, height = float(sheet.mediabox.width), float(sheet.mediabox.height)
     cells = [""] * (columns * rows)
-
-    def visit(text, cm, tm, font, size):
-        x, y = cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
-        col, row = min(int(x / width * columns), columns - 1), min(int((height - y) / height * rows), rows - 1)
-        cells[row * columns + col] += text
-
-    reader.pages[page].extract_text(visitor_text=visit)
+    for placed in text_runs(sheet):
+        col = min(int(placed.x / width * columns), columns - 1)
+        row = min(int((height - placed.y) / height * rows), rows - 1)
+        cells[row * columns + col] += placed.text
     return cells
 
 
@@ -86,14 +84,41 @@ def test_two_and_four_up(project):
     assert [page_number(t) for t in halves(four, 1, rows=2)] == [5, 6, 7, None]
 
 
-def test_bleed_and_crop_marks(project):
+def ink_outside_the_trim(pdf: Path, tmp: Path) -> int:
+    """How many dark pixels the first page prints beyond its trim box (in the bleed, where
+    only crop marks go), as pdftoppm renders it at 150 dpi."""
+    from PIL import Image
+
+    renderer = shutil.which("pdftoppm")
+    if not renderer:
+        if os.environ.get("CI"):
+            pytest.fail("pdftoppm is missing: .ci/run installs poppler-utils")
+        pytest.skip("pdftoppm is not installed (apt-get install poppler-utils)")
+    subprocess.run([renderer, "-r", "150", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(tmp / "page")],
+                   check=True, timeout=60)
+    page = PdfReader(pdf).pages[0]
+    scale = 150 / 72
+    left, bottom = (float(page.trimbox.left) - float(page.mediabox.left)) * scale, \
+        (float(page.trimbox.bottom) - float(page.mediabox.bottom)) * scale
+    image = Image.open(tmp / "page.png").convert("L")
+    width, height = image.size
+    trim = (round(left) + 1, round(height - bottom - float(page.trimbox.height) * scale) + 1,
+            round(left + float(page.trimbox.width) * scale) - 1, round(height - bottom) - 1)
+    dark = sum(1 for value in image.tobytes() if value < 128)
+    return dark - sum(1 for value in image.crop(trim).tobytes() if value < 128)
+
+
+def test_bleed_and_crop_marks(project, tmp_path):
     write(project / "content" / "a.md", "Text.\n")
+    assert run("build", "--bleed", "3mm", "-o", "plain").exit_code == 0
     assert run("build", "--bleed", "3mm", "--marks", "crop").exit_code == 0
     page = PdfReader(project / "output" / "a.pdf").pages[0]
     trim, media = page.trimbox, page.mediabox
     assert round(float(trim.width) / MM) == 210 and round(float(trim.height) / MM) == 297
     assert float(media.width) >= float(trim.width) + 6 * MM - 0.01  # 3 mm of bleed each side
-    assert b" l" in page.get_contents().get_data() or b" re" in page.get_contents().get_data()
+    # The marks are ink in the bleed, at the corners; without --marks the bleed is blank.
+    assert ink_outside_the_trim(project / "plain" / "a.pdf", tmp_path) == 0
+    assert ink_outside_the_trim(project / "output" / "a.pdf", tmp_path) > 50
     assert run("build", "--bleed", "three").exit_code == 2
 
 

@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import page_texts, run, words, write
+from conftest import page_texts, pdf_words, run, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -137,7 +137,7 @@ def test_hostile_articles_build_safely_without_a_single_request(hostile_project,
     assert any(line.startswith("content/deep.md:4: error: lists or quotes nested more than 20 levels") for line in errors)
     assert any(line.startswith("content/linked.txt: error: is a link to ") for line in errors)
     for pdf in pdfs:
-        assert "These words must all be printed." in words(" ".join(page_texts(pdf)))
+        assert "These words must all be printed." in pdf_words(pdf)
 
 
 def test_every_refusal_and_removal_is_reported(hostile_project):
@@ -167,7 +167,7 @@ def test_every_refusal_and_removal_is_reported(hostile_project):
 
 def test_remote_image_prints_as_its_description_and_address(hostile_project):
     run("build")
-    text = words(" ".join(page_texts(hostile_project / "output" / "remote.pdf")))
+    text = pdf_words(hostile_project / "output" / "remote.pdf")
     assert "pixel (http://127.0.0.1:" in text
     assert "metadata (http://169.254.169.254/latest/meta-data/iam/security-credentials/)" in text
 
@@ -299,7 +299,7 @@ def test_one_unlucky_article_never_stops_the_others(tmp_path):
     assert "Traceback" not in done.stderr
     for expected in CRASHES.values():
         assert expected in done.stderr, expected
-    assert "These words must all be printed." in words(" ".join(page_texts(project / "output" / "good.pdf")))
+    assert "These words must all be printed." in pdf_words(project / "output" / "good.pdf")
     assert not (project / "output" / "True.pdf").exists()
 
 
@@ -339,7 +339,7 @@ def test_printed_addresses_are_where_links_go_and_no_builder_path_is_in_the_pdf(
     assert "content/links.md:4: warning: removed unsafe HTML: data-url attribute of <a> [W108]" in result.stderr
     assert "content/links.md:6: warning: link to a irc: address left out" in result.stderr
     pdf = project / "output" / "links.pdf"
-    text = words(" ".join(page_texts(pdf)))
+    text = pdf_words(pdf)
     assert "the WHO page (evil.example/phish)" in text and "www.who.int" not in text
     assert "the other handout (other.pdf)" in text and "the data (data/table.csv)" in text
     uris = [annotation.get_object()["/A"]["/URI"] for page in PdfReader(pdf).pages
@@ -367,7 +367,7 @@ def test_styles_that_hide_text_are_left_out_with_a_warning(project):
             in result.stderr
     assert "white on dark" not in result.stderr
     assert result.exit_code == 0, result.output
-    text = words(" ".join(page_texts(project / "output" / "hiding.pdf")))
+    text = pdf_words(project / "output" / "hiding.pdf")
     assert "zero sized words white on white words pushed off the page words" in text
 
 

@@ -9,6 +9,7 @@ from conftest import (
     SAMPLE_SLUG,
     body_sentences,
     page_texts,
+    pdf_words,
     run,
     text_lines_inside,
     words,
@@ -31,7 +32,7 @@ BOILERPLATE = ["Leave a Reply", "Your email address will not be published", "Req
 
 
 def test_every_body_sentence_is_printed_in_order(sample_pdf):
-    printed = words(" ".join(page_texts(sample_pdf)))
+    printed = pdf_words(sample_pdf)
     position = 0
     sentences = body_sentences()
     assert len(sentences) > 20

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser import CHROMIUM, chromium, drop_file, paste, serious_violations, served, start, stop
-from conftest import REPO, SAMPLE, body_sentences, page_texts, words, write
+from conftest import REPO, SAMPLE, body_sentences, page_texts, pdf_words, words, write
 from pypdf import PdfReader
 
 from generator.web.app import create_app
@@ -180,7 +180,7 @@ def test_pasted_text_previews_and_downloads_the_whole_article(site, page, tmp_pa
         page.click("#download-handout")
     pdf = tmp_path / "downloaded.pdf"
     download.value.save_as(pdf)
-    printed = words(" ".join(page_texts(pdf)))
+    printed = pdf_words(pdf)
     for sentence in body_sentences():
         assert words(sentence) in printed
     assert not list((root / "content").glob("the-therapeutic*")), "a preview writes nothing to content/"
@@ -202,7 +202,7 @@ def test_pasted_html_keeps_headings_lists_and_links_in_the_saved_article(site, p
     pdf = root / "output" / "washing-hands-at-the-clinic.pdf"
     outline = [item["/Title"] for item in PdfReader(pdf).outline[1]]
     assert outline == ["When to wash", "How long"]
-    printed = words(" ".join(page_texts(pdf)))
+    printed = pdf_words(pdf)
     for item in ("Before touching a patient", "After touching blood or body fluids", "After using the toilet"):
         assert item in printed
     assert "All rights reserved" not in printed

@@ -10,11 +10,11 @@ import pypdfium2
 import pytest
 import zxingcpp
 from click.testing import CliRunner
-from conftest import REPO, SAMPLE, page_texts, run, text_lines_inside, words, write
-from generator.check.pdfscan import parse_to_unicode
+from conftest import REPO, SAMPLE, page_texts, run, text_lines_inside, text_runs, words, write
 from PIL import Image
 from pypdf import PdfReader
 
+from generator.check.pdfscan import parse_to_unicode
 from generator.check.verify import CheckOptions, check
 from generator.cli.main import main
 
@@ -178,26 +178,12 @@ def test_themes_command_lists_built_in_and_project_themes(project):
 
 def font_sizes(pdf: Path, page: int = 0) -> list[tuple[float, str]]:
     """(printed size in points, text) of each text run on a page."""
-    sizes = []
-
-    def visit(text, cm, tm, font, size):
-        if text.strip():
-            sizes.append((round(size * abs(tm[3]) * abs(cm[3] if cm else 1), 1), text.strip()))
-
-    PdfReader(pdf).pages[page].extract_text(visitor_text=visit)
-    return sizes
+    return [(run.size, run.text.strip()) for run in text_runs(PdfReader(pdf).pages[page]) if run.text.strip()]
 
 
 def text_starts(pdf: Path, page: int = 0) -> list[tuple[float, float]]:
     """(x, y) in points where each text run starts."""
-    starts = []
-
-    def visit(text, cm, tm, font, size):
-        if text.strip():
-            starts.append((cm[0] * tm[4] + cm[4], cm[3] * tm[5] + cm[5]))
-
-    PdfReader(pdf).pages[page].extract_text(visitor_text=visit)
-    return starts
+    return [(run.x, run.y) for run in text_runs(PdfReader(pdf).pages[page]) if run.text.strip()]
 
 
 def build_theme(project: Path, theme: str, article: Path = SHOWCASE) -> Path:

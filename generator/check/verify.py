@@ -18,14 +18,13 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from ..build import find_articles, read_policy
-from ..config import Config, Limits
+from ..config import EMAIL_BUDGET_MB, MEGABYTE, MIN_DPI, Config, Limits
 from ..diagnostics import Diagnostic
 from ..errors import HandoutError, UsageError
 from ..markup import html as markup
 from ..output.files import output_path
-from ..read.load import EXTENSIONS, load_article, read_text, slug_for
-from ..sandbox import ReadPolicy
+from ..read.load import EXTENSIONS, find_articles, load_article, read_text, slug_for
+from ..sandbox import ReadPolicy, read_policy
 from ..typeset import themes
 from ..typeset.render import DEFAULT_THEME
 from .lint import lint
@@ -40,7 +39,6 @@ from .words import (
     words,
 )
 
-MEGABYTE = 1024 * 1024
 # Sizes read back from a PDF carry rounding from its matrices (points).
 SIZE_TOLERANCE = 0.05
 
@@ -50,8 +48,8 @@ class CheckOptions:
     output_dir: Path = Path("output")
     # Where the article of a PDF named on the command line is looked for.
     content_dir: Path = Path("content")
-    max_size: int = 10 * MEGABYTE
-    min_dpi: float = 150
+    max_size: int = int(EMAIL_BUDGET_MB * MEGABYTE)
+    min_dpi: float = MIN_DPI
     ad_phrases: tuple[str, ...] = ()
     # As the handouts were built: the article is read back under the same rules.
     project_dir: Path = Path(".")
@@ -152,7 +150,7 @@ def pairs(paths: list[Path], options: CheckOptions) -> list[tuple[Path | None, P
 def handout_of(article: Path, options: CheckOptions) -> Path:
     """The PDF an article is built as, named as build names it (its front matter's slug wins)."""
     try:
-        slug = load_article(article, int(options.limits.article_mb * MEGABYTE)).slug
+        slug = load_article(article, options.limits.article_bytes).slug
     except HandoutError:
         slug = slug_for(article)  # check_handout says why the article cannot be read
     return output_path(options.output_dir, slug)
@@ -189,7 +187,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
     measured = None
     if article_path is not None:
         try:
-            article = load_article(article_path, int(options.limits.article_mb * MEGABYTE))
+            article = load_article(article_path, options.limits.article_bytes)
             body = markup.to_html(article, policy, options.limits)
         except HandoutError as exc:
             found.append(Diagnostic("C210", f"the article cannot be read: {exc.problem}", article_path, exc.line))
@@ -318,7 +316,7 @@ def smallest_text_allowed(article_path: Path | None, options: CheckOptions) -> f
     theme = options.default_theme or DEFAULT_THEME
     if article_path is not None:
         try:
-            theme = load_article(article_path, int(options.limits.article_mb * MEGABYTE)).meta.theme or theme
+            theme = load_article(article_path, options.limits.article_bytes).meta.theme or theme
         except HandoutError:
             pass  # check_handout says why the article cannot be read
     try:

@@ -12,7 +12,7 @@ import click
 from .. import __version__
 from ..article import PAPER_SIZES
 from ..build import BuildOptions, BuildResult, build
-from ..config import Config, load_config
+from ..config import EMAIL_BUDGET_MB, MIN_DPI, Config, load_config
 from ..diagnostics import with_removals_summarised
 from ..errors import MailError, display_path
 from ..output.printing import BOOKLETS, MARKS, N_UP, VARIANTS, PrintOptions
@@ -27,7 +27,8 @@ format_option = click.option(
     help="Check report as text, or as JSON for scripts.")
 max_size_option = click.option(
     "--max-size", "max_size_mb", type=click.FloatRange(min=0, min_open=True), metavar="MB",
-    help="Email budget per PDF in MB (default 10, or [check] max_size_mb in handout.toml).")
+    help=f"Email budget per PDF in MB (default {EMAIL_BUDGET_MB:g}, or max_size_mb of [check] or [mail]"
+         " in handout.toml).")
 strict_option = click.option("--strict", is_flag=True, help="Check warnings fail too.")
 trust_network_option = click.option(
     "--trust-network", "trusted_networks", multiple=True, metavar="CIDR",
@@ -72,7 +73,7 @@ def main() -> None:
               help="A PDF for archiving, accessibility or print (tagged, with the metadata it needs).")
 @click.option("--output-profile", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The print shop's ICC profile, for PDF/X (default: sRGB).")
-@click.option("--image-dpi", type=click.IntRange(min=0), default=300, show_default=True, metavar="N",
+@click.option("--image-dpi", type=click.IntRange(min=0), default=PrintOptions.image_dpi, show_default=True, metavar="N",
               help="Scale images down to N pixels per inch at their printed size (0: keep them as they are).")
 @click.option("--check", "run_check", is_flag=True, help="Check each handout after building it.")
 @format_option
@@ -207,7 +208,7 @@ class BuildDisplay:
 @format_option
 @max_size_option
 @click.option("--min-dpi", type=click.FloatRange(min=0, min_open=True),
-              help="Lowest acceptable image resolution (default 150).")
+              help=f"Lowest acceptable image resolution (default {MIN_DPI:g}, or [check] min_dpi).")
 @strict_option
 @allow_remote_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only the handouts with findings, and the summary.")
@@ -297,9 +298,9 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
     from .. import mail
 
     config = project_config()
-    recipients = recipients or (Path(config.mail["recipients"]) if "recipients" in config.mail else None)
-    article = article or (Path(config.mail["article"]) if "article" in config.mail else None)
-    message = message or (Path(config.mail["message"]) if "message" in config.mail else None)
+    recipients = recipients or config.mail.recipients
+    article = article or config.mail.article
+    message = message or config.mail.message
     missing = [name for name, value in (("RECIPIENTS", recipients), ("--article", article), ("--message", message))
                if value is None]
     if missing:

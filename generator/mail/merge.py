@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import HandoutError, MailError, location
+from ..config import MEGABYTE
+from ..errors import HandoutError, MailError, TemplateTimeout, location
+from ..output.files import write_atomically
 from .compose import Handout, Letter, compose
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
 from .personal import handouts_for, private_folder
@@ -30,14 +32,11 @@ from .smtp import (
     smtp_settings,
 )
 from .templates import (
-    TEMPLATE_SECONDS,
     MessageTemplate,
-    TemplateTimeout,
     read_message,
     render_for,
 )
 
-MEGABYTE = 1024 * 1024
 # A temporary failure (4xx, a dropped connection) is tried again this many times,
 # waiting `backoff` seconds, then twice that, and so on.
 RETRIES = 3
@@ -77,8 +76,8 @@ def prepared(recipients_csv: Path, article: Path, message: Path, config, build_o
         settings, stand_in = for_dry_run(smtp_settings(config.mail))
         notices += [f"handout: warning: {stand_in}"] if stand_in else []
     recipients = read_recipients(recipients_csv)
-    template = read_message(message, float(config.mail.get("template_seconds", TEMPLATE_SECONDS)))
-    max_bytes = int((max_size_mb or config.mail.get("max_size_mb", 10)) * MEGABYTE)
+    template = read_message(message, config.mail.template_seconds)
+    max_bytes = int((max_size_mb or config.mail.max_size_mb) * MEGABYTE)
     with private_folder() as workspace:
         handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
         merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices))
@@ -135,7 +134,7 @@ def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None
             outbox.stopped = True
             break
         data = compose(letter, merge.settings.sender).as_bytes()
-        (folder / outbox_name(number, letter.recipient.email)).write_bytes(data)
+        write_atomically(folder / outbox_name(number, letter.recipient.email), data)
         outbox.written += 1
         outbox.size += len(data)
         outbox.first = outbox.first or letter

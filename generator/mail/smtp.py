@@ -8,9 +8,10 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field, replace
 
+from ..config import SMTP_SECURITY as SECURITY
+from ..config import MailSettings, environment_names
 from ..errors import MailError
 
-SECURITY = ("starttls", "tls", "none")
 # The From of a dry run with no sender set: '.invalid' is reserved (RFC 2606), so it reaches nobody.
 DRY_RUN_SENDER = "handout dry run <dry-run@invalid>"
 
@@ -43,8 +44,8 @@ class SmtpSettings:
     user: str | None = None
     password: str | None = field(default=None, repr=False)  # never printed
     sender: str | None = None
-    rate: float = 60.0  # messages a minute
-    backoff: float = 5.0  # seconds before the first retry of a temporary failure
+    rate: float = MailSettings.rate_per_minute  # messages a minute
+    backoff: float = MailSettings.backoff_seconds  # seconds before the first retry of a temporary failure
     timeouts: Timeouts = Timeouts()
 
     @property
@@ -56,21 +57,24 @@ class SmtpSettings:
         return f"{self.host}:{self.effective_port}"
 
 
-def smtp_settings(section: dict, environ=os.environ) -> SmtpSettings:
-    """[mail] of handout.toml, with HANDOUT_SMTP_* and HANDOUT_MAIL_FROM winning.
+def smtp_settings(mail: MailSettings, environ=os.environ) -> SmtpSettings:
+    """[mail] of handout.toml, with the environment variables it declares (HANDOUT_SMTP_*,
+    HANDOUT_MAIL_FROM) winning.
 
     The password comes only from HANDOUT_SMTP_PASSWORD: never from a file or a command line.
     """
+    given = {name: environ.get(variable) or getattr(mail, name)
+             for name, variable in environment_names(MailSettings).items()}
     values = {
-        "host": environ.get("HANDOUT_SMTP_HOST") or section.get("smtp_host"),
-        "port": environ.get("HANDOUT_SMTP_PORT") or section.get("smtp_port"),
-        "security": (environ.get("HANDOUT_SMTP_SECURITY") or section.get("smtp_security") or "starttls").lower(),
-        "user": environ.get("HANDOUT_SMTP_USER") or section.get("smtp_user"),
+        "host": given["smtp_host"],
+        "port": given["smtp_port"],
+        "security": str(given["smtp_security"]).lower(),
+        "user": given["smtp_user"],
         "password": environ.get("HANDOUT_SMTP_PASSWORD"),
-        "sender": environ.get("HANDOUT_MAIL_FROM") or section.get("from"),
-        "rate": float(section.get("rate_per_minute", 60)),
-        "backoff": float(section.get("backoff_seconds", 5)),
-        "timeouts": Timeouts().scaled(float(section.get("timeout_scale", 1))),
+        "sender": given["sender"],
+        "rate": mail.rate_per_minute,
+        "backoff": mail.backoff_seconds,
+        "timeouts": Timeouts().scaled(mail.timeout_scale),
     }
     if values["security"] not in SECURITY:
         raise MailError(f"SMTP security '{values['security']}' is not one of: {', '.join(SECURITY)}")

@@ -23,7 +23,8 @@ import jinja2
 import jinja2.sandbox
 from jinja2.exceptions import SecurityError
 
-from ..errors import HandoutError, MailError
+from ..config import MEGABYTE, MailSettings
+from ..errors import HandoutError, MailError, TemplateTimeout
 from ..read.load import FRONT_MATTER, front_matter_mapping, read_text
 
 # Numbers a range() may give, and items (characters of a string, members of a list)
@@ -31,16 +32,12 @@ from ..read.load import FRONT_MATTER, front_matter_mapping, read_text
 MAX_RANGE = 10_000
 MAX_ITEMS = 1_000_000
 # Characters a template may write in all: a handout article's own limit (5 MB).
-MAX_TEXT = 5 * 1024 * 1024
+MAX_TEXT = 5 * MEGABYTE
 # Digits a power (**) may have.
 MAX_DIGITS = 10_000
 # A printf-style width or precision of seven digits or more ('%9999999d').
 HUGE_WIDTH = re.compile(r"%[-+ #0]*(\d{7,}|\d*\.\d{7,})")
-TEMPLATE_SECONDS = 10.0
-
-
-class TemplateTimeout(MailError):
-    """A template slower than [mail] template_seconds: likely so for every row."""
+TEMPLATE_SECONDS = MailSettings.template_seconds
 
 
 def bounded_range(*args: int) -> range:

@@ -18,11 +18,10 @@ from urllib.parse import urlsplit
 import yaml
 
 from ..article import Article, Metadata, Removal
-from ..build import read_policy
 from ..diagnostics import Diagnostic
-from ..errors import OutputError, UsageError
+from ..errors import OutputError, Refused, UsageError
 from ..output.files import write_atomically
-from ..sandbox import Refused, fetch_remote
+from ..sandbox import fetch_remote, read_policy
 from .load import EXTENSIONS, HtmlLoader, MarkdownLoader, TextLoader, check_size, decoded, slug_for, slugify
 
 IMPORTERS = {ext: loader for loader in (TextLoader(), HtmlLoader()) for ext in loader.extensions}

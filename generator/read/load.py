@@ -8,15 +8,15 @@ naming the file and line.
 from __future__ import annotations
 
 import datetime
-import difflib
 import re
 from pathlib import Path
 
 import yaml
 
 from ..article import LANG_TAG, PAPER_SIZES, Article, Metadata
-from ..diagnostics import Diagnostic
-from ..errors import ArticleError, HandoutError
+from ..config import MEGABYTE, Limits
+from ..diagnostics import Diagnostic, did_you_mean
+from ..errors import ArticleError, HandoutError, UsageError
 from ..markup.sanitize import LINK_SCHEMES
 from . import language, plaintext, savedpage
 
@@ -29,8 +29,7 @@ KNOWN_KEYS = (
 ALIASES = {"authors": "author", "description": "summary", "abstract": "summary", "excerpt": "summary",
            "tags": "keywords"}
 SLUG = re.compile(r"^[\w][\w-]*$")
-MEGABYTE = 1024 * 1024
-DEFAULT_MAX_BYTES = 5 * MEGABYTE
+DEFAULT_MAX_BYTES = Limits().article_bytes
 SWITCHES = ("cover", "toc")
 # Names, not values: `slug: yes` would otherwise name the handout True.pdf.
 TEXT_ONLY = ("slug", "lang", "theme", "paper", "source_url")
@@ -247,9 +246,8 @@ def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]
         if key != name and key in data:
             continue
         if key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            diagnostics.append(Diagnostic("W101", f"unknown front-matter key '{name}'{hint}", path, line))
+            diagnostics.append(Diagnostic("W101", f"unknown front-matter key '{name}'{did_you_mean(str(key), KNOWN_KEYS)}",
+                                          path, line))
             continue
         if value is None or value == "":
             continue
@@ -308,3 +306,38 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
         if value not in PAPER_SIZES:
             raise ArticleError(f"paper '{value}' is not one of: {', '.join(PAPER_SIZES)}", path, line)
     return value
+
+
+# What `handout import` turns into Markdown.
+IMPORTED_EXTENSIONS = TextLoader.extensions + HtmlLoader.extensions
+
+
+def find_articles(paths: list[Path]) -> list[Path]:
+    """Articles named, or found directly inside the folders named, in order.
+
+    In a folder, a pasted or saved page (x.txt, x.html) that has a Markdown file
+    of the same name beside it (x.md, what `handout import` wrote from it) is
+    left out: the Markdown is the edited article. superseded() says which.
+    """
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            replaced = superseded(path)
+            found.extend(sorted(
+                p for p in path.iterdir()
+                if p.suffix.lower() in EXTENSIONS and p.is_file() and not p.name.startswith(".")
+                and p not in replaced
+            ))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"no such file or folder: {path}")
+    return found
+
+
+def superseded(folder: Path) -> dict[Path, Path]:
+    """The pages in `folder` that its Markdown files replace: {x.txt: x.md}."""
+    names = {p.name.lower(): p for p in folder.iterdir()}
+    return {page: names[f"{page.stem.lower()}{ext}"]
+            for page in names.values() if page.suffix.lower() in IMPORTED_EXTENSIONS
+            for ext in MarkdownLoader.extensions if f"{page.stem.lower()}{ext}" in names}

@@ -20,14 +20,16 @@ import copy
 import functools
 import hashlib
 import importlib.util
+import io
 import os
 import re
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..article import language_of
+from ..output.files import write_atomically
+from ..pool import die_with_parent
 
 # fontTools is imported where fonts are made: a build with nothing to make never loads it.
 
@@ -143,7 +145,7 @@ def make_instance(source: Path, weight: int, target: Path) -> None:
     variable = TTFont(source, recalcTimestamp=False)  # the same bytes on every machine
     axes = {axis.axisTag for axis in variable["fvar"].axes}
     location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
-    save_atomically(instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True), target)
+    save_font(instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True), target)
 
 
 @functools.cache
@@ -162,7 +164,10 @@ def text_fonts() -> tuple[FontFile, ...]:
     if len(missing) > 1:
         import concurrent.futures
 
-        with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
+        # Killed with the build, as its typesetting workers are: a killed first build
+        # left them making fonts for nobody.
+        with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1),
+                                                    initializer=die_with_parent) as pool:
             list(pool.map(make_instance, *zip(*missing)))
     elif missing:
         make_instance(*missing[0])
@@ -246,7 +251,7 @@ def coverage(path: Path) -> frozenset[int]:
     from fontTools.ttLib import TTFont
 
     codes = frozenset(TTFont(path, lazy=True).getBestCmap())
-    save_atomically(code_ranges(codes), cached)
+    write_atomically(cached, code_ranges(codes))
     return codes
 
 
@@ -284,26 +289,19 @@ def cut_to(font: FontFile, characters: str) -> list[FontFile]:
         axes = {axis.axisTag for axis in cut["fvar"].axes}
         for weight, target in targets.items():
             location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
-            save_atomically(instancer.instantiateVariableFont(copy.deepcopy(cut), location, static=True), target)
+            save_font(instancer.instantiateVariableFont(copy.deepcopy(cut), location, static=True), target)
     # A name of its own: two articles' cuts of one family, in one worker, must not pass for
     # one font (the renderer would draw one's glyphs with the other's file: empty boxes).
     family = f"{font.family} {key.hexdigest()[:8]}"
     return [FontFile(family, font.style, path, weight) for weight, path in targets.items()]
 
 
-def save_atomically(content, target: Path) -> None:
-    """Write a font (or bytes) to the cache.
-
-    Parallel builds may make the same file at once: each writes its own, then renames.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as stream:
-        if isinstance(content, bytes):
-            stream.write(content)
-        else:
-            content.save(stream)
-    os.replace(temporary, target)
+def save_font(font, target: Path) -> None:
+    """Write a fontTools font to the cache through the one atomic writer: parallel builds
+    may make the same file at once, and each renames a whole copy of its own into place."""
+    stream = io.BytesIO()
+    font.save(stream)
+    write_atomically(target, stream.getvalue())
 
 
 def font_face_css(fonts: tuple[FontFile, ...] | list[FontFile]) -> str:

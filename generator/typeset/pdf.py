@@ -20,9 +20,9 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcherResponse
 
 from ..diagnostics import Diagnostic
-from ..errors import ArticleError, display_path
+from ..errors import ArticleError, Refused, display_path
 from ..output.printing import PrintOptions
-from ..sandbox import ReadPolicy, Refused, fetch_remote, pixel_count
+from ..sandbox import ReadPolicy, fetch_remote, pixel_count
 from .render import Page
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import watchfiles
 
 from ..article import PAPER_SIZES, Article, Metadata, Removal
-from ..build import BuildOptions, BuildResult, build, find_articles
+from ..build import BuildOptions, BuildResult, build
 from ..check.verify import CheckReport, check, check_options
 from ..config import Config, load_config
 from ..diagnostics import Diagnostic, with_removals_summarised
@@ -29,7 +29,7 @@ from ..output.files import output_path, write_atomically
 from ..output.manifest import Manifest, as_recorded
 from ..output.printing import MARKS, PrintOptions
 from ..read.importer import imported_markdown, read_dropped, read_paste
-from ..read.load import MEGABYTE, load_article, slugify
+from ..read.load import find_articles, load_article, slugify
 from . import pictures
 
 # Where the first-page pictures of the project's handouts are kept, in its output folder.
@@ -156,7 +156,7 @@ class Project:
 
     @property
     def max_bytes(self) -> int:
-        return int(self.config.limits.article_mb * MEGABYTE)
+        return self.config.limits.article_bytes
 
     def options(self, output_dir: Path, force: bool = False) -> BuildOptions:
         return BuildOptions(output_dir=output_dir, project_dir=self.folder, config=self.config,
