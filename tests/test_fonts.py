@@ -105,3 +105,29 @@ def test_sequences_the_emoji_font_cannot_draw_lose_their_modifiers_only():
 def test_a_keycap_emoji_is_a_sign_not_a_word():
     # The PDF gives a keycap back as no text: its digit must not be missed by the check.
     assert words("press 1\ufe0f\u20e3 or #\ufe0f\u20e3, not 2 or #3") == ["press", "or", "not", "2", "or", "3"]
+
+
+def test_the_text_fonts_are_made_static_whole_and_at_their_weight(empty_cache):
+    fonts.text_fonts.cache_clear()
+    try:
+        made = fonts.text_fonts()
+    finally:
+        fonts.text_fonts.cache_clear()
+    sources = {(f.family, f.style): f.path for f in fonts.packaged_fonts()}
+    for font in made:
+        static = TTFont(font.path)
+        assert "fvar" not in static and "gvar" not in static, font
+        assert set(static.getBestCmap()) == set(TTFont(sources[font.family, font.style]).getBestCmap()), font
+    serif = {font.weight: TTFont(font.path) for font in made if (font.family, font.style) == ("Noto Serif", "normal")}
+    # Bold is drawn bold: its stems are wider, so its 'a' is too.
+    assert serif[700]["hmtx"]["a"][0] > serif[400]["hmtx"]["a"][0]
+
+
+def test_a_cut_of_a_fallback_font_holds_its_characters_and_no_others(empty_cache):
+    hebrew = next(f for f in fonts.packaged_fonts() if f.family == "Noto Sans Hebrew")
+    cuts = fonts.cut_to(hebrew, "שלום")
+    assert [cut.weight for cut in cuts] == list(fonts.STATIC_WEIGHTS)
+    for cut in cuts:
+        font = TTFont(cut.path)
+        assert "fvar" not in font
+        assert set(map(chr, font.getBestCmap())) == set("שלום \u00a0")

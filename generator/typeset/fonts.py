@@ -7,7 +7,7 @@ licensed), and is declared to WeasyPrint with @font-face rules.
 
 The packages ship variable fonts. WeasyPrint turns a variable font into a
 static one for every PDF that uses it, which took most of a build's time; so
-the text families are made static once per weight, with fontTools, into a
+the text families are made static once per weight, with HarfBuzz, into a
 cache folder that all later builds share (HANDOUT_CACHE_DIR, else the user's
 cache folder). The fonts for other scripts (CJK ones are 10 MB and more) are
 cut down to the characters an article uses and made static, also cached; each
@@ -16,7 +16,6 @@ cut gets a family name of its own, which the theme's font lists then name.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import importlib.util
@@ -29,7 +28,8 @@ from pathlib import Path
 
 from ..article import language_of
 
-# fontTools is imported where fonts are made: a build with nothing to make never loads it.
+# HarfBuzz and fontTools are imported where fonts are made or read: a build with nothing to
+# make never loads them.
 
 # family -> (package, file for upright, file for italic or None)
 FAMILIES = {
@@ -128,44 +128,58 @@ def cache_dir() -> Path:
 
 
 def instance_path(font: FontFile, weight: int) -> Path:
-    import fontTools
-
     stat = font.path.stat()
-    key = hashlib.sha256(f"{font.path}|{stat.st_size}|{stat.st_mtime_ns}|{weight}|{fontTools.version}".encode())
+    key = hashlib.sha256(f"{font.path}|{stat.st_size}|{stat.st_mtime_ns}|{weight}|{hb_version()}".encode())
     return cache_dir() / f"{font.family.replace(' ', '')}-{font.style}-{weight}-{key.hexdigest()[:12]}.ttf"
 
 
-def make_instance(source: Path, weight: int, target: Path) -> None:
-    """Write `source` at `weight` as a static font (a few seconds a font)."""
-    from fontTools.ttLib import TTFont
-    from fontTools.varLib import instancer
+def hb_version() -> str:
+    """The HarfBuzz that makes the static fonts: a new one may make other bytes."""
+    import uharfbuzz
 
-    variable = TTFont(source, recalcTimestamp=False)  # the same bytes on every machine
-    axes = {axis.axisTag for axis in variable["fvar"].axes}
-    location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
-    save_atomically(instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True), target)
+    return uharfbuzz.__version__
+
+
+def make_static(source: Path, weight: int, target: Path, characters: str | None = None) -> None:
+    """Write `source` at `weight` as a static font, cut down to `characters` (else whole).
+
+    HarfBuzz's instancer, in C, does in milliseconds what fontTools' took
+    seconds for (a whole text font: about 10 s), so a first build has nothing
+    to wait for. A static font is only cut.
+    """
+    import uharfbuzz as hb
+
+    face = hb.Face(hb.Blob.from_file_path(str(source)))
+    request = hb.SubsetInput()
+    request.keep_everything()  # every layout feature, name and table; the same bytes on every machine
+    if characters is not None:
+        request.unicode_set.clear()
+        request.unicode_set.update(map(ord, characters))
+        request.glyph_set.clear()
+    if face.axis_infos:
+        request.pin_all_axes_to_default(face)
+        request.pin_axis_location(face, "wght", weight)
+    static = hb.subset(face, request)
+    if static is None:
+        raise RuntimeError(f"HarfBuzz could not make a static font of {source}")
+    save_atomically(static.blob.data, target)
 
 
 @functools.cache
 def text_fonts() -> tuple[FontFile, ...]:
     """The text families as static fonts at each weight the themes use.
 
-    The first build on a machine makes them (about 30 s of work, spread over
-    the cores); every later build finds them in the cache.
+    The first build on a machine makes them (well under a second); every
+    later build finds them in the cache.
     """
     wanted = [
         (font, weight, instance_path(font, weight))
         for font in packaged_fonts() if font.family not in FALLBACK_FAMILIES
         for weight in STATIC_WEIGHTS
     ]
-    missing = [(font.path, weight, path) for font, weight, path in wanted if not path.is_file()]
-    if len(missing) > 1:
-        import concurrent.futures
-
-        with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
-            list(pool.map(make_instance, *zip(*missing)))
-    elif missing:
-        make_instance(*missing[0])
+    for font, weight, path in wanted:
+        if not path.is_file():
+            make_static(font.path, weight, path)
     return tuple(FontFile(font.family, font.style, path, weight) for font, weight, path in wanted)
 
 
@@ -262,29 +276,16 @@ def code_ranges(codes: frozenset[int]) -> bytes:
 
 
 def cut_to(font: FontFile, characters: str) -> list[FontFile]:
-    """`font` cut down to `characters`, at each weight, static: a moment's work, cached."""
-    import fontTools
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-    from fontTools.varLib import instancer
-
+    """`font` cut down to `characters`, at each weight, static: milliseconds, cached."""
     # Spaces too: between CJK runs the renderer may take them from the same font; and
     # the parts of composed characters, which shaping may draw apart (Thai SARA AM).
     characters += " \u00a0\u3000" + unicodedata.normalize("NFKD", characters)
-    key = hashlib.sha256(f"{font.path}|{font.path.stat().st_size}|{characters}|{fontTools.version}".encode())
+    key = hashlib.sha256(f"{font.path}|{font.path.stat().st_size}|{characters}|{hb_version()}".encode())
     targets = {weight: cache_dir() / f"{font.family.replace(' ', '')}-{weight}-{key.hexdigest()[:16]}.ttf"
                for weight in STATIC_WEIGHTS}
-    if not all(path.is_file() for path in targets.values()):
-        cut = TTFont(font.path, recalcTimestamp=False)
-        options = subset.Options()
-        options.layout_features, options.name_IDs, options.notdef_outline = ["*"], ["*"], True
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(text=characters)
-        subsetter.subset(cut)
-        axes = {axis.axisTag for axis in cut["fvar"].axes}
-        for weight, target in targets.items():
-            location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
-            save_atomically(instancer.instantiateVariableFont(copy.deepcopy(cut), location, static=True), target)
+    for weight, target in targets.items():
+        if not target.is_file():
+            make_static(font.path, weight, target, characters)
     # A name of its own: two articles' cuts of one family, in one worker, must not pass for
     # one font (the renderer would draw one's glyphs with the other's file: empty boxes).
     family = f"{font.family} {key.hexdigest()[:8]}"
