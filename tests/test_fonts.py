@@ -77,20 +77,52 @@ def fresh_font_configuration():
     pdf.font_configuration.cache_clear()
 
 
+def typeset_and_check(project: Path, source: Path, theme: str | None = None) -> list[str]:
+    """`source` typeset in this process (with this process's fonts), then checked: its C203 messages."""
+    config = Config()
+    start_worker(Setup(BuildOptions(config=config, theme=theme), config, read_policy(project, []), project, {}))
+    target = project / "output" / theme / f"{source.stem}.pdf" if theme else project / "output" / f"{source.stem}.pdf"
+    typeset = typeset_job(Job(load_article(source), target))
+    assert typeset.result.ok, typeset.result.error
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(dict(typeset.files)[target])
+    (report,) = check([source], CheckOptions(output_dir=target.parent))
+    return [d.message for d in report.diagnostics if d.code == "C203"]
+
+
 def test_without_the_emoji_fallback_the_check_finds_the_boxes(project, monkeypatch, fresh_font_configuration):
     """The negative of the corpus tests: what the emoji font prevents, the check sees."""
     monkeypatch.setattr(fonts, "SYMBOL_FAMILIES", [f for f in fonts.SYMBOL_FAMILIES if f != fonts.EMOJI_FAMILY])
-    config = Config()
-    start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
     source = write(project / "content" / "a.md", "Wave 👋 and party 🎉 at the clinic today.\n")
-    target = project / "output" / "a.pdf"
-    typeset = typeset_job(Job(load_article(source), target))
-    assert typeset.result.ok
-    target.parent.mkdir()
-    target.write_bytes(dict(typeset.files)[target])
-    (report,) = check([source], CheckOptions(output_dir=target.parent))
-    assert "no font draws '👋' (U+1F44B): it prints as an empty box" in [
-        d.message for d in report.diagnostics if d.code == "C203"]
+    assert "no font draws '👋' (U+1F44B): it prints as an empty box" in typeset_and_check(project, source)
+
+
+@pytest.fixture
+def no_machine_fonts(tmp_path, monkeypatch, fresh_font_configuration):
+    """Fontconfig without the machine's fonts, as on a bare server: only handout's own fonts draw.
+
+    WeasyPrint loads a fresh fontconfig configuration, from FONTCONFIG_FILE, for each
+    font configuration it makes."""
+    config = tmp_path / "fonts.conf"
+    config.write_text('<?xml version="1.0"?>\n<fontconfig></fontconfig>\n')
+    monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+
+
+SIGNS_ARTICLE = Path(__file__).parent / "signs" / "symbol-classes.md"
+
+
+@pytest.mark.parametrize("theme", ["handout", "two-column", "tufte", "large-print"])
+def test_every_kind_of_sign_prints_from_handouts_own_fonts_in_every_theme(project, no_machine_fonts, theme):
+    """Arrows, check marks and boxes, stars, warning signs, math, emoji sequences: no box,
+    even where the machine has no fonts of its own."""
+    assert typeset_and_check(project, SIGNS_ARTICLE, theme) == []
+
+
+def test_without_dejavu_sans_the_check_finds_the_dingbats_boxes(project, no_machine_fonts, monkeypatch):
+    monkeypatch.setattr(fonts, "SYMBOL_FAMILIES", [f for f in fonts.SYMBOL_FAMILIES if f != "DejaVu Sans"])
+    boxes = typeset_and_check(project, SIGNS_ARTICLE)
+    for sign in "☐☒✗✘✦➔⟹":
+        assert f"no font draws '{sign}' (U+{ord(sign):04X}): it prints as an empty box" in boxes
 
 
 def test_sequences_the_emoji_font_cannot_draw_lose_their_modifiers_only():

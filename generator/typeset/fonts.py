@@ -35,7 +35,8 @@ from ..article import language_of
 FAMILIES = {
     "Noto Serif": ("fontpkg_noto_serif", "files/NotoSerif[wdth,wght].ttf", "files/NotoSerif-Italic[wdth,wght].ttf"),
     "Noto Sans": ("fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf", "files/NotoSans-Italic[wdth,wght].ttf"),
-    "JetBrains Mono": ("fontpkg_jetbrains_mono", "files/JetBrainsMono[wght].ttf", "files/JetBrainsMono-Italic[wght].ttf"),
+    "JetBrains Mono": (
+        "fontpkg_jetbrains_mono", "files/JetBrainsMono[wght].ttf", "files/JetBrainsMono-Italic[wght].ttf"),
     "Noto Sans SC": ("justmytype_intl_cjk", "fonts/ofl/notosanssc/NotoSansSC[wght].ttf", None),
     "Noto Sans TC": ("justmytype_intl_cjk", "fonts/ofl/notosanstc/NotoSansTC[wght].ttf", None),
     "Noto Sans JP": ("justmytype_intl_cjk", "fonts/ofl/notosansjp/NotoSansJP[wght].ttf", None),
@@ -44,17 +45,24 @@ FAMILIES = {
     "Noto Sans Hebrew": ("justmytype_intl_rtl", "fonts/ofl/notosanshebrew/NotoSansHebrew[wdth,wght].ttf", None),
     "Noto Sans Devanagari": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf", None),
     "Noto Sans Thai": ("fontpkg_noto_sans_thai", "files/NotoSansThai[wdth,wght].ttf", None),
-    "Noto Sans Bengali": ("justmytype_intl_south_asia", "fonts/ofl/notosansbengali/NotoSansBengali[wdth,wght].ttf", None),
+    "Noto Sans Bengali": (
+        "justmytype_intl_south_asia", "fonts/ofl/notosansbengali/NotoSansBengali[wdth,wght].ttf", None),
     "Noto Sans Tamil": ("justmytype_intl_south_asia", "fonts/ofl/notosanstamil/NotoSansTamil[wdth,wght].ttf", None),
     "Noto Sans Telugu": ("justmytype_intl_south_asia", "fonts/ofl/notosanstelugu/NotoSansTelugu[wdth,wght].ttf", None),
     "Noto Sans Lao": ("justmytype_intl_sea", "fonts/ofl/notosanslao/NotoSansLao[wdth,wght].ttf", None),
     "Noto Sans Khmer": ("justmytype_intl_sea", "fonts/ofl/notosanskhmer/NotoSansKhmer[wdth,wght].ttf", None),
     "Noto Sans Myanmar": ("justmytype_intl_sea", "fonts/ofl/notosansmyanmar/NotoSansMyanmar[wdth,wght].ttf", None),
-    "Noto Sans Ethiopic": ("justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf", None),
+    "Noto Sans Ethiopic": (
+        "justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf", None),
     **{f"Noto Sans {script}": ("manimgx_fonts", f"NotoSans{script}[wght].ttf", None) for script in (
         "Armenian", "Georgian", "Gujarati", "Gurmukhi", "Kannada", "Malayalam", "Oriya", "Sinhala", "Symbols")},
     "Noto Emoji": ("manimgx_fonts", "NotoEmoji[wght].ttf", None),
+    # Dingbats and math signs no Noto package on PyPI has (Noto Sans Symbols 2, Noto Sans
+    # Math): ☐ ☒ ✗ ✘ ✦ ✩ ➔ ⟹ ...; DejaVu as matplotlib ships it (Bitstream Vera licence).
+    "DejaVu Sans": ("matplotlib", "mpl-data/fonts/ttf/DejaVuSans.ttf", None),
 }
+# Families shipped as a static font (one weight), not a variable one.
+STATIC_FAMILIES = {"DejaVu Sans": 400}
 # Han characters are drawn differently in each region: the article's
 # language picks which CJK family is asked first.
 CJK_BY_LANGUAGE = {"ja": "Noto Sans JP", "ko": "Noto Sans KR", "zh-hant": "Noto Sans TC"}
@@ -67,8 +75,9 @@ SCRIPT_FAMILIES = [
     "Noto Sans Kannada", "Noto Sans Malayalam", "Noto Sans Oriya", "Noto Sans Sinhala",
 ]
 # Signs no text family draws (arrows, dingbats), then emoji, monochrome as print wants them:
-# last, so that a character with a text form (a digit, '#', a heart) keeps it.
-SYMBOL_FAMILIES = ["Noto Sans Symbols", "Noto Emoji"]
+# after the text fonts, so that a character with a text form (a digit, '#', a heart) keeps
+# it; then DejaVu Sans for the signs no Noto font draws.
+SYMBOL_FAMILIES = ["Noto Sans Symbols", "Noto Emoji", "DejaVu Sans"]
 EMOJI_FAMILY = "Noto Emoji"
 # An emoji with what changes it: the emoji form (VS16), a keycap, a skin tone, a tag
 # sequence (a region's flag), another emoji joined with ZWJ. The emoji font shapes such
@@ -117,7 +126,7 @@ def packaged_fonts() -> tuple[FontFile, ...]:
             continue
         for style, name in (("normal", upright), ("italic", italic)):
             if name and (root / name).is_file():
-                found.append(FontFile(family, style, root / name))
+                found.append(FontFile(family, style, root / name, STATIC_FAMILIES.get(family)))
     return tuple(found)
 
 
@@ -282,7 +291,7 @@ def cut_to(font: FontFile, characters: str) -> list[FontFile]:
     characters += " \u00a0\u3000" + unicodedata.normalize("NFKD", characters)
     key = hashlib.sha256(f"{font.path}|{font.path.stat().st_size}|{characters}|{hb_version()}".encode())
     targets = {weight: cache_dir() / f"{font.family.replace(' ', '')}-{weight}-{key.hexdigest()[:16]}.ttf"
-               for weight in STATIC_WEIGHTS}
+               for weight in ((font.weight,) if font.weight else STATIC_WEIGHTS)}
     for weight, target in targets.items():
         if not target.is_file():
             make_static(font.path, weight, target, characters)
