@@ -33,17 +33,10 @@ def empty_cache(tmp_path, monkeypatch):
     fonts.coverage.cache_clear()
 
 
-def test_a_fonts_character_map_is_read_once_then_from_the_cache(empty_cache):
-    font = next(f for f in fonts.packaged_fonts() if f.family == "Noto Sans Hebrew")
-    first = fonts.coverage(font.path)
-    assert first == frozenset(TTFont(font.path).getBestCmap())
-    (cached,) = empty_cache.glob("coverage-*.txt")
-    fonts.coverage.cache_clear()
-    assert fonts.coverage(font.path) == first
-    # What a later build reads is the cache file, not the font.
-    cached.write_text("5d0-5d1\n")
-    fonts.coverage.cache_clear()
-    assert fonts.coverage(font.path) == {0x5D0, 0x5D1}
+def test_a_fonts_coverage_is_its_character_map():
+    for family in ("Noto Sans Hebrew", "Noto Sans SC", "DejaVu Sans"):
+        font = next(f for f in fonts.packaged_fonts() if f.family == family)
+        assert fonts.coverage(font.path) == frozenset(TTFont(font.path).getBestCmap()), family
 
 
 EMOJI_ARTICLE = Path(__file__).parent / "corpus" / "emoji-symbols.md"
@@ -77,20 +70,53 @@ def fresh_font_configuration():
     pdf.font_configuration.cache_clear()
 
 
+def typeset_and_check(project: Path, source: Path, theme: str | None = None) -> list[str]:
+    """`source` typeset in this process (with this process's fonts), then checked: its C203 messages."""
+    config = Config()
+    typesetter = start_worker(Setup(BuildOptions(config=config, theme=theme), config, read_policy(project, []),
+                                    project, {}))
+    target = project / "output" / theme / f"{source.stem}.pdf" if theme else project / "output" / f"{source.stem}.pdf"
+    typeset = typeset_job(typesetter, Job(load_article(source), target))
+    assert typeset.result.ok, typeset.result.error
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(dict(typeset.files)[target])
+    (report,) = check([source], CheckOptions(output_dir=target.parent))
+    return [d.message for d in report.diagnostics if d.code == "C203"]
+
+
 def test_without_the_emoji_fallback_the_check_finds_the_boxes(project, monkeypatch, fresh_font_configuration):
     """The negative of the corpus tests: what the emoji font prevents, the check sees."""
     monkeypatch.setattr(fonts, "SYMBOL_FAMILIES", [f for f in fonts.SYMBOL_FAMILIES if f != fonts.EMOJI_FAMILY])
-    config = Config()
-    typesetter = start_worker(Setup(BuildOptions(config=config), config, read_policy(project, []), project, {}))
     source = write(project / "content" / "a.md", "Wave 👋 and party 🎉 at the clinic today.\n")
-    target = project / "output" / "a.pdf"
-    typeset = typeset_job(typesetter, Job(load_article(source), target))
-    assert typeset.result.ok
-    target.parent.mkdir()
-    target.write_bytes(dict(typeset.files)[target])
-    (report,) = check([source], CheckOptions(output_dir=target.parent))
-    assert "no font draws '👋' (U+1F44B): it prints as an empty box" in [
-        d.message for d in report.diagnostics if d.code == "C203"]
+    assert "no font draws '👋' (U+1F44B): it prints as an empty box" in typeset_and_check(project, source)
+
+
+@pytest.fixture
+def no_machine_fonts(tmp_path, monkeypatch, fresh_font_configuration):
+    """Fontconfig without the machine's fonts, as on a bare server: only handout's own fonts draw.
+
+    WeasyPrint loads a fresh fontconfig configuration, from FONTCONFIG_FILE, for each
+    font configuration it makes."""
+    config = tmp_path / "fonts.conf"
+    config.write_text('<?xml version="1.0"?>\n<fontconfig></fontconfig>\n')
+    monkeypatch.setenv("FONTCONFIG_FILE", str(config))
+
+
+SIGNS_ARTICLE = Path(__file__).parent / "signs" / "symbol-classes.md"
+
+
+@pytest.mark.parametrize("theme", ["handout", "two-column", "tufte", "large-print"])
+def test_every_kind_of_sign_prints_from_handouts_own_fonts_in_every_theme(project, no_machine_fonts, theme):
+    """Arrows, check marks and boxes, stars, warning signs, math, emoji sequences: no box,
+    even where the machine has no fonts of its own."""
+    assert typeset_and_check(project, SIGNS_ARTICLE, theme) == []
+
+
+def test_without_dejavu_sans_the_check_finds_the_dingbats_boxes(project, no_machine_fonts, monkeypatch):
+    monkeypatch.setattr(fonts, "SYMBOL_FAMILIES", [f for f in fonts.SYMBOL_FAMILIES if f != "DejaVu Sans"])
+    boxes = typeset_and_check(project, SIGNS_ARTICLE)
+    for sign in "☐☒✗✘✦➔⟹":
+        assert f"no font draws '{sign}' (U+{ord(sign):04X}): it prints as an empty box" in boxes
 
 
 def test_sequences_the_emoji_font_cannot_draw_lose_their_modifiers_only():
@@ -105,3 +131,29 @@ def test_sequences_the_emoji_font_cannot_draw_lose_their_modifiers_only():
 def test_a_keycap_emoji_is_a_sign_not_a_word():
     # The PDF gives a keycap back as no text: its digit must not be missed by the check.
     assert words("press 1\ufe0f\u20e3 or #\ufe0f\u20e3, not 2 or #3") == ["press", "or", "not", "2", "or", "3"]
+
+
+def test_the_text_fonts_are_made_static_whole_and_at_their_weight(empty_cache):
+    fonts.text_fonts.cache_clear()
+    try:
+        made = fonts.text_fonts()
+    finally:
+        fonts.text_fonts.cache_clear()
+    sources = {(f.family, f.style): f.path for f in fonts.packaged_fonts()}
+    for font in made:
+        static = TTFont(font.path)
+        assert "fvar" not in static and "gvar" not in static, font
+        assert set(static.getBestCmap()) == set(TTFont(sources[font.family, font.style]).getBestCmap()), font
+    serif = {font.weight: TTFont(font.path) for font in made if (font.family, font.style) == ("Noto Serif", "normal")}
+    # Bold is drawn bold: its stems are wider, so its 'a' is too.
+    assert serif[700]["hmtx"]["a"][0] > serif[400]["hmtx"]["a"][0]
+
+
+def test_a_cut_of_a_fallback_font_holds_its_characters_and_no_others(empty_cache):
+    hebrew = next(f for f in fonts.packaged_fonts() if f.family == "Noto Sans Hebrew")
+    cuts = fonts.cut_to(hebrew, "שלום")
+    assert [cut.weight for cut in cuts] == list(fonts.STATIC_WEIGHTS)
+    for cut in cuts:
+        font = TTFont(cut.path)
+        assert "fvar" not in font
+        assert set(map(chr, font.getBestCmap())) == set("שלום \u00a0")

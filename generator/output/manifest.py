@@ -76,7 +76,7 @@ def build_digest(template_roots: list[Path], settings: list[Path], options: str)
     """What every handout of a build shares: handout, its fonts, templates, settings, options."""
     versions = [
         f"{name}={importlib.metadata.version(name)}"
-        for name in ("weasyprint", "pygments", "markdown-it-py", "mdit-py-plugins", *fonts.font_packages())
+        for name in ("weasyprint", "pygments", "markdown-it-py", "mdit-py-plugins", "uharfbuzz", *fonts.font_packages())
     ]
     code = sorted(CODE.rglob("*.py"))
     return digest(__version__, *versions, files_digest(template_roots + settings + code), options,

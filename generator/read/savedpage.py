@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
-
 from ..article import LANG_TAG, Removal
 from ..diagnostics import Diagnostic
 from ..errors import ArticleError
@@ -77,6 +75,8 @@ class SavedPage:
 
 def extract(data: bytes, path: Path) -> SavedPage:
     """The article of a saved page, as Markdown, with what was left out reported."""
+    import trafilatura  # a fifth of a second to import: only where a saved page is read
+
     document = trafilatura.bare_extraction(
         data, include_comments=False, include_formatting=True, include_links=True, include_images=True,
         include_tables=True, with_metadata=True, favor_precision=True)
@@ -97,6 +97,8 @@ def extract(data: bytes, path: Path) -> SavedPage:
 
 
 def page_tree(data: bytes, path: Path):
+    import trafilatura
+
     tree = trafilatura.load_html(data)
     if tree is None:
         raise ArticleError("not an HTML page that can be read", path)

@@ -7,7 +7,7 @@ licensed), and is declared to WeasyPrint with @font-face rules.
 
 The packages ship variable fonts. WeasyPrint turns a variable font into a
 static one for every PDF that uses it, which took most of a build's time; so
-the text families are made static once per weight, with fontTools, into a
+the text families are made static once per weight, with HarfBuzz, into a
 cache folder that all later builds share (HANDOUT_CACHE_DIR, else the user's
 cache folder). The fonts for other scripts (CJK ones are 10 MB and more) are
 cut down to the characters an article uses and made static, also cached; each
@@ -16,11 +16,9 @@ cut gets a family name of its own, which the theme's font lists then name.
 
 from __future__ import annotations
 
-import copy
 import functools
 import hashlib
 import importlib.util
-import io
 import os
 import re
 import unicodedata
@@ -29,15 +27,16 @@ from pathlib import Path
 
 from ..article import language_of
 from ..output.files import write_atomically
-from ..pool import die_with_parent
 
-# fontTools is imported where fonts are made: a build with nothing to make never loads it.
+# HarfBuzz and fontTools are imported where fonts are made or read: a build with nothing to
+# make never loads them.
 
 # family -> (package, file for upright, file for italic or None)
 FAMILIES = {
     "Noto Serif": ("fontpkg_noto_serif", "files/NotoSerif[wdth,wght].ttf", "files/NotoSerif-Italic[wdth,wght].ttf"),
     "Noto Sans": ("fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf", "files/NotoSans-Italic[wdth,wght].ttf"),
-    "JetBrains Mono": ("fontpkg_jetbrains_mono", "files/JetBrainsMono[wght].ttf", "files/JetBrainsMono-Italic[wght].ttf"),
+    "JetBrains Mono": (
+        "fontpkg_jetbrains_mono", "files/JetBrainsMono[wght].ttf", "files/JetBrainsMono-Italic[wght].ttf"),
     "Noto Sans SC": ("justmytype_intl_cjk", "fonts/ofl/notosanssc/NotoSansSC[wght].ttf", None),
     "Noto Sans TC": ("justmytype_intl_cjk", "fonts/ofl/notosanstc/NotoSansTC[wght].ttf", None),
     "Noto Sans JP": ("justmytype_intl_cjk", "fonts/ofl/notosansjp/NotoSansJP[wght].ttf", None),
@@ -46,17 +45,24 @@ FAMILIES = {
     "Noto Sans Hebrew": ("justmytype_intl_rtl", "fonts/ofl/notosanshebrew/NotoSansHebrew[wdth,wght].ttf", None),
     "Noto Sans Devanagari": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf", None),
     "Noto Sans Thai": ("fontpkg_noto_sans_thai", "files/NotoSansThai[wdth,wght].ttf", None),
-    "Noto Sans Bengali": ("justmytype_intl_south_asia", "fonts/ofl/notosansbengali/NotoSansBengali[wdth,wght].ttf", None),
+    "Noto Sans Bengali": (
+        "justmytype_intl_south_asia", "fonts/ofl/notosansbengali/NotoSansBengali[wdth,wght].ttf", None),
     "Noto Sans Tamil": ("justmytype_intl_south_asia", "fonts/ofl/notosanstamil/NotoSansTamil[wdth,wght].ttf", None),
     "Noto Sans Telugu": ("justmytype_intl_south_asia", "fonts/ofl/notosanstelugu/NotoSansTelugu[wdth,wght].ttf", None),
     "Noto Sans Lao": ("justmytype_intl_sea", "fonts/ofl/notosanslao/NotoSansLao[wdth,wght].ttf", None),
     "Noto Sans Khmer": ("justmytype_intl_sea", "fonts/ofl/notosanskhmer/NotoSansKhmer[wdth,wght].ttf", None),
     "Noto Sans Myanmar": ("justmytype_intl_sea", "fonts/ofl/notosansmyanmar/NotoSansMyanmar[wdth,wght].ttf", None),
-    "Noto Sans Ethiopic": ("justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf", None),
+    "Noto Sans Ethiopic": (
+        "justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf", None),
     **{f"Noto Sans {script}": ("manimgx_fonts", f"NotoSans{script}[wght].ttf", None) for script in (
         "Armenian", "Georgian", "Gujarati", "Gurmukhi", "Kannada", "Malayalam", "Oriya", "Sinhala", "Symbols")},
     "Noto Emoji": ("manimgx_fonts", "NotoEmoji[wght].ttf", None),
+    # Dingbats and math signs no Noto package on PyPI has (Noto Sans Symbols 2, Noto Sans
+    # Math): ☐ ☒ ✗ ✘ ✦ ✩ ➔ ⟹ ...; DejaVu as matplotlib ships it (Bitstream Vera licence).
+    "DejaVu Sans": ("matplotlib", "mpl-data/fonts/ttf/DejaVuSans.ttf", None),
 }
+# Families shipped as a static font (one weight), not a variable one.
+STATIC_FAMILIES = {"DejaVu Sans": 400}
 # Han characters are drawn differently in each region: the article's
 # language picks which CJK family is asked first.
 CJK_BY_LANGUAGE = {"ja": "Noto Sans JP", "ko": "Noto Sans KR", "zh-hant": "Noto Sans TC"}
@@ -69,8 +75,9 @@ SCRIPT_FAMILIES = [
     "Noto Sans Kannada", "Noto Sans Malayalam", "Noto Sans Oriya", "Noto Sans Sinhala",
 ]
 # Signs no text family draws (arrows, dingbats), then emoji, monochrome as print wants them:
-# last, so that a character with a text form (a digit, '#', a heart) keeps it.
-SYMBOL_FAMILIES = ["Noto Sans Symbols", "Noto Emoji"]
+# after the text fonts, so that a character with a text form (a digit, '#', a heart) keeps
+# it; then DejaVu Sans for the signs no Noto font draws.
+SYMBOL_FAMILIES = ["Noto Sans Symbols", "Noto Emoji", "DejaVu Sans"]
 EMOJI_FAMILY = "Noto Emoji"
 # An emoji with what changes it: the emoji form (VS16), a keycap, a skin tone, a tag
 # sequence (a region's flag), another emoji joined with ZWJ. The emoji font shapes such
@@ -119,7 +126,7 @@ def packaged_fonts() -> tuple[FontFile, ...]:
             continue
         for style, name in (("normal", upright), ("italic", italic)):
             if name and (root / name).is_file():
-                found.append(FontFile(family, style, root / name))
+                found.append(FontFile(family, style, root / name, STATIC_FAMILIES.get(family)))
     return tuple(found)
 
 
@@ -130,47 +137,59 @@ def cache_dir() -> Path:
 
 
 def instance_path(font: FontFile, weight: int) -> Path:
-    import fontTools
-
     stat = font.path.stat()
-    key = hashlib.sha256(f"{font.path}|{stat.st_size}|{stat.st_mtime_ns}|{weight}|{fontTools.version}".encode())
+    key = hashlib.sha256(f"{font.path}|{stat.st_size}|{stat.st_mtime_ns}|{weight}|{hb_version()}".encode())
     return cache_dir() / f"{font.family.replace(' ', '')}-{font.style}-{weight}-{key.hexdigest()[:12]}.ttf"
 
 
-def make_instance(source: Path, weight: int, target: Path) -> None:
-    """Write `source` at `weight` as a static font (a few seconds a font)."""
-    from fontTools.ttLib import TTFont
-    from fontTools.varLib import instancer
+def hb_version() -> str:
+    """The HarfBuzz that makes the static fonts: a new one may make other bytes."""
+    import uharfbuzz
 
-    variable = TTFont(source, recalcTimestamp=False)  # the same bytes on every machine
-    axes = {axis.axisTag for axis in variable["fvar"].axes}
-    location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
-    save_font(instancer.instantiateVariableFont(variable, location, static=True, updateFontNames=True), target)
+    return uharfbuzz.__version__
+
+
+def make_static(source: Path, weight: int, target: Path, characters: str | None = None) -> None:
+    """Write `source` at `weight` as a static font, cut down to `characters` (else whole).
+
+    HarfBuzz's instancer, in C, does in milliseconds what fontTools' took
+    seconds for (a whole text font: about 10 s), so a first build has nothing
+    to wait for. A static font is only cut.
+    """
+    import uharfbuzz as hb
+
+    face = hb.Face(hb.Blob.from_file_path(str(source)))
+    request = hb.SubsetInput()
+    request.keep_everything()  # every layout feature, name and table; the same bytes on every machine
+    if characters is not None:
+        request.unicode_set.clear()
+        request.unicode_set.update(map(ord, characters))
+        request.glyph_set.clear()
+    if face.axis_infos:
+        request.pin_all_axes_to_default(face)
+        request.pin_axis_location(face, "wght", weight)
+    static = hb.subset(face, request)
+    if static is None:
+        raise RuntimeError(f"HarfBuzz could not make a static font of {source}")
+    # Parallel builds may make the same file at once: each renames a whole copy into place.
+    write_atomically(target, static.blob.data)
 
 
 @functools.cache
 def text_fonts() -> tuple[FontFile, ...]:
     """The text families as static fonts at each weight the themes use.
 
-    The first build on a machine makes them (about 30 s of work, spread over
-    the cores); every later build finds them in the cache.
+    The first build on a machine makes them (well under a second); every
+    later build finds them in the cache.
     """
     wanted = [
         (font, weight, instance_path(font, weight))
         for font in packaged_fonts() if font.family not in FALLBACK_FAMILIES
         for weight in STATIC_WEIGHTS
     ]
-    missing = [(font.path, weight, path) for font, weight, path in wanted if not path.is_file()]
-    if len(missing) > 1:
-        import concurrent.futures
-
-        # Killed with the build, as its typesetting workers are: a killed first build
-        # left them making fonts for nobody.
-        with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1),
-                                                    initializer=die_with_parent) as pool:
-            list(pool.map(make_instance, *zip(*missing)))
-    elif missing:
-        make_instance(*missing[0])
+    for font, weight, path in wanted:
+        if not path.is_file():
+            make_static(font.path, weight, path)
     return tuple(FontFile(font.family, font.style, path, weight) for font, weight, path in wanted)
 
 
@@ -234,74 +253,29 @@ def shapeable(text: str) -> str:
 def coverage(path: Path) -> frozenset[int]:
     """The code points a font draws.
 
-    Reading a font's character map with fontTools takes about 50 ms, and
-    every build (every batch worker) asks for nine fonts; so the map is
-    kept in the cache folder as ranges, read back in well under a millisecond.
+    HarfBuzz reads a font's character map in about a millisecond (fontTools took
+    50 ms to 200 ms a font, seconds for a first build that asked many fonts).
     """
-    stat = path.stat()
-    key = hashlib.sha256(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    cached = cache_dir() / f"coverage-{key}.txt"
-    try:
-        return frozenset(
-            code for line in cached.read_text().split()
-            for start, end in [line.split("-")] for code in range(int(start, 16), int(end, 16) + 1)
-        )
-    except (OSError, ValueError):
-        pass
-    from fontTools.ttLib import TTFont
+    import uharfbuzz as hb
 
-    codes = frozenset(TTFont(path, lazy=True).getBestCmap())
-    write_atomically(cached, code_ranges(codes))
-    return codes
-
-
-def code_ranges(codes: frozenset[int]) -> bytes:
-    """Code points as runs, one "start-end" line (hexadecimal) each."""
-    runs: list[list[int]] = []
-    for code in sorted(codes):
-        if runs and runs[-1][1] == code - 1:
-            runs[-1][1] = code
-        else:
-            runs.append([code, code])
-    return "".join(f"{start:x}-{end:x}\n" for start, end in runs).encode()
+    return frozenset(hb.Face(hb.Blob.from_file_path(str(path))).unicodes)
 
 
 def cut_to(font: FontFile, characters: str) -> list[FontFile]:
-    """`font` cut down to `characters`, at each weight, static: a moment's work, cached."""
-    import fontTools
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-    from fontTools.varLib import instancer
-
+    """`font` cut down to `characters`, at each weight, static: milliseconds, cached."""
     # Spaces too: between CJK runs the renderer may take them from the same font; and
     # the parts of composed characters, which shaping may draw apart (Thai SARA AM).
     characters += " \u00a0\u3000" + unicodedata.normalize("NFKD", characters)
-    key = hashlib.sha256(f"{font.path}|{font.path.stat().st_size}|{characters}|{fontTools.version}".encode())
+    key = hashlib.sha256(f"{font.path}|{font.path.stat().st_size}|{characters}|{hb_version()}".encode())
     targets = {weight: cache_dir() / f"{font.family.replace(' ', '')}-{weight}-{key.hexdigest()[:16]}.ttf"
-               for weight in STATIC_WEIGHTS}
-    if not all(path.is_file() for path in targets.values()):
-        cut = TTFont(font.path, recalcTimestamp=False)
-        options = subset.Options()
-        options.layout_features, options.name_IDs, options.notdef_outline = ["*"], ["*"], True
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(text=characters)
-        subsetter.subset(cut)
-        axes = {axis.axisTag for axis in cut["fvar"].axes}
-        for weight, target in targets.items():
-            location = {"wght": weight, **({"wdth": 100} if "wdth" in axes else {})}
-            save_font(instancer.instantiateVariableFont(copy.deepcopy(cut), location, static=True), target)
+               for weight in ((font.weight,) if font.weight else STATIC_WEIGHTS)}
+    for weight, target in targets.items():
+        if not target.is_file():
+            make_static(font.path, weight, target, characters)
     # A name of its own: two articles' cuts of one family, in one worker, must not pass for
     # one font (the renderer would draw one's glyphs with the other's file: empty boxes).
     family = f"{font.family} {key.hexdigest()[:8]}"
     return [FontFile(family, font.style, path, weight) for weight, path in targets.items()]
-
-
-def save_font(font, target: Path) -> None:
-    """Write a fontTools font to the cache through the one atomic writer: parallel builds
-    may make the same file at once, and each renames a whole copy of its own into place."""
-    stream = io.BytesIO()
-    font.save(stream)
-    write_atomically(target, stream.getvalue())
 
 
 def font_face_css(fonts: tuple[FontFile, ...] | list[FontFile]) -> str:
