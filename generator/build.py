@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import gc
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,6 +134,10 @@ class Setup:
     environment: dict[str, str | None]
     # Where the files every handout shares live (themes, templates, fonts).
     shared_roots: tuple[Path, ...] = ()
+    # The workers' temporary folder, removed by the build when they are done: WeasyPrint
+    # copies the fonts into a folder it removes only when its font configuration is freed,
+    # and a worker ends (or is killed) without freeing it, which filled /tmp with fonts.
+    scratch: Path | None = None
 
 
 def build(paths: list[Path], options: BuildOptions = BuildOptions(),
@@ -272,9 +277,10 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
     # Longest first, so no worker is left with a long article while the other idles.
     order = sorted(jobs, key=lambda index: -len(jobs[index].article.body))
     seconds = setup.config.limits.render_seconds
-    yield from pool.run({index: jobs[index] for index in order}, typeset_job, start_worker, setup, workers,
-                        TASKS_PER_WORKER, lost=job_lost, overran=functools.partial(job_overran, seconds),
-                        seconds=seconds)
+    with tempfile.TemporaryDirectory(prefix="handout-build-", ignore_cleanup_errors=True) as scratch:
+        yield from pool.run({index: jobs[index] for index in order}, typeset_job, start_worker,
+                            dataclasses.replace(setup, scratch=Path(scratch)), workers, TASKS_PER_WORKER,
+                            lost=job_lost, overran=functools.partial(job_overran, seconds), seconds=seconds)
 
 
 def job_lost(job: Job, why: str) -> Typeset:
@@ -311,6 +317,8 @@ def start_worker(setup: Setup) -> Typesetter:
 
     os.chdir(setup.cwd)
     mirror_environment(setup.environment)
+    if setup.scratch is not None:
+        tempfile.tempdir = str(setup.scratch)
     fonts.text_fonts()
     return Typesetter(setup, render.Renderer(setup.options.project_dir, setup.config.defaults,
                                              setup.options.extra_css))

@@ -136,6 +136,21 @@ def test_workers_have_the_environment_of_their_own_build(project):
     assert done.stdout.split() == ["D:19700101000000Z", "D:20240305000000Z"]
 
 
+def test_a_build_leaves_nothing_in_the_temporary_folder(project, tmp_path):
+    # Each worker's WeasyPrint copied the fonts into a folder of /tmp that nothing
+    # removed when the worker ended: days of builds filled the disk.
+    for name in "abc":
+        write(project / "content" / f"{name}.md", f"# {name}\n\nText with a theme font.\n")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    done = subprocess.run([sys.executable, "-m", "generator", "build", "--jobs", "2"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert len(list((project / "output").glob("*.pdf"))) == 3
+    assert sorted(p.name for p in scratch.iterdir()) == []
+
+
 def test_rebuild_skips_unchanged_handouts_and_rebuilds_what_changed(project):
     write(project / "content" / "a.md", "First.\n\n![chart](chart.png)\n")
     write(project / "content" / "b.md", "Second.\n")
