@@ -47,6 +47,9 @@ class Metadata:
     paper: str | None = None
     cover: bool | None = None
     toc: bool | None = None
+    # A line for one recipient ("Prepared for {{ recipient.name }}"), printed in the theme's
+    # personal area; filled in by `handout mail`, left out of a plain build.
+    personal: str | None = None
 
 
 @dataclass(frozen=True)

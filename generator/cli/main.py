@@ -319,7 +319,7 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
             sys.exit(0 if status == "sent" else 1)
         with mail.stop_requests() as stop:
             if not send:
-                show_outbox(mail.write_outbox(merge, output_dir / "outbox", stop), merge.settings.sender)
+                show_outbox(mail.write_outbox(merge, output_dir / "outbox", stop))
                 return
             log = mail.SendLog(output_dir / "mail-log.jsonl")
             report = mail.send(merge, log, limit, resend, stop=stop,
@@ -334,14 +334,15 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
     sys.exit(1 if report.failed or report.stopped else 0)
 
 
-def show_outbox(outbox, sender: str) -> None:
-    from ..mail import compose
+def show_outbox(outbox) -> None:
+    import email
+    import email.policy
 
     click.echo(f"Dry run: {outbox.written} messages ({outbox.size / 1024 / 1024:.1f} MB) written to "
                f"{display_path(outbox.folder)}/; nothing was sent (--send sends them).")
     if outbox.stopped:
         raise MailError("stopped by a signal (Ctrl-C) before the last message was written")
-    first = compose(outbox.first, sender)
+    first = email.message_from_bytes(outbox.first.read_bytes(), policy=email.policy.default)
     click.echo(f"First message:\n  From: {first['From']}\n  To: {first['To']}\n  Subject: {first['Subject']}")
     for line in first.get_body(("plain",)).get_content().strip().splitlines()[:6]:
         click.echo(f"  | {line}")

@@ -19,17 +19,20 @@ MAX_NAME = 40
 
 @dataclass(frozen=True)
 class Handout:
-    """The PDF a recipient gets: where it is, the name it is attached under, its bytes' SHA-256."""
+    """The PDF a recipient gets: where it is, the name it is attached under, its bytes' SHA-256,
+    and the SHA-256 of what it says: of the PDF before it was encrypted with the recipient's
+    password (encryption is new bytes each time, the same handout)."""
 
     path: Path
     filename: str
     digest: bytes
+    content: bytes
 
     @classmethod
-    def of(cls, path: Path, filename: str | None = None) -> Handout:
+    def of(cls, path: Path, filename: str | None = None, content: bytes | None = None) -> Handout:
         with path.open("rb") as pdf:
             digest = hashlib.file_digest(pdf, "sha256").digest()
-        return cls(path, filename or path.name, digest)
+        return cls(path, filename or path.name, digest, content or digest)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Letter:
         recipient = self.recipient
         return hashlib.sha256(b"\0".join([
             recipient.email.lower().encode(), ",".join(recipient.cc + recipient.bcc).encode(),
-            self.subject.encode(), self.body.encode(), self.handout.digest,
+            self.subject.encode(), self.body.encode(), self.handout.content,
         ])).hexdigest()
 
 

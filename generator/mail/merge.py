@@ -19,9 +19,9 @@ from pathlib import Path
 from ..config import MEGABYTE
 from ..errors import HandoutError, MailError, TemplateTimeout, location
 from ..output.files import write_atomically
-from .compose import Handout, Letter, compose
+from .compose import Letter, compose
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
-from .personal import handouts_for, private_folder
+from .personal import Handouts, handouts_for, private_folder
 from .recipients import Recipients, read_recipients, write_rows
 from .smtp import (
     SmtpSettings,
@@ -50,15 +50,16 @@ class Merge:
 
     recipients: Recipients
     template: MessageTemplate
-    handouts: dict[int, Handout]
+    handouts: Handouts
     settings: SmtpSettings
     notices: tuple[str, ...] = ()  # for the user, once, before anything is written or sent
 
     def letters(self) -> Iterator[Letter]:
-        """Each recipient's letter, filled in as it is asked for."""
+        """Each recipient's letter, filled in as it is asked for: its handout too, when it is
+        made for them (stamped or encrypted), in place of the last one's."""
         for recipient in self.recipients.rows:
             subject, body = render_for(self.template, recipient.fields, recipient.row)
-            yield Letter(recipient, subject, body, self.handouts[recipient.row])
+            yield Letter(recipient, subject, body, self.handouts.handout(recipient))
 
 
 @contextlib.contextmanager
@@ -80,7 +81,7 @@ def prepared(recipients_csv: Path, article: Path, message: Path, config, build_o
     max_bytes = int((max_size_mb or config.mail.max_size_mb) * MEGABYTE)
     with private_folder() as workspace:
         handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
-        merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices))
+        merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices, handouts.how))
         check(merge, max_bytes)
         yield merge
 
@@ -90,11 +91,10 @@ def check(merge: Merge, max_bytes: int) -> None:
     MAX_PROBLEMS rows at once (a template too slow for one row stops the check there)."""
     problems: list[MailError] = []
     for recipient in merge.recipients.rows:
-        handout = merge.handouts[recipient.row]
-        size = handout.path.stat().st_size
+        size = merge.handouts.most_bytes(recipient.row)
         try:
             if size > max_bytes:
-                raise MailError(f"row {recipient.row}: {handout.filename} is {size / MEGABYTE:.1f} MB,"
+                raise MailError(f"row {recipient.row}: the handout is {size / MEGABYTE:.1f} MB,"
                                 f" over the {max_bytes / MEGABYTE:.1f} MB budget")
             render_for(merge.template, recipient.fields, recipient.row)
         except MailError as exc:
@@ -113,7 +113,7 @@ class Outbox:
     folder: Path
     written: int = 0
     size: int = 0
-    first: Letter | None = None  # for a preview
+    first: Path | None = None  # the first message, for a preview
     stopped: bool = False  # by Ctrl-C, before the last
 
 
@@ -134,10 +134,11 @@ def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None
             outbox.stopped = True
             break
         data = compose(letter, merge.settings.sender).as_bytes()
-        write_atomically(folder / outbox_name(number, letter.recipient.email), data)
+        path = folder / outbox_name(number, letter.recipient.email)
+        write_atomically(path, data)
         outbox.written += 1
         outbox.size += len(data)
-        outbox.first = outbox.first or letter
+        outbox.first = outbox.first or path
     return outbox
 
 

@@ -1,31 +1,83 @@
-"""The handout each recipient gets: one PDF for all, or one built for each.
+"""The handout each recipient gets: one PDF for all, stamped, or one built for each.
 
-An article that uses recipient fields (`Prepared for {{ recipient.name }}`)
-is filled in for each recipient and built in parallel. Those copies and
-their PDFs hold the recipients' data, so they live in a private temporary
-folder (mode 0700) that is removed however the run ends (short of SIGKILL,
-which leaves it there, private, never in content/).
+An article whose recipient fields are only in its `personal:` line is typeset
+once and each recipient's line stamped onto it (stamp.py). One that uses
+recipient fields elsewhere (`Prepared for {{ recipient.name }}` in its text)
+is filled in for each recipient and built in full, in parallel. A `password`
+column encrypts that recipient's PDF (AES-256). Those copies and PDFs hold the
+recipients' data, so they live in a private temporary folder (mode 0700) that
+is removed however the run ends (short of SIGKILL, which leaves it there,
+private, never in content/).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
+import io
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
+from pypdf import PdfReader, PdfWriter
 
-from ..errors import MailError
+from ..errors import MailError, display_path
+from ..output.files import write_atomically
 from ..read.load import EXTENSIONS, FRONT_MATTER, SLUG, read_text, slug_for
 from .compose import Handout
 from .recipients import Recipient
+from .stamp import (
+    RECIPIENT_FIELDS,
+    STAMPS_PER_DOCUMENT,
+    Stamped,
+    filled_lines,
+    has_personal_area,
+    personal_line,
+    typeset_stamps,
+)
 from .templates import TEMPLATE_SECONDS, compile_template, fill_in
 
-PERSONAL = re.compile(r"\{[{%][^}]*\brecipient\b")
+
+@dataclass(frozen=True)
+class Prepared:
+    """Handouts made before the first message: one for all, or one built in full for each."""
+
+    by_row: dict[int, Handout]
+
+    def most_bytes(self, row: int) -> int:
+        return self.by_row[row].path.stat().st_size
+
+    def handout(self, recipient: Recipient) -> Handout:
+        return self.by_row[recipient.row]
+
+
+@dataclass(frozen=True)
+class Handouts:
+    """Each recipient's handout, as their message is made; `how` says how they were made."""
+
+    made: Prepared | Stamped
+    how: str
+    folder: Path  # private: where the one encrypted PDF of the moment is written
+
+    def most_bytes(self, row: int) -> int:
+        return self.made.most_bytes(row)
+
+    def handout(self, recipient: Recipient) -> Handout:
+        handout = self.made.handout(recipient)
+        password = recipient.fields.get("password", "")
+        return locked(handout, password, self.folder / "locked.pdf") if password else handout
+
+
+def locked(handout: Handout, password: str, target: Path) -> Handout:
+    """The handout encrypted with AES-256 (pypdf): it opens only with `password`."""
+    writer = PdfWriter(clone_from=PdfReader(handout.path))
+    writer.encrypt(user_password=password, algorithm="AES-256")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    write_atomically(target, buffer.getvalue())
+    return Handout.of(target, handout.filename, content=handout.content)
 
 
 @contextlib.contextmanager
@@ -39,17 +91,50 @@ def private_folder() -> Iterator[Path]:
 
 
 def handouts_for(article: Path, recipients: tuple[Recipient, ...], options, workspace: Path,
-                 seconds: float = TEMPLATE_SECONDS) -> dict[int, Handout]:
-    """Each recipient's handout, by row. Personal ones are built inside `workspace`."""
+                 seconds: float = TEMPLATE_SECONDS) -> Handouts:
+    """Each recipient's handout. Personal ones are made inside `workspace`."""
     from ..build import build
 
     text = read_text(article)
-    if not PERSONAL.search(text):
+    personal = personal_line(text)
+    if not RECIPIENT_FIELDS.search(text) or personal and has_personal_area(article, options):
         (result,) = build([article], options)
         if not result.ok:
             raise result.error
         shared = Handout.of(result.output)
-        return {recipient.row: shared for recipient in recipients}
+        if not personal:
+            return Handouts(Prepared({recipient.row: shared for recipient in recipients}),
+                            f"{display_path(article)}: one handout for all {len(recipients)} recipients", workspace)
+        return Handouts(stamped(article, shared, personal, recipients, options, workspace, seconds),
+                        f"{display_path(article)}: typeset once, each recipient's personal line stamped"
+                        f" onto it ({len(recipients)} recipients)", workspace)
+    where = "its personal line, in a theme with no personal area" if personal else "its text"
+    return Handouts(built_for_each(article, text, recipients, options, workspace, seconds),
+                    f"{display_path(article)}: recipient fields in {where}: a full build for each of the"
+                    f" {len(recipients)} recipients", workspace)
+
+
+def stamped(article: Path, shared: Handout, personal, recipients: tuple[Recipient, ...], options,
+            workspace: Path, seconds: float) -> Stamped:
+    """The recipients' lines typeset, STAMPS_PER_DOCUMENT to a document, in `workspace`."""
+    folder = workspace / "stamps"
+    folder.mkdir()
+    documents, lines = [], []
+    for line in filled_lines(personal, recipients, article, seconds):
+        lines.append(line)
+        if len(lines) == STAMPS_PER_DOCUMENT:
+            documents.append(typeset_stamps(article, lines, options, folder / f"{len(documents):05d}.pdf"))
+            lines = []
+    if lines:
+        documents.append(typeset_stamps(article, lines, options, folder / f"{len(documents):05d}.pdf"))
+    return Stamped(shared, tuple(documents), tuple(r.row for r in recipients), workspace)
+
+
+def built_for_each(article: Path, text: str, recipients: tuple[Recipient, ...], options, workspace: Path,
+                   seconds: float) -> Prepared:
+    """The article filled in for each recipient and built in full, in parallel."""
+    from ..build import build
+
     template = compile_template(text, article)
     folder = mirror(article.parent, workspace / "articles")
     copies: dict[int, Path] = {}
@@ -61,10 +146,10 @@ def handouts_for(article: Path, recipients: tuple[Recipient, ...], options, work
         copies[recipient.row] = folder / f"{article.stem}-for-{recipient.row}{article.suffix}"
         copies[recipient.row].write_text(personal, encoding="utf-8")
     results = build(list(copies.values()), replace(options, output_dir=workspace / "handouts"))
-    for row, result in zip(copies, results):
+    for row, result in zip(copies, results, strict=True):
         if not result.ok:
             raise MailError(f"the handout for row {row}: {result.error.problem}", article, result.error.line)
-    return {row: Handout.of(result.output, filename) for row, result in zip(copies, results)}
+    return Prepared({row: Handout.of(result.output, filename) for row, result in zip(copies, results, strict=True)})
 
 
 def with_own_slug(text: str, suffix: str) -> tuple[str, str | None]:

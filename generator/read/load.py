@@ -22,7 +22,7 @@ from . import language, plaintext, savedpage
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
-    "summary", "keywords", "theme", "paper", "cover", "toc", "slug",
+    "summary", "keywords", "theme", "paper", "cover", "toc", "slug", "personal",
 )
 # What other tools (pandoc, Hugo, Jekyll) call the same things: their articles
 # build as they are. The key handout knows wins when both are given.

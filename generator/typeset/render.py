@@ -32,6 +32,7 @@ DEFAULT_THEME = "handout"
 DEFAULT_PAPER = "a4"
 DEFAULT_LANG = "en"
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
+TEMPLATE_MARKUP = re.compile(r"\{[{%]")
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,24 @@ class Renderer:
             lang=meta.lang or self.defaults.lang or DEFAULT_LANG,
             cover=meta.cover if meta.cover is not None else bool(self.defaults.cover),
             toc=meta.toc if meta.toc is not None else bool(self.defaults.toc),
+            # Still a template ({{ recipient.name }}): for handout mail to fill in, not to print.
+            personal=None if TEMPLATE_MARKUP.search(meta.personal or "") else meta.personal,
         )
 
     def render(self, article: Article, body: "Body", theme: str | None = None, paper: str | None = None) -> Page:
         """Fill the theme's article.html; options given here win over front matter and handout.toml."""
+        return self.page(article, "article.html", {"body": body}, article.body, theme, paper)
+
+    def render_stamps(self, article: Article, lines: tuple[str, ...], theme: str | None = None,
+                      paper: str | None = None) -> Page:
+        """Fill the theme's stamps.html: a page for each line, printed where article.html
+        prints `personal:` on the article's first page, and nothing else."""
+        return self.page(article, "stamps.html", {"lines": lines}, "\n".join(lines), theme, paper)
+
+    def page(self, article: Article, template: str, own: dict, text: str, theme: str | None,
+             paper: str | None) -> Page:
+        """The theme's `template` and stylesheet filled for the article, with `own` values
+        added; `text` is what the page prints beside the front matter (for its fonts)."""
         from ..markup.html import code_css
         theme = theme or article.meta.theme or self.defaults.theme or DEFAULT_THEME
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
@@ -93,10 +108,10 @@ class Renderer:
         # Fonts for the article's other scripts (and its labels'): their families go into
         # the theme's font lists.
         fallback_fonts = fonts.fallback_fonts(fonts.shapeable(
-            article.body + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), meta.lang)
+            text + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), meta.lang)
         context = dict(
             meta=meta,
-            body=body,
+            **own,
             paper=paper,
             page_size=PAGE_SIZES[paper],
             code_css=code_css(),
@@ -114,7 +129,7 @@ class Renderer:
             generator=f"handout {__version__}",
         )
         try:
-            html = fonts.shapeable(self.env.select_template([f"{t.name}/article.html" for t in lineage]).render(context))
+            html = fonts.shapeable(self.env.select_template([f"{t.name}/{template}" for t in lineage]).render(context))
             # The lineage's style.css files, parent first, as one stylesheet apart from the
             # HTML: the PDF stage parses each different one once per process, not per article.
             css = "\n".join(

@@ -1,0 +1,160 @@
+"""Personal handouts made by stamping: the article typeset once, each recipient's line laid under it.
+
+When the recipient fields of an article are only in its `personal:` line
+("Prepared for {{ recipient.name }}, {{ recipient.group }}"), the article is
+typeset once with the theme's personal area left empty (a plain build does
+that), every recipient's line is typeset in the theme's stamps.html (one page
+each, STAMPS_PER_DOCUMENT pages a document, in the article's fonts), and each
+recipient's PDF is the shared one with their page laid under its first page
+(pypdf), made when their message is made and dropped before the next. The
+personal area is drawn first on its page in a full build too, so the stamped
+PDF reads, as text, exactly as a full build for that recipient does; its
+metadata, outline and fonts are the shared PDF's.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pypdf import PdfReader, PdfWriter
+
+from ..errors import MailError
+from ..output.files import write_atomically
+from ..read.load import FRONT_MATTER
+from .compose import Handout
+from .recipients import Recipient
+from .templates import compile_template, fill_in
+
+# Recipients' lines typeset in one document: a few seconds of WeasyPrint, and a few MB of
+# memory however long the list is.
+STAMPS_PER_DOCUMENT = 250
+# A personal line is a line: longer than this, it would run into the page below its area.
+MAX_PERSONAL = 200
+# A Jinja2 tag or expression that reads the recipient's fields.
+RECIPIENT_FIELDS = re.compile(r"\{[{%][^}]*\brecipient\b")
+
+
+@dataclass(frozen=True)
+class PersonalLine:
+    """The `personal:` template of an article whose other text names no recipient field."""
+
+    template: str
+    line: int  # of the article, where the value starts
+
+
+def personal_line(text: str) -> PersonalLine | None:
+    """The article's `personal:` template when the recipient fields are used there and
+    nowhere else (so stamping makes the same handout as a full build); else None."""
+    match = FRONT_MATTER.match(text)
+    try:
+        node = yaml.compose(match["yaml"] or "", Loader=yaml.SafeLoader) if match else None
+    except yaml.YAMLError:
+        return None  # the build names the problem
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if key.value == "personal" and isinstance(value, yaml.ScalarNode):
+            start = match.start("yaml") + value.start_mark.index
+            end = match.start("yaml") + value.end_mark.index
+            if RECIPIENT_FIELDS.search(value.value) and not RECIPIENT_FIELDS.search(text[:start] + text[end:]):
+                return PersonalLine(value.value, value.start_mark.line + 2)
+    return None
+
+
+def filled_lines(personal: PersonalLine, recipients: tuple[Recipient, ...], article: Path,
+                 seconds: float) -> Iterator[str]:
+    """Each recipient's personal line, on one line, in the order of the rows."""
+    template = compile_template(personal.template, article, personal.line)
+    for recipient in recipients:
+        line = " ".join(fill_in(template, {"recipient": recipient.fields}, article, seconds, recipient.row,
+                                personal.line).split())
+        if len(line) > MAX_PERSONAL:
+            raise MailError(f"row {recipient.row}: the personal line is {len(line)} characters long, over"
+                            f" {MAX_PERSONAL}; nothing was sent", article, personal.line)
+        yield line
+
+
+def typeset_stamps(article: Path, lines: list[str], options, target: Path) -> Path:
+    """The lines typeset in the article's theme, one a page, as the PDF `target`."""
+    from ..config import load_config
+    from ..read.load import load_article
+    from ..sandbox import read_policy
+    from ..typeset import fonts, pdf, render
+
+    config = options.config or load_config(options.project_dir)
+    source = load_article(article)
+    policy = read_policy(options.project_dir, [article.parent],
+                         [options.extra_css.resolve()] if options.extra_css else [])
+    fonts.text_fonts()
+    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
+    page = renderer.render_stamps(source, tuple(lines), options.theme, options.paper)
+    write_atomically(target, pdf.typeset(page, article, policy).data)
+    return target
+
+
+def has_personal_area(article: Path, options) -> bool:
+    """Whether the article's theme declares a personal area: a stamps.html in its lineage."""
+    from ..config import load_config
+    from ..read.load import load_article
+    from ..typeset import render
+
+    config = options.config or load_config(options.project_dir)
+    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
+    meta = load_article(article).meta
+    theme = options.theme or meta.theme or config.defaults.theme or render.DEFAULT_THEME
+    return any(f"{t.name}/stamps.html" in renderer.template_names for t in renderer.check_theme(theme, article))
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """The shared handout and the recipients' stamp documents: each recipient's PDF on demand."""
+
+    shared: Handout
+    stamps: tuple[Path, ...]  # STAMPS_PER_DOCUMENT rows a document, in the order of `rows`
+    rows: tuple[int, ...]
+    folder: Path  # private: where the one stamped PDF of the moment is written
+
+    def most_bytes(self, row: int) -> int:
+        """At most the size of the row's PDF: the shared one and its whole stamp document."""
+        return self.shared.path.stat().st_size + self.stamps[self.rows.index(row) // STAMPS_PER_DOCUMENT].stat().st_size
+
+    def handout(self, recipient: Recipient) -> Handout:
+        index = self.rows.index(recipient.row)
+        stamp = stamp_document(self.stamps[index // STAMPS_PER_DOCUMENT]).pages[index % STAMPS_PER_DOCUMENT]
+        writer = PdfWriter(clone_from=shared_document(self.shared.path))
+        writer.pages[0].merge_page(stamp, over=False)
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        target = self.folder / "stamped.pdf"
+        write_atomically(target, with_own_identifier(buffer.getvalue()))
+        return Handout.of(target, self.shared.filename)
+
+
+def with_own_identifier(data: bytes) -> bytes:
+    """The PDF with the second part of its /ID (the revision's) made from its content: the
+    first is the shared PDF's, the same document; the second tells recipients' copies apart,
+    and is the same bytes run after run."""
+    at = max(data.rfind(b"trailer"), 0)
+    found = re.compile(rb"/ID\s*\[\s*<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]+)>").search(data, at)
+    if not found:
+        return data
+    digest = hashlib.sha256(data).hexdigest()[: len(found[1])].encode()
+    return data[: found.start(1)] + digest + data[found.end(1):]
+
+
+@functools.lru_cache(maxsize=1)
+def stamp_document(path: Path) -> PdfReader:
+    """One stamp document open at a time: rows come in order."""
+    return PdfReader(path)
+
+
+@functools.lru_cache(maxsize=1)
+def shared_document(path: Path) -> PdfReader:
+    return PdfReader(path)

@@ -1,0 +1,142 @@
+"""`handout mail` stamping each recipient's `personal:` line onto one typesetting of the article."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import io
+import json
+import shutil
+
+import pytest
+from conftest import REPO, page_texts, run, write
+from pypdf import PdfReader
+
+PEOPLE = ("name,email,group,password\nAna Ruiz,ana@example.org,Tuesday group,\n"
+          "张伟,zhang@example.org,周二,\nمريم,maryam@example.org,الثلاثاء,s3cr3t-ü\n")
+PERSONAL = 'personal: "Prepared for {{ recipient.name }}, {{ recipient.group }}"'
+
+
+@pytest.fixture
+def stamping(project):
+    shutil.copy(REPO / "content" / "hand-hygiene.md", project / "content")
+    shutil.copytree(REPO / "content" / "images", project / "content" / "images")
+    article = (project / "content" / "hand-hygiene.md").read_text(encoding="utf-8")
+    write(project / "content" / "personal.md", article.replace("---\n", f"---\n{PERSONAL}\n", 1))
+    write(project / "message.md", '---\nsubject: "Your handout, {{ name }}"\n---\nDear {{ name }},\n')
+    (project / "people.csv").write_text(PEOPLE, encoding="utf-8")
+    return project
+
+
+def outbox_pdfs(folder) -> list[bytes]:
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                for p in sorted(folder.glob("*.eml"))]
+    return [next(m.iter_attachments()).get_content() for m in messages]
+
+
+def full_build(project, name: str, line: str):
+    """The article filled in for one recipient and built in full, as the other path does."""
+    text = (project / "content" / "personal.md").read_text(encoding="utf-8")
+    write(project / "full" / f"{name}.md", text.replace(PERSONAL, f'personal: "{line}"'))
+    shutil.copytree(project / "content" / "images", project / "full" / "images", dirs_exist_ok=True)
+    result = run("build", "full", "-o", "full-output")
+    assert result.exit_code == 0, result.output
+    return project / "full-output" / f"{name}.pdf"
+
+
+def test_stamped_handouts_read_as_full_builds(stamping):
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md")
+    assert result.exit_code == 0, result.output
+    assert "typeset once, each recipient's personal line stamped onto it (3 recipients)" in result.stderr
+    pdfs = outbox_pdfs(stamping / "output" / "outbox")
+    lines = ["Prepared for Ana Ruiz, Tuesday group", "Prepared for 张伟, 周二"]
+    for number, (pdf, line) in enumerate(zip(pdfs, lines, strict=False)):
+        stamped = stamping / f"stamped-{number}.pdf"
+        stamped.write_bytes(pdf)
+        full = full_build(stamping, f"r{number}", line)
+        assert page_texts(stamped) == page_texts(full)
+        assert page_texts(stamped)[0].startswith(line)
+        mine, theirs = PdfReader(stamped), PdfReader(full)
+        assert mine.metadata.title == theirs.metadata.title == "Clean hands save lives"
+        assert [o["/Title"] for o in mine.outline if isinstance(o, dict)] == \
+               [o["/Title"] for o in theirs.outline if isinstance(o, dict)]
+        assert places(stamped, line) == places(full, line)
+    # The shared handout prints no line, and the stamped one passes handout check.
+    assert "Prepared for" not in page_texts(stamping / "output" / "personal.pdf")[0]
+    (stamping / "output" / "personal.pdf").write_bytes(pdfs[1])
+    checked = run("check", "content/personal.md")
+    assert checked.exit_code == 0, checked.output
+
+
+def places(pdf, line: str) -> list[tuple[int, int]]:
+    """Where the first page prints the pieces of `line`, rounded to points."""
+    found = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and text.strip() in line:
+            found.append((round(cm[4] + tm[4] * cm[0]), round(cm[5] + tm[5] * cm[3])))
+
+    PdfReader(pdf).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
+def test_a_password_column_encrypts_that_recipients_handout(stamping):
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md")
+    assert result.exit_code == 0, result.output
+    pdfs = outbox_pdfs(stamping / "output" / "outbox")
+    assert [PdfReader(io.BytesIO(pdf)).is_encrypted for pdf in pdfs] == [False, False, True]
+    locked = PdfReader(io.BytesIO(pdfs[2]))
+    assert not locked.decrypt("wrong")
+    with pytest.raises(Exception, match="(?i)decrypt|password"):
+        locked.pages[0].extract_text()
+    opened = PdfReader(io.BytesIO(pdfs[2]), password="s3cr3t-ü")
+    assert (opened.trailer["/Encrypt"]["/V"], opened.trailer["/Encrypt"]["/R"]) == (5, 6)  # AES-256
+    first_line = opened.pages[0].extract_text().splitlines()[0]
+    assert first_line.startswith("Prepared for") and "مريم" in first_line
+
+
+def test_an_article_that_uses_recipient_fields_in_its_text_is_built_for_each(stamping):
+    write(stamping / "content" / "plan.md", f"---\ntitle: Plan\n{PERSONAL}\n---\nDear {{{{ recipient.name }}}}.\n")
+    result = run("mail", "people.csv", "--article", "content/plan.md", "--message", "message.md")
+    assert result.exit_code == 0, result.output
+    assert "recipient fields in its text: a full build for each of the 3 recipients" in result.stderr
+    first = stamping / "first.pdf"
+    first.write_bytes(outbox_pdfs(stamping / "output" / "outbox")[0])
+    assert page_texts(first)[0].startswith("Prepared for Ana Ruiz, Tuesday group")
+    assert "Dear Ana Ruiz." in page_texts(first)[0]
+
+
+def test_a_plain_build_leaves_the_personal_area_empty(stamping):
+    assert run("build", "content/personal.md").exit_code == 0
+    assert "recipient" not in page_texts(stamping / "output" / "personal.pdf")[0]
+
+
+def test_stamped_handouts_are_sent_once_and_logged_with_the_bytes_sent(stamping, monkeypatch):
+    from aiosmtpd.controller import Controller
+    from test_mail import Recorder, free_port  # the suite's SMTP server
+
+    recorder, port = Recorder(), free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        for name, value in {"HANDOUT_SMTP_HOST": "127.0.0.1", "HANDOUT_SMTP_PORT": str(port),
+                            "HANDOUT_SMTP_SECURITY": "none", "HANDOUT_MAIL_FROM": "news@clinic.example"}.items():
+            monkeypatch.setenv(name, value)
+        write(stamping / "handout.toml", "[mail]\nrate_per_minute = 6000\nbackoff_seconds = 0.01\n")
+        mail = ("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md", "--send")
+        recorder.fail_after = 1  # the server gives up after the first: a run stopped halfway
+        assert "1 sent" in run(*mail).stdout
+        recorder.fail_after = None
+        again = run(*mail)
+        assert "2 sent, 1 already sent before, 0 failed" in again.stdout, again.output
+        assert "0 sent, 3 already sent before, 0 failed" in run(*mail).stdout  # nothing changed, nothing resent
+        assert sorted(rcpt[0] for rcpt, _ in recorder.messages) == [
+            "ana@example.org", "maryam@example.org", "zhang@example.org"]
+    finally:
+        controller.stop()
+    log = [json.loads(line) for line in (stamping / "output" / "mail-log.jsonl").read_text().splitlines()]
+    sent = [next(email.message_from_bytes(content, policy=email.policy.default).iter_attachments()).get_content()
+            for _, content in recorder.messages]
+    assert [e["attachment_sha256"] for e in log if e["status"] == "sent"] == \
+           [hashlib.sha256(pdf).hexdigest() for pdf in sent]
