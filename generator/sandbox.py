@@ -171,7 +171,8 @@ def fetch_remote(url: str, policy: ReadPolicy, accept: str = "image/*, text/css"
                 raise Refused(f"{url}: the server answered {response.status}")
             declared = int(response.getheader("Content-Length") or 0)
             if declared > policy.remote_max_bytes:
-                raise Refused(f"{url} is {declared / MEGABYTE:.1f} MB, over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
+                raise Refused(f"{url} is {declared / MEGABYTE:.1f} MB,"
+                              f" over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
             body = read_within(response, policy, url)
             return body, response.getheader("Content-Type", "application/octet-stream"), url
         except (OSError, http.client.HTTPException) as exc:

@@ -42,19 +42,21 @@ def text_lines_inside(pdf: Path, margin_mm: float) -> list[list[str]]:
     """Each page's text lines from top to bottom, leaving out the page margins
     (where running headers and footers stand), read with pypdf's text visitor."""
     margin = margin_mm * 72 / 25.4
-    pages = []
-    for page in PdfReader(pdf).pages:
-        height = float(page.mediabox.height)
-        by_height: dict[int, str] = {}
+    return [page_lines_inside(page, margin) for page in PdfReader(pdf).pages]
 
-        def visit(text, cm, tm, font, size):
-            y = cm[3] * tm[5] + cm[5] if cm else tm[5]
-            if text.strip() and margin < y < height - margin:
-                by_height[round(y)] = by_height.get(round(y), "") + text
 
-        page.extract_text(visitor_text=visit)
-        pages.append([by_height[y].strip() for y in sorted(by_height, reverse=True)])
-    return pages
+def page_lines_inside(page, margin: float) -> list[str]:
+    """One page's text lines from top to bottom, leaving out `margin` points at its top and bottom."""
+    height = float(page.mediabox.height)
+    by_height: dict[int, str] = {}
+
+    def visit(text, cm, tm, font, size):
+        y = cm[3] * tm[5] + cm[5] if cm else tm[5]
+        if text.strip() and margin < y < height - margin:
+            by_height[round(y)] = by_height.get(round(y), "") + text
+
+    page.extract_text(visitor_text=visit)
+    return [by_height[y].strip() for y in sorted(by_height, reverse=True)]
 
 
 def body_sentences() -> list[str]:

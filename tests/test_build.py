@@ -81,7 +81,8 @@ def test_paper_size_from_option_and_front_matter(project, paper, width, height):
 def long_article(project: Path) -> None:
     sections = []
     for n in range(1, 25):
-        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more." for k in range(n % 5 + 2))
+        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more."
+                             for k in range(n % 5 + 2))
         sections.append(f"## Section {n}\n\n{paragraph}\n")
     write(project / "content" / "long.md", "---\ntitle: Long\n---\n" + "\n".join(sections))
 
@@ -123,7 +124,8 @@ def test_user_template_override_wins_over_the_built_in(project):
     "template, line, message",
     [
         ("<html>\n<body>\n{% if meta.title %}\n</body>\n", 3, "template error: Unexpected end of template"),
-        ("<html>\n<body>\n<p>{{ meta.titel }}</p>\n</body>\n", 3, "template error: 'generator.article.Metadata object' has no attribute 'titel'"),
+        ("<html>\n<body>\n<p>{{ meta.titel }}</p>\n</body>\n", 3,
+         "template error: 'generator.article.Metadata object' has no attribute 'titel'"),
         ("<html>\n{% include 'nothere.css' %}\n", 2, "template not found: nothere.css"),
     ],
 )
@@ -141,7 +143,9 @@ BAD_ARTICLES = {
     "latin1.txt": (b"Title\n\nCaf\xe9.\n", "content/latin1.txt:3: error: not valid UTF-8"),
     "empty.md": (b"", "content/empty.md: error: the file is empty"),
     "no-image.md": (b"Look:\n\n![chart](chart.png)\n", "content/no-image.md:3: error: image not found: chart.png"),
-    "bad-theme.md": (b"---\ntheme: fancy\n---\nText.\n", "content/bad-theme.md: error: unknown theme 'fancy' (known themes: handout, large-print, tufte, two-column)"),
+    "bad-theme.md": (b"---\ntheme: fancy\n---\nText.\n",
+                     "content/bad-theme.md: error: unknown theme 'fancy'"
+                     " (known themes: handout, large-print, tufte, two-column)"),
 }
 
 

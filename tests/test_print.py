@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from conftest import run, write
-from generator.output.imposition import saddle_order
 from pypdf import PdfReader
+
+from generator.output.imposition import saddle_order
 
 MM = 72 / 25.4
 A4 = (210, 297)

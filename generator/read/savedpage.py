@@ -133,7 +133,7 @@ def without_link_lists(markdown: str) -> str:
         if end - start >= 3 or (end - start >= 2 and end == len(blocks)):
             dropped[start:end] = [True] * (end - start)
         start = end + 1
-    return "\n\n".join(b for b, d in zip(blocks, dropped) if not d)
+    return "\n\n".join(b for b, d in zip(blocks, dropped, strict=True) if not d)
 
 
 def without_furniture_lines(markdown: str) -> str:

@@ -35,7 +35,8 @@ from ..article import language_of
 FAMILIES = {
     "Noto Serif": ("fontpkg_noto_serif", "files/NotoSerif[wdth,wght].ttf", "files/NotoSerif-Italic[wdth,wght].ttf"),
     "Noto Sans": ("fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf", "files/NotoSans-Italic[wdth,wght].ttf"),
-    "JetBrains Mono": ("fontpkg_jetbrains_mono", "files/JetBrainsMono[wght].ttf", "files/JetBrainsMono-Italic[wght].ttf"),
+    "JetBrains Mono": ("fontpkg_jetbrains_mono", "files/JetBrainsMono[wght].ttf",
+                       "files/JetBrainsMono-Italic[wght].ttf"),
     "Noto Sans SC": ("justmytype_intl_cjk", "fonts/ofl/notosanssc/NotoSansSC[wght].ttf", None),
     "Noto Sans TC": ("justmytype_intl_cjk", "fonts/ofl/notosanstc/NotoSansTC[wght].ttf", None),
     "Noto Sans JP": ("justmytype_intl_cjk", "fonts/ofl/notosansjp/NotoSansJP[wght].ttf", None),
@@ -44,13 +45,15 @@ FAMILIES = {
     "Noto Sans Hebrew": ("justmytype_intl_rtl", "fonts/ofl/notosanshebrew/NotoSansHebrew[wdth,wght].ttf", None),
     "Noto Sans Devanagari": ("fontpkg_noto_sans_devanagari", "files/NotoSansDevanagari[wdth,wght].ttf", None),
     "Noto Sans Thai": ("fontpkg_noto_sans_thai", "files/NotoSansThai[wdth,wght].ttf", None),
-    "Noto Sans Bengali": ("justmytype_intl_south_asia", "fonts/ofl/notosansbengali/NotoSansBengali[wdth,wght].ttf", None),
+    "Noto Sans Bengali": ("justmytype_intl_south_asia", "fonts/ofl/notosansbengali/NotoSansBengali[wdth,wght].ttf",
+                          None),
     "Noto Sans Tamil": ("justmytype_intl_south_asia", "fonts/ofl/notosanstamil/NotoSansTamil[wdth,wght].ttf", None),
     "Noto Sans Telugu": ("justmytype_intl_south_asia", "fonts/ofl/notosanstelugu/NotoSansTelugu[wdth,wght].ttf", None),
     "Noto Sans Lao": ("justmytype_intl_sea", "fonts/ofl/notosanslao/NotoSansLao[wdth,wght].ttf", None),
     "Noto Sans Khmer": ("justmytype_intl_sea", "fonts/ofl/notosanskhmer/NotoSansKhmer[wdth,wght].ttf", None),
     "Noto Sans Myanmar": ("justmytype_intl_sea", "fonts/ofl/notosansmyanmar/NotoSansMyanmar[wdth,wght].ttf", None),
-    "Noto Sans Ethiopic": ("justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf", None),
+    "Noto Sans Ethiopic": ("justmytype_intl_africa", "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf",
+                           None),
     **{f"Noto Sans {script}": ("manimgx_fonts", f"NotoSans{script}[wght].ttf", None) for script in (
         "Armenian", "Georgian", "Gujarati", "Gurmukhi", "Kannada", "Malayalam", "Oriya", "Sinhala", "Symbols")},
     "Noto Emoji": ("manimgx_fonts", "NotoEmoji[wght].ttf", None),
@@ -163,7 +166,7 @@ def text_fonts() -> tuple[FontFile, ...]:
         import concurrent.futures
 
         with concurrent.futures.ProcessPoolExecutor(min(len(missing), os.cpu_count() or 1)) as pool:
-            list(pool.map(make_instance, *zip(*missing)))
+            list(pool.map(make_instance, *zip(*missing, strict=True)))
     elif missing:
         make_instance(*missing[0])
     return tuple(FontFile(font.family, font.style, path, weight) for font, weight, path in wanted)

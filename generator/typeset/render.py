@@ -56,9 +56,9 @@ class Renderer:
     A new Renderer sees template files added since the last.
     """
 
-    def __init__(self, project_dir: Path, defaults: Defaults = Defaults(), extra_css: Path | None = None):
+    def __init__(self, project_dir: Path, defaults: Defaults | None = None, extra_css: Path | None = None):
         self.project_dir = project_dir.resolve()
-        self.defaults = defaults
+        self.defaults = defaults or Defaults()
         self.extra_css = extra_css
         self.template_roots = themes.template_roots(self.project_dir)
         self.themes = themes.discover(self.project_dir)
@@ -82,7 +82,7 @@ class Renderer:
             toc=meta.toc if meta.toc is not None else bool(self.defaults.toc),
         )
 
-    def render(self, article: Article, body: "Body", theme: str | None = None, paper: str | None = None) -> Page:
+    def render(self, article: Article, body: Body, theme: str | None = None, paper: str | None = None) -> Page:
         """Fill the theme's article.html; options given here win over front matter and handout.toml."""
         from ..markup.html import code_css
         theme = theme or article.meta.theme or self.defaults.theme or DEFAULT_THEME
@@ -114,7 +114,8 @@ class Renderer:
             generator=f"handout {__version__}",
         )
         try:
-            html = fonts.shapeable(self.env.select_template([f"{t.name}/article.html" for t in lineage]).render(context))
+            template = self.env.select_template([f"{t.name}/article.html" for t in lineage])
+            html = fonts.shapeable(template.render(context))
             # The lineage's style.css files, parent first, as one stylesheet apart from the
             # HTML: the PDF stage parses each different one once per process, not per article.
             css = "\n".join(
@@ -211,11 +212,11 @@ def build_timestamp(article: Article) -> str:
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
-        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
     else:
         try:
             day = datetime.date.fromisoformat((article.meta.date or "")[:10])
-            moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc)
+            moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
         except ValueError:
-            moment = datetime.datetime.fromtimestamp(int(article.source.stat().st_mtime), datetime.timezone.utc)
+            moment = datetime.datetime.fromtimestamp(int(article.source.stat().st_mtime), datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
