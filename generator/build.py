@@ -16,7 +16,7 @@ import gc
 import ipaddress
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -192,7 +192,7 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     # The project's own settings may name files elsewhere: its logo, a --css file (the file, not its folder).
     extra_roots = [options.extra_css.resolve()] if options.extra_css else []
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
-    extra_roots += [options.printing.profile()] if options.printing.profile() else []
+    extra_roots += [profile] if (profile := options.printing.profile()) else []
     policy = read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
     notify = notify or (lambda text: click.echo(text, err=True))
     policy = dataclasses.replace(policy, max_pixels=int(config.limits.image_megapixels * 1_000_000))
@@ -258,7 +258,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
                   shared_roots=(*themes.template_roots(project_dir), *fonts.font_dirs()))
     for index, typeset in typeset_all(jobs, setup):
         results[index] = result = written(typeset)
-        if result.ok:
+        if result.ok and result.output:
             # Saved at once: a build stopped after this still leaves a manifest true to disk.
             manifest.record(result.output, result.source, fingerprints[index], result.pages, result.diagnostics,
                             (result.output, *result.extras), result.inputs, policy)
@@ -426,7 +426,7 @@ def stale_handouts(manifest: Manifest, options: BuildOptions, built: set[Path],
     return found
 
 
-def read_policy(project_dir: Path, paths: list[Path], extra_roots: list[Path] = (),
+def read_policy(project_dir: Path, paths: list[Path], extra_roots: Sequence[Path] = (),
                 allow_remote: bool = False, trusted_networks: tuple[str, ...] = ()) -> sandbox.ReadPolicy:
     """What a build may read: the project's content, templates, themes and assets folders,
     the folders named on the command line, the built-in themes and fonts, and `extra_roots`."""

@@ -25,6 +25,7 @@ from pypdf.generic import (
     FloatObject,
     IndirectObject,
     NumberObject,
+    TextStringObject,
 )
 
 from ..article import text_direction
@@ -111,7 +112,8 @@ class PageScan:
 class Font:
     """What the scan needs of a PDF font: code widths, Unicode, and which glyphs exist."""
 
-    def __init__(self, font: DictionaryObject):
+    def __init__(self, pdf_font: DictionaryObject):
+        font: dict[str, Any] = pdf_font  # its values are whatever the file holds, read as such
         self.two_byte = font.get("/Subtype") == "/Type0"
         self.widths: dict[int, float] = {}
         self.default_width = 1000.0 if self.two_byte else 0.0
@@ -129,7 +131,7 @@ class Font:
         self.to_unicode = parse_to_unicode(font["/ToUnicode"].get_data()) if "/ToUnicode" in font else {}
 
     def _read_cid_widths(self, w) -> None:
-        items = [item.get_object() if isinstance(item, IndirectObject) else item for item in w]
+        items: list[Any] = [item.get_object() if isinstance(item, IndirectObject) else item for item in w]
         i = 0
         while i < len(items):
             start = int(items[i])
@@ -253,11 +255,14 @@ class PageScanner:
         if font is None:
             return text_matrix
         for item in items:
-            if not isinstance(item, (bytes, str)):  # a TJ kerning number
+            if isinstance(item, TextStringObject):
+                data = item.original_bytes
+            elif isinstance(item, bytes):
+                data = item
+            else:  # a TJ kerning number
                 shift = -float(item) / 1000 * state.size * state.scale
                 text_matrix = multiply((1, 0, 0, 1, shift, 0), text_matrix)
                 continue
-            data = item if isinstance(item, bytes) else item.original_bytes
             for code in font.codes(data):
                 advance = font.width(code) * state.size
                 matrix = multiply(text_matrix, state.ctm)
@@ -551,7 +556,8 @@ def reading_order(glyphs: list[str], right_to_left: bool | None = None) -> str:
     """
     if not any(is_rtl(g) for g in glyphs):
         return "".join(glyphs)
-    words, word = [], []
+    words: list[list[str]] = []
+    word: list[str] = []
     for glyph in glyphs + [" "]:
         if glyph == " ":
             if word:
@@ -578,6 +584,6 @@ def reading_order(glyphs: list[str], right_to_left: bool | None = None) -> str:
 
 
 def scan_pdf(reader: PdfReader) -> list[PageScan]:
-    lang = reader.trailer["/Root"].get("/Lang")
+    lang = reader.root_object.get("/Lang")
     right_to_left = text_direction(str(lang)) == "rtl" if lang else None
     return [PageScanner(reader, number, right_to_left).scan for number in range(1, len(reader.pages) + 1)]

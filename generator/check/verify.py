@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -144,7 +145,7 @@ def handout_of(article: Path, options: CheckOptions) -> Path:
 
 
 def check(paths: list[Path], options: CheckOptions = CheckOptions(),
-          content_folders: list[Path] = ()) -> list[CheckReport]:
+          content_folders: Sequence[Path] = ()) -> list[CheckReport]:
     """Check each handout in `paths`. Articles are read back as the build read them: from
     the project's folders, the folders in `paths` and `content_folders`."""
     paths = [Path(p) for p in paths]
@@ -298,8 +299,8 @@ def outline_entries(reader: PdfReader, outline=None) -> list[tuple[str, int, flo
     for item in reader.outline if outline is None else outline:
         if isinstance(item, list):
             entries.extend(outline_entries(reader, item))
-        elif item.top is not None:
-            entries.append((item.title, reader.get_destination_page_number(item) + 1, float(item.top)))
+        elif item.top is not None and (number := reader.get_destination_page_number(item)) is not None:
+            entries.append((item.title or "", number + 1, float(item.top)))
     return entries
 
 

@@ -134,7 +134,7 @@ def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None
         if stop and stop.is_set():
             outbox.stopped = True
             break
-        data = compose(letter, merge.settings.sender).as_bytes()
+        data = compose(letter, merge.settings.from_address).as_bytes()
         (folder / outbox_name(number, letter.recipient.email)).write_bytes(data)
         outbox.written += 1
         outbox.size += len(data)
@@ -291,7 +291,7 @@ def send_test(merge: Merge, address: str) -> tuple[str, str]:
 def deliver(letter: Letter, server, settings: SmtpSettings, stop: threading.Event) -> tuple[str, str, object]:
     """(status, detail, the connection to go on with) for one letter, tried again after a
     temporary failure. 'unreachable' when the server cannot be reached or refuses the login."""
-    message = compose(letter, settings.sender)
+    message = compose(letter, settings.from_address)
     attempt = 0
     while True:
         try:

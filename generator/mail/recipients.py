@@ -209,7 +209,7 @@ def without_second_copies(rows: list[Recipient], path: Path) -> tuple[list[Recip
     own_row = {recipient.email.lower(): recipient.row for recipient in rows}
     kept, diagnostics = [], []
     for recipient in rows:
-        copies = {}
+        copies: dict[str, list[str]] = {}
         for column in ("cc", "bcc"):
             copies[column] = []
             for address in getattr(recipient, column):

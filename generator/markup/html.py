@@ -96,7 +96,7 @@ def code_breaks(code: str) -> set[int]:
     its punctuation, and a name, number or hash in it longer than LONG_RUN after
     every character, so no line of code runs off the page.
     """
-    offsets = set()
+    offsets: set[int] = set()
     for run in re.finditer(rf"\S{{{LONG_RUN + 1},}}", code):
         start, text = run.start(), run.group()
         offsets.update(start + i + 1 for i, c in enumerate(text[:-1]) if not (c.isalnum() or c == "_"))
@@ -328,7 +328,7 @@ def place_footnotes(conversion: Conversion) -> None:
         if token.type == "footnote_open":
             current, footnote_id = [], token.meta["id"]
         elif token.type == "footnote_close":
-            rendered = PARSER.renderer.render(current, PARSER.options, {})
+            rendered = PARSER.renderer.render(current or [], PARSER.options, {})
             paragraphs = re.findall(r"<p>(.*?)</p>", rendered, re.S) or [rendered]
             # Line ends inside a floated footnote print as line breaks (WeasyPrint 70).
             bodies[footnote_id] = " ".join(paragraphs).replace("\n", " ")
@@ -365,7 +365,7 @@ def make_figures(conversion: Conversion) -> None:
             continue
         image = children[0]
         caption = str(image.attrs.get("title") or "") or image.content
-        image_html = PARSER.renderer.renderInline([image], PARSER.options, {})
+        image_html = PARSER.renderer.render([image], PARSER.options, {})
         classes = " ".join(["figure", str(image.attrs.get("class", ""))]).strip()
         figcaption = ""
         if caption:
@@ -422,8 +422,8 @@ class LinkScanner(HTMLParser):
     def handle_starttag(self, tag, attrs):
         href = dict(attrs).get("href")
         if tag == "a" and href is not None:
-            start = self.position()
-            self.open = {"href": href, "start": start, "tag_end": start + len(self.get_starttag_text()), "text": ""}
+            start, tag = self.position(), self.get_starttag_text() or ""
+            self.open = {"href": href, "start": start, "tag_end": start + len(tag), "text": ""}
             self.links.append(self.open)
 
     def handle_endtag(self, tag):

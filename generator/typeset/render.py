@@ -89,11 +89,13 @@ class Renderer:
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
         lineage = self.check_theme(theme, article.source)
         meta = self.metadata(article.meta)
-        labels = labels_for(meta.lang)
+        lang = meta.lang or DEFAULT_LANG  # metadata() has filled it in
+        timestamp = build_timestamp(article)
+        labels = labels_for(lang)
         # Fonts for the article's other scripts (and its labels'): their families go into
         # the theme's font lists.
         fallback_fonts = fonts.fallback_fonts(fonts.shapeable(
-            article.body + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), meta.lang)
+            article.body + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), lang)
         context = dict(
             meta=meta,
             body=body,
@@ -103,14 +105,14 @@ class Renderer:
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
             font_faces=fonts.font_face_css(fonts.text_fonts()),
-            fallback_fonts=fonts.fallback_stack(meta.lang, fallback_fonts),
-            direction=text_direction(meta.lang),
+            fallback_fonts=fonts.fallback_stack(lang, fallback_fonts),
+            direction=text_direction(lang),
             labels=labels,
             page_numbers=labels.page_numbers_css(),
             organisation=self.defaults.organisation,
             logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
             qr_code=qr_code(meta.source_url),
-            timestamp=build_timestamp(article),
+            timestamp=timestamp,
             generator=f"handout {__version__}",
         )
         try:
@@ -132,7 +134,7 @@ class Renderer:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
         return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
-                    timestamp=context["timestamp"], css=css, fallback_css=fonts.font_face_css(fallback_fonts))
+                    timestamp=timestamp, css=css, fallback_css=fonts.font_face_css(fallback_fonts))
 
     def template_frame(self, exc: BaseException) -> tuple[str | None, int | None]:
         """The template file and line where a rendering error happened.

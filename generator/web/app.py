@@ -161,8 +161,11 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host)),
                   Middleware(Guard, access_token=access_token)]
+    # Starlette types every handler as taking any Exception, though it calls each only with
+    # instances of the class it is registered for.
+    handlers = {HandoutError: handout_error, TooLarge: too_large}
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                     exception_handlers={HandoutError: handout_error, TooLarge: too_large})
+                     exception_handlers=handlers)  # type: ignore[arg-type]
 
 
 def draft_json(draft: Draft) -> dict:

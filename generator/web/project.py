@@ -153,7 +153,7 @@ class Project:
         for result in results:
             if result.status in ("built", "unchanged", "failed"):
                 self.failures.pop(result.source, None)
-                if not result.ok:
+                if result.error:
                     self.failures[result.source] = result.error.format_message()
         return results
 
@@ -177,7 +177,7 @@ class Project:
         write_atomically(source, draft.markdown.encode("utf-8"))
         options = self.options(folder / "output")
         result = build([source.parent], options, notify=lambda text: None)[0]
-        if not result.ok:
+        if not result.ok or result.output is None:
             return Preview(preview_id, None, (), 0, result, None)
         checking = dataclasses.replace(check_options(self.config, options.output_dir, source.parent,
                                                      allow_remote=self.allow_remote), project_dir=self.folder)
