@@ -47,7 +47,7 @@ def article(title: str, parts: int, offset: int) -> str:
     for n in range(parts):
         text = texts[(offset + n) % len(texts)]
         # Footnote labels must stay unique within one article.
-        text = re.sub(r"\[\^(\w+)\]", lambda m: f"[^{m.group(1)}{n}]", text)
+        text = re.sub(r"\[\^(\w+)\]", rf"[^\g<1>{n}]", text)
         sections.append(f"# Part {n + 1}\n\n{text}\n")
     return f"---\ntitle: {title}\nauthor: Benchmark\ndate: 2025-01-01\n---\n\n" + "\n".join(sections)
 

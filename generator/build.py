@@ -167,8 +167,9 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     # The project's own settings may name files elsewhere: its logo, a --css file (the file, not its folder).
     extra_roots = [options.extra_css.resolve()] if options.extra_css else []
     extra_roots += [config.defaults.logo] if config.defaults.logo else []
-    extra_roots += [options.printing.profile()] if options.printing.profile() else []
-    policy = sandbox.read_policy(options.project_dir, paths, extra_roots, options.allow_remote, options.trusted_networks)
+    extra_roots += [profile] if (profile := options.printing.profile()) else []
+    policy = sandbox.read_policy(options.project_dir, paths, extra_roots, options.allow_remote,
+                                 options.trusted_networks)
     notify = notify or (lambda text: click.echo(text, err=True))
     policy = dataclasses.replace(policy, max_pixels=config.limits.image_pixels)
     report = progress or (lambda result: None)
@@ -232,7 +233,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
                   shared_roots=(*themes.template_roots(project_dir), *fonts.font_dirs()))
     for index, typeset in typeset_all(jobs, setup):
         results[index] = result = written(typeset)
-        if result.ok:
+        if result.ok and result.output:
             # Saved at once: a build stopped after this still leaves a manifest true to disk.
             manifest.record(result.output, result.source, fingerprints[index], result.pages, result.diagnostics,
                             (result.output, *result.extras), result.inputs, policy)

@@ -18,7 +18,8 @@ from .errors import location, printable
 # code -> (severity, meaning): the table the README documents.
 CODES = {
     "W101": ("warning", "unknown front-matter key (the closest known key is suggested)"),
-    "W102": ("warning", "web page furniture removed from a pasted or saved web page (one line per article; each block with --verbose)"),
+    "W102": ("warning", "web page furniture removed from a pasted or saved web page"
+                        " (one line per article; each block with --verbose)"),
     "W103": ("warning", "text appears truncated: the last sentence stops without end punctuation"),
     "W104": ("warning", "the renderer reported a problem (for example an image it could not draw)"),
     "W105": ("warning", "unknown key in handout.toml (the closest known key is suggested)"),
@@ -26,7 +27,8 @@ CODES = {
     "W107": ("warning", "a remote resource was not fetched (no network without --allow-remote, or refused)"),
     "W108": ("warning", "unsafe raw HTML removed (scripts, event handlers, javascript: links, forms...)"),
     "W109": ("warning", "raw HTML formatting for a screen left out (widths, borders, font tags, no-wrap...)"),
-    "W120": ("warning", "a raw HTML style that hides text on paper left out (font-size 0, text coloured like its background, a negative margin)"),
+    "W120": ("warning", "a raw HTML style that hides text on paper left out"
+                        " (font-size 0, text coloured like its background, a negative margin)"),
     "C201": ("error", "words of the article missing from the PDF (with the source line of each run)"),
     "C202": ("error", "text drawn outside the visible page (off the edge or clipped by its box)"),
     "C203": ("error", "a character no font on the page can draw (printed as an empty box)"),
@@ -45,7 +47,8 @@ CODES = {
     "L304": ("warning", "a doubled word"),
     "L305": ("warning", "the text stops mid-sentence: the last paragraph has no end punctuation"),
     "L306": ("warning", "the title of a pasted or saved page is one or two words, as a menu item is"),
-    "L307": ("warning", "three or more paragraphs or list items in a row that are each only a link (related headlines)"),
+    "L307": ("warning", "three or more paragraphs or list items in a row that are each only a link"
+                        " (related headlines)"),
     "L320": ("warning", "the reading grade is over [check] max_grade (the hardest sections named)"),
     "L321": ("warning", "a sentence longer than [check] max_sentence_words"),
     "L322": ("warning", "a word of more syllables than [check] max_word_syllables"),

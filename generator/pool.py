@@ -51,7 +51,7 @@ class SetupFailed:
 
 
 def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int, jobs_per_worker: int,
-        lost: Callable[[object, str], object], overran: Callable[[object], object],
+        lost: Callable[[Any, str], object], overran: Callable[[Any], object],
         seconds: float | None = None) -> Iterator[tuple[object, object]]:
     """(key, work(job)) for each of `jobs`, as each finishes, in `workers` processes.
 
@@ -83,7 +83,7 @@ class Pool:
     """The state of run(): the jobs not yet handed out and the workers running."""
 
     def __init__(self, jobs: dict, work: Callable, start: Callable, setup: object, jobs_per_worker: int,
-                 lost: Callable[[object, str], object], overran: Callable[[object], object], seconds: float | None):
+                 lost: Callable[[Any, str], object], overran: Callable[[Any], object], seconds: float | None):
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(PRELOAD)
         self.jobs, self.work, self.start, self.setup = jobs, work, start, setup

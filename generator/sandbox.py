@@ -79,7 +79,8 @@ def pixel_count(image: Path | BinaryIO) -> int:
         with PIL.Image.open(image) as opened:
             return opened.width * opened.height
     except PIL.Image.DecompressionBombError as exc:  # Pillow's own, larger limit
-        return int(re.search(r"\((\d+) pixels\)", str(exc)).group(1))
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        return int(pixels.group(1)) if pixels else sys.maxsize  # over Pillow's own limit: over any
     except (PIL.UnidentifiedImageError, OSError, ValueError):
         return 0  # not a raster image (SVG, CSS, a font): WeasyPrint draws it, or says it cannot
 
@@ -117,12 +118,13 @@ class PinnedHTTPConnection(http.client.HTTPConnection):
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host, address, **kwargs):
-        super().__init__(host, context=ssl.create_default_context(), **kwargs)
+        self.context = ssl.create_default_context()
+        super().__init__(host, context=self.context, **kwargs)
         self.address = address
 
     def connect(self):
         sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.context.wrap_socket(sock, server_hostname=self.host)
 
 
 def read_within(response: http.client.HTTPResponse, policy: ReadPolicy, url: str) -> bytes:
@@ -163,7 +165,8 @@ def fetch_remote(url: str, policy: ReadPolicy, accept: str = "image/*, text/css"
                 raise Refused(f"{url}: the server answered {response.status}")
             declared = int(response.getheader("Content-Length") or 0)
             if declared > policy.remote_max_bytes:
-                raise Refused(f"{url} is {declared / MEGABYTE:.1f} MB, over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
+                raise Refused(f"{url} is {declared / MEGABYTE:.1f} MB,"
+                              f" over the {policy.remote_max_bytes / MEGABYTE:.0f} MB cap")
             body = read_within(response, policy, url)
             return body, response.getheader("Content-Type", "application/octet-stream"), url
         except (OSError, http.client.HTTPException) as exc:

@@ -88,7 +88,8 @@ def long_article(folder: Path, name: str = "long") -> Path:
     """An article of several pages: 24 sections, each a heading and a paragraph of 2 to 6 sentences."""
     sections = []
     for n in range(1, 25):
-        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more." for k in range(n % 5 + 2))
+        paragraph = " ".join(f"Sentence {n}.{k} of this section tells the reader a little more."
+                             for k in range(n % 5 + 2))
         sections.append(f"## Section {n}\n\n{paragraph}\n")
     return write(folder / f"{name}.md", "---\ntitle: Long\n---\n" + "\n".join(sections))
 

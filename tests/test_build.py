@@ -115,7 +115,8 @@ def test_user_template_override_wins_over_the_built_in(project):
     "template, line, message",
     [
         ("<html>\n<body>\n{% if meta.title %}\n</body>\n", 3, "template error: Unexpected end of template"),
-        ("<html>\n<body>\n<p>{{ meta.titel }}</p>\n</body>\n", 3, "template error: 'generator.article.Metadata object' has no attribute 'titel'"),
+        ("<html>\n<body>\n<p>{{ meta.titel }}</p>\n</body>\n", 3,
+         "template error: 'generator.article.Metadata object' has no attribute 'titel'"),
         ("<html>\n{% include 'nothere.css' %}\n", 2, "template not found: nothere.css"),
     ],
 )
@@ -133,7 +134,9 @@ BAD_ARTICLES = {
     "latin1.txt": (b"Title\n\nCaf\xe9.\n", "content/latin1.txt:3: error: not valid UTF-8"),
     "empty.md": (b"", "content/empty.md: error: the file is empty"),
     "no-image.md": (b"Look:\n\n![chart](chart.png)\n", "content/no-image.md:3: error: image not found: chart.png"),
-    "bad-theme.md": (b"---\ntheme: fancy\n---\nText.\n", "content/bad-theme.md: error: unknown theme 'fancy' (known themes: handout, large-print, tufte, two-column)"),
+    "bad-theme.md": (b"---\ntheme: fancy\n---\nText.\n",
+                     "content/bad-theme.md: error: unknown theme 'fancy'"
+                     " (known themes: handout, large-print, tufte, two-column)"),
 }
 
 

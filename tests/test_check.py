@@ -63,7 +63,8 @@ def test_sample_passes_with_its_lint_warnings(project):
     result = run("check")
     assert result.exit_code == 0
     name = f"content/{SAMPLE.name}"
-    assert f"{name} -> output/{SAMPLE_SLUG}.pdf: 2 pages, 565 of 565 words (100.0%), 0 errors, 2 warnings" in result.stdout
+    assert (f"{name} -> output/{SAMPLE_SLUG}.pdf: 2 pages, 565 of 565 words (100.0%), 0 errors, 2 warnings"
+            in result.stdout)
     assert f"{name}:28: warning: advertising or SEO phrase: 'order ketamine online USA' [L302]" in result.stdout
     assert f"{name}:28: warning: text cut off: it ends '…derivatives might lead to innovativ'" in result.stdout
     assert run("check", "--strict").exit_code == 1
@@ -178,7 +179,8 @@ def test_catches_a_character_no_font_has(project):
     write(project / "content" / "a.md", "Linear B: \U00010000 is not in any font here.\n")
     result = build_and_check(project)
     assert result.exit_code == 1
-    assert "output/a.pdf: page 1: error: no font draws '\U00010000' (U+10000): it prints as an empty box [C203]" in result.stdout
+    assert ("output/a.pdf: page 1: error: no font draws '\U00010000' (U+10000): it prints as an empty box [C203]"
+            in result.stdout)
 
 
 def test_catches_an_empty_page(project):
@@ -196,8 +198,8 @@ def test_catches_a_heading_left_at_the_bottom_of_a_page(project):
     theme_with(project, "h2 { break-after: auto; }")
     result = build_and_check(project)
     assert result.exit_code == 0  # a warning: the words are all there
-    assert re.search(r"output/long.pdf: page \d: warning: heading 'Section \d+' stands alone at the bottom of the page \[C205\]",
-                     result.stdout)
+    assert re.search(r"output/long.pdf: page \d: warning: heading 'Section \d+'"
+                     r" stands alone at the bottom of the page \[C205\]", result.stdout)
 
 
 def test_catches_a_blurry_image_and_missing_alt_text(project):
@@ -206,7 +208,8 @@ def test_catches_a_blurry_image_and_missing_alt_text(project):
     result = build_and_check(project)
     assert result.exit_code == 0
     assert "content/a.md:3: warning: image without alt text: small.png [C207]" in result.stdout
-    assert "output/a.pdf: page 1: warning: an image of 120x60 pixels prints at 96 dpi (under 150) [C206]" in result.stdout
+    assert ("output/a.pdf: page 1: warning: an image of 120x60 pixels prints at 96 dpi (under 150) [C206]"
+            in result.stdout)
     assert "C206" not in run("check", "--min-dpi", "90").stdout
 
 
@@ -215,7 +218,8 @@ def test_catches_a_link_whose_address_is_not_printed(project):
     assert "C208" not in build_and_check(project).stdout
     theme_with(project, "a[data-url]::after { content: none; }")
     result = build_and_check(project)
-    assert "output/a.pdf: page 1: warning: link to https://example.org/guide: the address is not printed [C208]" in result.stdout
+    assert ("output/a.pdf: page 1: warning: link to https://example.org/guide: the address is not printed [C208]"
+            in result.stdout)
 
 
 def test_catches_a_pdf_over_the_email_budget(project):
@@ -264,7 +268,8 @@ def test_handout_toml_problems_are_reported(project):
     write(project / "handout.toml", "[check]\nmax_sise_mb = 3\n[extras]\n")
     result = build_and_check(project)
     assert result.exit_code == 0
-    assert "handout.toml: warning: unknown key 'check.max_sise_mb' (did you mean 'check.max_size_mb'?) [W105]" in result.stderr
+    assert ("handout.toml: warning: unknown key 'check.max_sise_mb' (did you mean 'check.max_size_mb'?) [W105]"
+            in result.stderr)
     assert "handout.toml: warning: unknown key 'extras' [W105]" in result.stderr
     write(project / "handout.toml", "[check]\nmin_dpi = 'high'\n")
     bad = run("check")

@@ -23,7 +23,8 @@ def test_exit_codes(project):
 def test_usage_errors_are_one_line_and_exit_2(project):
     write(project / "content" / "a.md", "Text.\n")
     for args, message in [
-        (["build", "--theme", "nosuch"], "error: unknown theme 'nosuch' (known themes: handout, large-print, tufte, two-column)"),
+        (["build", "--theme", "nosuch"],
+         "error: unknown theme 'nosuch' (known themes: handout, large-print, tufte, two-column)"),
         (["build", "missing.md"], "error: no such file or folder: missing.md"),
         (["build", "--quiet", "--verbose"], "--quiet and --verbose cannot be used together"),
     ]:

@@ -65,7 +65,8 @@ def test_import_writes_markdown_with_what_was_removed_and_build_prefers_it(saved
     imported = run("import", "content/impfung.html")
     assert imported.exit_code == 0, imported.output
     markdown = (project / "content" / "impfung.md").read_text(encoding="utf-8")
-    assert "lang: de-DE" in markdown and "source_url: https://praxis-am-markt.example/ratgeber/grippeimpfung" in markdown
+    assert "lang: de-DE" in markdown
+    assert "source_url: https://praxis-am-markt.example/ratgeber/grippeimpfung" in markdown
     article, removed = markdown.split("<!-- handout import left these parts")
     assert "- Menschen ab 60 Jahren" in article and "## Wer sollte sich impfen lassen?" in article
     assert "[related, line 46]\nDas könnte Sie auch interessieren" in removed

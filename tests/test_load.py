@@ -74,7 +74,8 @@ def test_byte_order_mark_and_windows_line_ends(tmp_path):
         ("empty.md", b"  \n\n", None, "the file is empty"),
         ("only-front.md", b"---\ntitle: T\n---\n\n", 4, "no article text after the front matter"),
         ("list.md", b"---\n- a\n- b\n---\nText.\n", 2, "front matter must be 'key: value' lines"),
-        ("lang.md", b"---\ntitle: T\nlang: english please\n---\nText.\n", 3, "lang 'english please' is not a language tag"),
+        ("lang.md", b"---\ntitle: T\nlang: english please\n---\nText.\n", 3,
+         "lang 'english please' is not a language tag"),
         ("paper.md", b"---\ntitle: T\npaper: A3\n---\nText.\n", 3, "paper 'a3' is not one of: a4, letter"),
         ("nested.md", b"---\ntitle:\n  en: T\n---\nText.\n", 2, "title must be a single value"),
         ("notes.rtf", b"{\\rtf1 hello}", None, "not an article: handout reads .md, .markdown, .txt, .html, .htm files"),
@@ -105,7 +106,8 @@ def test_slug_comes_from_the_file_name(name, slug, tmp_path):
 
 def test_front_matter_from_pandoc_hugo_and_jekyll_builds_as_it_is(tmp_path):
     path = write(tmp_path / "a.md", (
-        "---\ntitle: T\nauthors: [Ana Ruiz, Li Wei]\ndescription: Why hands matter\ntags: [hygiene, hands]\n---\nText.\n"))
+        "---\ntitle: T\nauthors: [Ana Ruiz, Li Wei]\ndescription: Why hands matter\n"
+        "tags: [hygiene, hands]\n---\nText.\n"))
     article = load_article(path)
     assert (article.meta.author, article.meta.summary, article.meta.keywords) == (
         "Ana Ruiz, Li Wei", "Why hands matter", ("hygiene", "hands"))

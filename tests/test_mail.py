@@ -44,7 +44,8 @@ def authenticate(server, session, envelope, mechanism, auth_data):
     def text(value):
         return value.decode() if isinstance(value, bytes) else value
 
-    ok = isinstance(auth_data, LoginPassword) and (text(auth_data.login), text(auth_data.password)) == ("clinic", PASSWORD)
+    ok = (isinstance(auth_data, LoginPassword)
+          and (text(auth_data.login), text(auth_data.password)) == ("clinic", PASSWORD))
     return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535 itself
 
 
@@ -191,7 +192,8 @@ def test_limit_sends_at_most_n(merge, smtp):
     ("Name,Address\nAna,ana@example.org\n", "people.csv:1: error: no 'email' column (the columns are: Name, Address)"),
     ("name,email\nAna,not-an-address\nBo,bo@example\n", "people.csv:2: email 'not-an-address' is not a valid address"),
     ("name,email\nAna,ana@example.org\nAgain,ANA@example.org\n", "people.csv:3: ANA@example.org is already on row 2"),
-    ('name,email\n"Ana\nBcc: everyone@example.org",ana@example.org\n', "people.csv:2: the name column has a line break"),
+    ('name,email\n"Ana\nBcc: everyone@example.org",ana@example.org\n',
+     "people.csv:2: the name column has a line break"),
     ("name,email\nAna,ana@example.org\nBo," + "b" * 200_000 + "@example.org\n",
      "people.csv:3: a value is longer than 131072 characters"),
     ('name,email\nAna,"ana@example.org\nBo,bo@example.org\n' + "x" * 140_000 + "\n",
@@ -366,7 +368,8 @@ def test_a_message_the_server_does_not_confirm_is_not_sent_twice(merge, smtp):
 
 
 def test_a_cc_who_gets_their_own_message_is_left_out_of_the_other(merge, smtp):
-    (merge / "people.csv").write_text("name,email,group,cc\nAna,ana@example.org,A,Bo@example.org\nBo,bo@example.org,B,\n")
+    (merge / "people.csv").write_text("name,email,group,cc\nAna,ana@example.org,A,Bo@example.org\n"
+                                      "Bo,bo@example.org,B,\n")
     result = mail("--send")
     assert result.exit_code == 0, result.output
     assert ("people.csv:2: warning: cc Bo@example.org left out: row 3 sends them a message of their own [M401]"
@@ -544,7 +547,8 @@ def test_a_csv_saved_by_excel_in_windows_1252_or_utf_16_is_read(merge, smtp, enc
 
 @pytest.mark.parametrize("data, problem", [
     (b"name;email\nZo\x81;zoe@example.org\n", "people.csv:2: error: neither UTF-8, UTF-16 nor Windows-1252"
-                                              " (byte 0x81 cannot be read); in the spreadsheet, use Save As: CSV UTF-8"),
+                                              " (byte 0x81 cannot be read);"
+                                              " in the spreadsheet, use Save As: CSV UTF-8"),
     ("name;email\nZoë;zoe@example.org\n".encode("utf-16-le"), "people.csv: error: not a text file in a known"
                                                               " encoding (it has NUL bytes: UTF-16 without a BOM?)"),
 ])

@@ -91,8 +91,10 @@ def test_code_pasted_in_a_text_file_builds_or_fails_in_one_line(project):
 
 
 def test_comments_longer_than_the_article_end_it_at_their_heading():
-    article = "".join(f"The library will open on Sundays from month {i}, the council said on Monday after a long vote.\n\n"
-                      f"Readers had asked for longer hours for {i + 2} years, and the new budget pays for more staff.\n\n"
+    article = "".join(f"The library will open on Sundays from month {i}, the council said on Monday"
+                      " after a long vote.\n\n"
+                      f"Readers had asked for longer hours for {i + 2} years, and the new budget pays"
+                      " for more staff.\n\n"
                       for i in range(3))
     page = ("Library to open on Sundays\n\n" + article + "[ 14 comments ]\n\nTop Rated Comments\n\n"
             + "".join(f"reader{i}\n\n2 days ago at 07:5{i} am\n\nI think this is a very good idea and I hope they "
@@ -104,7 +106,8 @@ def test_comments_longer_than_the_article_end_it_at_their_heading():
 
 
 def test_a_run_of_other_stories_headlines_is_not_the_article_but_a_list_it_introduces_is():
-    popular = ("Most read\n\nCouncil sought state funding for a new bus lane on the ring road but the mayor is unswayed\n"
+    popular = ("Most read\n\n"
+               "Council sought state funding for a new bus lane on the ring road but the mayor is unswayed\n"
                "The county fair will be free to attend for families from next summer on all days\n"
                "A man dies after crashing into a power pole on the old harbour road late on Sunday night\n"
                "Tow-truck drivers to the rescue for the owner of a sailboat frozen in the river ice\n\n")

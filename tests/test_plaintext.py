@@ -46,12 +46,14 @@ def test_hard_wrapped_lines_join_into_one_paragraph_not_headings():
 
 
 def test_short_line_before_a_paragraph_is_a_heading_and_a_run_of_two_is_heading_and_subheading():
-    text = "Title\n\nIntro paragraph that is long enough to be text.\n\nSymptoms\nFever\nA fever is a body temperature above 38 degrees.\n"
+    text = ("Title\n\nIntro paragraph that is long enough to be text.\n\n"
+            "Symptoms\nFever\nA fever is a body temperature above 38 degrees.\n")
     assert headings(convert(text, PATH).markdown) == ["Symptoms", "Fever"]
 
 
 def test_three_short_lines_are_an_address_not_headings():
-    text = "Title\n\nCity Clinic\n12 Main Street\nSpringfield\nOpen every weekday from eight until six in the evening.\n"
+    text = ("Title\n\nCity Clinic\n12 Main Street\nSpringfield\n"
+            "Open every weekday from eight until six in the evening.\n")
     markdown = convert(text, PATH).markdown
     assert headings(markdown) == []
     assert "City Clinic\\\n12 Main Street\\\nSpringfield" in markdown
@@ -184,7 +186,8 @@ def test_short_lines_under_a_colon_are_a_list():
 
 
 def test_two_short_lines_under_a_colon_are_a_list_not_headings():
-    text = "Title\n\nPack these:\nWarm coat\nGood boots\nThe rest of the gear is waiting for you at the hut, as always.\n"
+    text = ("Title\n\nPack these:\nWarm coat\nGood boots\n"
+            "The rest of the gear is waiting for you at the hut, as always.\n")
     assert list_items(convert(text, PATH).markdown) == ["Warm coat", "Good boots"]
 
 
@@ -198,7 +201,8 @@ def test_short_parallel_lines_a_blank_line_apart_are_a_list():
 
 def test_every_kind_of_bullet_and_number_makes_a_list_even_a_blank_line_apart():
     for bullet in "-*•●▪–✓·":
-        text = f"Title\n\n{bullet} first thing\n{bullet} second thing\n\n{bullet} third thing\n\n{bullet} fourth thing\n"
+        text = (f"Title\n\n{bullet} first thing\n{bullet} second thing\n\n"
+                f"{bullet} third thing\n\n{bullet} fourth thing\n")
         assert list_items(convert(text, PATH).markdown) == ["first thing", "second thing", "third thing",
                                                             "fourth thing"], bullet
     numbered = convert("Title\n\n1) Call the clinic.\n\n2) Book a time.\n\n3) Come in.\n", PATH).markdown

@@ -134,7 +134,8 @@ def test_hostile_articles_build_safely_without_a_single_request(hostile_project,
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert any(line.startswith("content/slug.md:3: error: slug '../../escaped' may hold only") for line in errors)
-    assert any(line.startswith("content/deep.md:4: error: lists or quotes nested more than 20 levels") for line in errors)
+    assert any(line.startswith("content/deep.md:4: error: lists or quotes nested more than 20 levels")
+               for line in errors)
     assert any(line.startswith("content/linked.txt: error: is a link to ") for line in errors)
     for pdf in pdfs:
         assert "These words must all be printed." in pdf_words(pdf)
@@ -204,7 +205,8 @@ def test_limits_stop_one_article_and_the_others_still_build(project):
     bomb = project / "content" / "bomb.png"
     ihdr = struct.pack(">IIBBBBB", 60_000, 60_000, 8, 2, 0, 0, 0)
     chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
-    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
+    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+                     + chunk(b"IEND", b""))
     write(project / "content" / "bombed.md", "Look:\n\n![bomb](bomb.png)\n")
     result = run("build")
     assert result.exit_code == 1
@@ -270,7 +272,8 @@ def build_in_subprocess(project: Path, *args: str, timeout: float = 120) -> subp
 
 CRASHES = {
     "impossible-date.md": "content/impossible-date.md:3: error: broken YAML front matter: '2025-02-30' cannot be read",
-    "impossible-month.md": "content/impossible-month.md:2: error: broken YAML front matter: '2025-13-01' cannot be read",
+    "impossible-month.md":
+        "content/impossible-month.md:2: error: broken YAML front matter: '2025-13-01' cannot be read",
     "huge-number.md": "content/huge-number.md:2: error: broken YAML front matter: '9999",
     "nul-in-image.md": "content/nul-in-image.md:1: error: image 'a\\x00b.png' is not a file name",
     "proc-image.md": "content/proc-image.md:1: warning: image /proc/self/mem is outside the project's content",

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser import CHROMIUM, chromium, drop_file, paste, serious_violations, served, start, stop
-from conftest import REPO, SAMPLE, body_sentences, page_texts, pdf_words, words, write
+from conftest import REPO, SAMPLE, body_sentences, pdf_words, words, write
 from pypdf import PdfReader
 
 from generator.web.app import create_app

@@ -27,8 +27,9 @@ def test_one_atomic_writer():
 def test_other_stages_take_only_the_build_api_from_build_py():
     # build.py orchestrates: what check, mail, import and serve need of a project
     # (its articles, what may be read) lives in the module that owns it.
+    imports = re.compile(r"from \.+build import (?:\(([^)]*)\)|([^\n#]*))")
     borrowed = {name.strip() for path in SOURCES if path.name != "build.py"
-                for found in re.findall(r"from \.+build import (?:\(([^)]*)\)|([^\n#]*))", path.read_text(encoding="utf-8"))
+                for found in imports.findall(path.read_text(encoding="utf-8"))
                 for name in "".join(found).split(",") if name.strip()}
     assert borrowed <= {"build", "BuildOptions", "BuildResult"}
 

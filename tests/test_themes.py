@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import pypdfium2
@@ -92,8 +93,9 @@ def test_code_lines_wrap_between_names_never_inside_one(project, theme):
     write(project / "content" / "a.md", WRAPPING_CODE)
     assert run("build", "--theme", theme).exit_code == 0
     names = set(re.findall(r"\w+", WRAPPING_CODE))
-    lines = [line for page in PdfReader(project / "output" / "a.pdf").pages for line in page.extract_text().splitlines()]
-    split = [(before, after) for before, after in zip(lines, lines[1:])
+    lines = [line for page in PdfReader(project / "output" / "a.pdf").pages
+             for line in page.extract_text().splitlines()]
+    split = [(before, after) for before, after in pairwise(lines)
              if (end := re.search(r"\w+$", before)) and (start := re.match(r"\w+", after))
              and end[0] + start[0] in names and end[0] not in names]
     assert not split
@@ -220,7 +222,8 @@ def test_tufte_puts_footnotes_in_the_wide_margin(project):
 
 def test_tufte_sets_margin_figures_in_the_margin(project):
     shutil.copytree(REPO / "content" / "images", project / "content" / "images")
-    write(project / "content" / "a.md", "---\ntheme: tufte\n---\nText.\n\n![A chart](images/weekly-visits.png){.margin}\n")
+    write(project / "content" / "a.md",
+          "---\ntheme: tufte\n---\nText.\n\n![A chart](images/weekly-visits.png){.margin}\n")
     assert run("build").exit_code == 0
     page = PdfReader(project / "output" / "a.pdf").pages[0]
     width = float(page.mediabox.width)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
@@ -23,6 +25,7 @@ from pypdf.generic import (
     FloatObject,
     IndirectObject,
     NumberObject,
+    TextStringObject,
 )
 
 from ..article import text_direction
@@ -80,7 +83,7 @@ class Image:
 
     @property
     def dpi(self) -> float:
-        return min(px * 72 / max(pt, 1e-6) for px, pt in zip(self.pixels, self.printed))
+        return min(px * 72 / max(pt, 1e-6) for px, pt in zip(self.pixels, self.printed, strict=True))
 
 
 @dataclass
@@ -110,7 +113,8 @@ class PageScan:
 class Font:
     """What the scan needs of a PDF font: code widths, Unicode, and which glyphs exist."""
 
-    def __init__(self, font: DictionaryObject):
+    def __init__(self, pdf_font: DictionaryObject):
+        font: dict[str, Any] = pdf_font  # its values are whatever the file holds, read as such
         self.two_byte = font.get("/Subtype") == "/Type0"
         self.widths: dict[int, float] = {}
         self.default_width = 1000.0 if self.two_byte else 0.0
@@ -128,7 +132,7 @@ class Font:
         self.to_unicode = parse_to_unicode(font["/ToUnicode"].get_data()) if "/ToUnicode" in font else {}
 
     def _read_cid_widths(self, w) -> None:
-        items = [item.get_object() if isinstance(item, IndirectObject) else item for item in w]
+        items: list[Any] = [item.get_object() if isinstance(item, IndirectObject) else item for item in w]
         i = 0
         while i < len(items):
             start = int(items[i])
@@ -184,7 +188,7 @@ def parse_to_unicode(data: bytes) -> dict[int, str]:
 
     for section in re.findall(rb"beginbfchar(.*?)endbfchar", data, re.S):
         values = HEX.findall(section)
-        for source, target in zip(values[::2], values[1::2]):
+        for source, target in zip(values[::2], values[1::2], strict=False):
             mapping[int(source, 16)] = text(target)
     for section in re.findall(rb"beginbfrange(.*?)endbfrange", data, re.S):
         for line in re.findall(rb"<[0-9A-Fa-f]+>\s*<[0-9A-Fa-f]+>\s*(?:\[[^\]]*\]|<[0-9A-Fa-f]+>)", section):
@@ -244,89 +248,22 @@ class PageScanner:
         return self.fonts[key]
 
     def run(self, contents, resources, state: GraphicsState) -> None:
-        if contents is None:
-            return
-        resources = resources.get_object()
-        stack: list[GraphicsState] = []
-        path: list[tuple[float, float]] = []
-        clip_pending = False
-        text_matrix = line_matrix = IDENTITY
-        for operands, operator in ContentStream(contents, self.reader).operations:
-            op = operator.decode("latin-1") if isinstance(operator, bytes) else operator
-            if op == "q":
-                stack.append(state.copy())
-            elif op == "Q" and stack:
-                state = stack.pop()
-            elif op == "cm":
-                state.ctm = multiply(tuple(map(float, operands)), state.ctm)
-            elif op in ("m", "l"):
-                path.append(apply(state.ctm, float(operands[0]), float(operands[1])))
-            elif op in ("c", "v", "y"):
-                values = list(map(float, operands))
-                path.extend(apply(state.ctm, x, y) for x, y in zip(values[::2], values[1::2]))
-            elif op == "re":
-                x, y, w, h = map(float, operands)
-                path.extend(apply(state.ctm, px, py) for px, py in ((x, y), (x + w, y), (x, y + h), (x + w, y + h)))
-            elif op in ("W", "W*"):
-                clip_pending = True
-            elif op in ("g", "rg", "k", "sc", "scn") and all(isinstance(o, (int, float, FloatObject, NumberObject))
-                                                            for o in operands):
-                state.fill = luminance([float(o) for o in operands], op == "k")
-            elif op == "cs":
-                state.fill = 0.0
-            elif op in ("n", "f", "f*", "F", "S", "s", "B", "B*", "b", "b*"):
-                if path and op not in ("n", "S", "s") and state.fill < FAINT_LUMINANCE:
-                    self.painted.append(bounding_box(path))
-                if clip_pending and path:
-                    box = bounding_box(path)
-                    state.clip = box if state.clip is None else intersect(state.clip, box)
-                path, clip_pending = [], False
-            elif op == "BT":
-                text_matrix = line_matrix = IDENTITY
-                self.flush_hidden(("faint",))  # each faint run named apart
-            elif op == "Tf":
-                state.font, state.size = self.font(resources, operands[0]), float(operands[1])
-            elif op == "Tc":
-                state.char_spacing = float(operands[0])
-            elif op == "Tw":
-                state.word_spacing = float(operands[0])
-            elif op == "Tz":
-                state.scale = float(operands[0]) / 100
-            elif op == "TL":
-                state.leading = float(operands[0])
-            elif op == "Ts":
-                state.rise = float(operands[0])
-            elif op == "Tr":
-                state.render_mode = int(operands[0])
-            elif op == "Tm":
-                text_matrix = line_matrix = tuple(map(float, operands))
-            elif op in ("Td", "TD"):
-                tx, ty = float(operands[0]), float(operands[1])
-                if op == "TD":
-                    state.leading = -ty
-                text_matrix = line_matrix = multiply((1, 0, 0, 1, tx, ty), line_matrix)
-            elif op == "T*":
-                text_matrix = line_matrix = multiply((1, 0, 0, 1, 0, -state.leading), line_matrix)
-            elif op in ("Tj", "TJ", "'", '"'):
-                if op in ("'", '"'):
-                    if op == '"':
-                        state.word_spacing, state.char_spacing = float(operands[0]), float(operands[1])
-                    text_matrix = line_matrix = multiply((1, 0, 0, 1, 0, -state.leading), line_matrix)
-                items = operands[0] if op == "TJ" else [operands[-1]]
-                text_matrix = self.show(items, state, text_matrix)
-            elif op == "Do":
-                self.draw_object(resources, operands[0], state)
+        if contents is not None:
+            ContentWalker(self, resources.get_object(), state).walk(contents)
 
     def show(self, items, state: GraphicsState, text_matrix: Matrix) -> Matrix:
         font = state.font
         if font is None:
             return text_matrix
         for item in items:
-            if not isinstance(item, (bytes, str)):  # a TJ kerning number
+            if isinstance(item, TextStringObject):
+                data = item.original_bytes
+            elif isinstance(item, bytes):
+                data = item
+            else:  # a TJ kerning number
                 shift = -float(item) / 1000 * state.size * state.scale
                 text_matrix = multiply((1, 0, 0, 1, shift, 0), text_matrix)
                 continue
-            data = item if isinstance(item, bytes) else item.original_bytes
             for code in font.codes(data):
                 advance = font.width(code) * state.size
                 matrix = multiply(text_matrix, state.ctm)
@@ -399,8 +336,203 @@ class PageScanner:
             ))
         elif xobject.get("/Subtype") == "/Form":
             inner = state.copy()
-            inner.ctm = multiply(tuple(map(float, xobject.get("/Matrix", IDENTITY))), state.ctm)
+            inner.ctm = multiply(matrix_of(xobject.get("/Matrix", IDENTITY)), state.ctm)
             self.run(xobject, xobject.get("/Resources", resources), inner)
+
+
+NUMBER_TYPES = (int, float, FloatObject, NumberObject)
+Operands = list[Any]
+
+
+class ContentWalker:
+    """One content stream (a page's, or a form's) followed operator by operator.
+
+    As pdfminer's PDFPageInterpreter does it: each PDF operator the scan needs
+    has a small method, found in OPERATORS; any other operator is passed over.
+    The graphics state stack, the path being built and the text matrices are
+    the stream's own: a form drawn inside it starts from a copy of the state.
+    """
+
+    def __init__(self, scanner: PageScanner, resources: DictionaryObject, state: GraphicsState):
+        self.scanner = scanner
+        self.resources = resources
+        self.state = state
+        self.stack: list[GraphicsState] = []
+        self.path: list[tuple[float, float]] = []
+        self.clip_pending = False
+        self.text_matrix = self.line_matrix = IDENTITY
+
+    def walk(self, contents) -> None:
+        for operands, operator in ContentStream(contents, self.scanner.reader).operations:
+            op = operator.decode("latin-1") if isinstance(operator, bytes) else operator
+            handler = self.OPERATORS.get(op)
+            if handler is not None:
+                handler(self, operands)
+
+    def next_line(self, tx: float, ty: float) -> None:
+        self.text_matrix = self.line_matrix = multiply((1, 0, 0, 1, tx, ty), self.line_matrix)
+
+    # Graphics state
+
+    def do_q(self, operands: Operands) -> None:
+        """Save the graphics state."""
+        self.stack.append(self.state.copy())
+
+    def do_Q(self, operands: Operands) -> None:
+        """Restore the graphics state last saved."""
+        if self.stack:
+            self.state = self.stack.pop()
+
+    def do_cm(self, operands: Operands) -> None:
+        """Concatenate a matrix to the current transformation."""
+        self.state.ctm = multiply(matrix_of(operands), self.state.ctm)
+
+    def do_fill_colour(self, operands: Operands) -> None:
+        """g, rg, sc, scn: a fill colour in gray or RGB components (a pattern's name is not one)."""
+        if all(isinstance(o, NUMBER_TYPES) for o in operands):
+            self.state.fill = luminance([float(o) for o in operands])
+
+    def do_k(self, operands: Operands) -> None:
+        """A fill colour in CMYK."""
+        if all(isinstance(o, NUMBER_TYPES) for o in operands):
+            self.state.fill = luminance([float(o) for o in operands], cmyk=True)
+
+    def do_cs(self, operands: Operands) -> None:
+        """A new fill colour space: its initial colour is black."""
+        self.state.fill = 0.0
+
+    # Paths and clipping
+
+    def do_point(self, operands: Operands) -> None:
+        """m, l: move to or draw a line to a point."""
+        self.path.append(apply(self.state.ctm, float(operands[0]), float(operands[1])))
+
+    def do_curve(self, operands: Operands) -> None:
+        """c, v, y: a Bezier curve; its control points bound it."""
+        values = list(map(float, operands))
+        self.path.extend(apply(self.state.ctm, x, y) for x, y in zip(values[::2], values[1::2], strict=False))
+
+    def do_re(self, operands: Operands) -> None:
+        """A rectangle."""
+        x, y, w, h = map(float, operands)
+        corners = ((x, y), (x + w, y), (x, y + h), (x + w, y + h))
+        self.path.extend(apply(self.state.ctm, px, py) for px, py in corners)
+
+    def do_W(self, operands: Operands) -> None:
+        """W, W*: the path, once ended, clips what follows."""
+        self.clip_pending = True
+
+    def do_fill(self, operands: Operands) -> None:
+        """f, F, f*, B, B*, b, b*: fill the path (a dark fill is a background light text shows on)."""
+        if self.path and self.state.fill < FAINT_LUMINANCE:
+            self.scanner.painted.append(bounding_box(self.path))
+        self.do_n(operands)
+
+    def do_n(self, operands: Operands) -> None:
+        """n, S, s: end the path without filling it, clipping to it when W came before."""
+        if self.clip_pending and self.path:
+            box = bounding_box(self.path)
+            self.state.clip = box if self.state.clip is None else intersect(self.state.clip, box)
+        self.path, self.clip_pending = [], False
+
+    # Text state
+
+    def do_BT(self, operands: Operands) -> None:
+        """Begin a text object."""
+        self.text_matrix = self.line_matrix = IDENTITY
+        self.scanner.flush_hidden(("faint",))  # each faint run named apart
+
+    def do_Tf(self, operands: Operands) -> None:
+        """Font and size."""
+        self.state.font, self.state.size = self.scanner.font(self.resources, operands[0]), float(operands[1])
+
+    def do_Tc(self, operands: Operands) -> None:
+        """Character spacing."""
+        self.state.char_spacing = float(operands[0])
+
+    def do_Tw(self, operands: Operands) -> None:
+        """Word spacing."""
+        self.state.word_spacing = float(operands[0])
+
+    def do_Tz(self, operands: Operands) -> None:
+        """Horizontal scaling, in percent."""
+        self.state.scale = float(operands[0]) / 100
+
+    def do_TL(self, operands: Operands) -> None:
+        """Leading."""
+        self.state.leading = float(operands[0])
+
+    def do_Ts(self, operands: Operands) -> None:
+        """Text rise."""
+        self.state.rise = float(operands[0])
+
+    def do_Tr(self, operands: Operands) -> None:
+        """Text rendering mode (3 draws nothing)."""
+        self.state.render_mode = int(operands[0])
+
+    # Text positioning
+
+    def do_Tm(self, operands: Operands) -> None:
+        """Set the text matrix and the line matrix."""
+        self.text_matrix = self.line_matrix = matrix_of(operands)
+
+    def do_Td(self, operands: Operands) -> None:
+        """Move to the start of the next line, offset by (tx, ty)."""
+        self.next_line(float(operands[0]), float(operands[1]))
+
+    def do_TD(self, operands: Operands) -> None:
+        """As Td, and set the leading to -ty."""
+        self.state.leading = -float(operands[1])
+        self.do_Td(operands)
+
+    def do_T_star(self, operands: Operands) -> None:
+        """T*: move to the start of the next line, by the leading."""
+        self.next_line(0, -self.state.leading)
+
+    # Text showing
+
+    def do_Tj(self, operands: Operands) -> None:
+        """Show a string."""
+        self.text_matrix = self.scanner.show([operands[-1]], self.state, self.text_matrix)
+
+    def do_TJ(self, operands: Operands) -> None:
+        """Show strings, with kerning numbers between them."""
+        self.text_matrix = self.scanner.show(operands[0], self.state, self.text_matrix)
+
+    def do_quote(self, operands: Operands) -> None:
+        """': move to the next line and show a string."""
+        self.do_T_star(operands)
+        self.do_Tj(operands)
+
+    def do_double_quote(self, operands: Operands) -> None:
+        """": set word and character spacing, move to the next line and show a string."""
+        self.state.word_spacing, self.state.char_spacing = float(operands[0]), float(operands[1])
+        self.do_quote(operands)
+
+    # XObjects
+
+    def do_Do(self, operands: Operands) -> None:
+        """Draw an image or a form."""
+        self.scanner.draw_object(self.resources, operands[0], self.state)
+
+    OPERATORS: ClassVar[dict[str, Callable[[ContentWalker, Operands], None]]] = {
+        "q": do_q, "Q": do_Q, "cm": do_cm,
+        "g": do_fill_colour, "rg": do_fill_colour, "sc": do_fill_colour, "scn": do_fill_colour,
+        "k": do_k, "cs": do_cs,
+        "m": do_point, "l": do_point, "c": do_curve, "v": do_curve, "y": do_curve, "re": do_re,
+        "W": do_W, "W*": do_W,
+        "f": do_fill, "f*": do_fill, "F": do_fill, "B": do_fill, "B*": do_fill, "b": do_fill, "b*": do_fill,
+        "n": do_n, "S": do_n, "s": do_n,
+        "BT": do_BT, "Tf": do_Tf, "Tc": do_Tc, "Tw": do_Tw, "Tz": do_Tz, "TL": do_TL, "Ts": do_Ts, "Tr": do_Tr,
+        "Tm": do_Tm, "Td": do_Td, "TD": do_TD, "T*": do_T_star,
+        "Tj": do_Tj, "TJ": do_TJ, "'": do_quote, '"': do_double_quote,
+        "Do": do_Do,
+    }
+
+
+def matrix_of(operands: Operands) -> Matrix:
+    a, b, c, d, e, f = map(float, operands)
+    return (a, b, c, d, e, f)
 
 
 def is_rtl(text: str) -> bool:
@@ -427,7 +559,8 @@ def reading_order(glyphs: list[str], right_to_left: bool | None = None) -> str:
     """
     if not any(is_rtl(g) for g in glyphs):
         return "".join(glyphs)
-    words, word = [], []
+    words: list[list[str]] = []
+    word: list[str] = []
     for glyph in glyphs + [" "]:
         if glyph == " ":
             if word:
@@ -454,6 +587,6 @@ def reading_order(glyphs: list[str], right_to_left: bool | None = None) -> str:
 
 
 def scan_pdf(reader: PdfReader) -> list[PageScan]:
-    lang = reader.trailer["/Root"].get("/Lang")
+    lang = reader.root_object.get("/Lang")
     right_to_left = text_direction(str(lang)) == "rtl" if lang else None
     return [PageScanner(reader, number, right_to_left).scan for number in range(1, len(reader.pages) + 1)]

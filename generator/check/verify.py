@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -157,7 +158,7 @@ def handout_of(article: Path, options: CheckOptions) -> Path:
 
 
 def check(paths: list[Path], options: CheckOptions = CheckOptions(),
-          content_folders: list[Path] = ()) -> list[CheckReport]:
+          content_folders: Sequence[Path] = ()) -> list[CheckReport]:
     """Check each handout in `paths`. Articles are read back as the build read them: from
     the project's folders, the folders in `paths` and `content_folders`."""
     paths = [Path(p) for p in paths]
@@ -289,7 +290,7 @@ def images_without_alt(sources: tuple[str, ...], article: Path, source_text: str
 def page_problems(pdf: Path, pages: list[PageScan], bodies: list[list[Line]],
                   options: CheckOptions) -> list[Diagnostic]:
     found = []
-    for page, body in zip(pages, bodies):
+    for page, body in zip(pages, bodies, strict=True):
         for text in page.hidden:
             shown = text if len(text) <= 60 else text[:59] + "…"
             found.append(Diagnostic("C202", f"text drawn outside the visible page: '{shown}'", pdf, page=page.number))
@@ -299,7 +300,8 @@ def page_problems(pdf: Path, pages: list[PageScan], bodies: list[list[Line]],
                                     pdf, page=page.number))
         for char in dict.fromkeys(page.missing_glyphs):
             code = f" (U+{ord(char):04X})" if len(char) == 1 else ""
-            found.append(Diagnostic("C203", f"no font draws '{char}'{code}: it prints as an empty box", pdf, page=page.number))
+            found.append(Diagnostic("C203", f"no font draws '{char}'{code}: it prints as an empty box", pdf,
+                                    page=page.number))
         if not body and not page.images:  # a running footer alone is an empty page
             found.append(Diagnostic("C204", "the page is empty", pdf, page=page.number))
         for image in page.images:
@@ -343,8 +345,8 @@ def outline_entries(reader: PdfReader, outline=None) -> list[tuple[str, int, flo
     for item in reader.outline if outline is None else outline:
         if isinstance(item, list):
             entries.extend(outline_entries(reader, item))
-        elif item.top is not None:
-            entries.append((item.title, reader.get_destination_page_number(item) + 1, float(item.top)))
+        elif item.top is not None and (number := reader.get_destination_page_number(item)) is not None:
+            entries.append((item.title or "", number + 1, float(item.top)))
     return entries
 
 
@@ -404,18 +406,20 @@ def stranded_headings(pdf: Path, reader: PdfReader, pages: list[PageScan]) -> li
             continue  # on the last page nothing follows that could have been kept with it
         title_words = set(words(title))
         body = [line for line in bodies[number - 1] if line.y <= top + 1]
-        heading = max((line for line in body if set(words(line.text)) & title_words), key=lambda l: l.y, default=None)
+        heading = max((line for line in body if set(words(line.text)) & title_words), key=lambda line: line.y,
+                      default=None)
         if heading is None:
             continue
         below = [line for line in body if line.y < heading.y - 1 and not set(words(line.text)) <= title_words]
         if not below:
-            found.append(Diagnostic("C205", f"heading '{title}' stands alone at the bottom of the page", pdf, page=number))
+            found.append(Diagnostic("C205", f"heading '{title}' stands alone at the bottom of the page", pdf,
+                                    page=number))
     return found
 
 
 def hidden_links(pdf: Path, reader: PdfReader, pages: list[PageScan]) -> list[Diagnostic]:
     found = []
-    for page, scan in zip(reader.pages, pages):
+    for page, scan in zip(reader.pages, pages, strict=True):
         text = "\n".join(line.text for line in scan.lines)
         visible = re.sub(r"\s+", "", LINE_BREAK_HYPHEN.sub("", text)).casefold()
         for annotation in page.get("/Annots") or ():

@@ -166,7 +166,9 @@ def unmatched_words(expected: list[str], printed: list[str]) -> list[list[str]]:
     matched = bytearray(len(letters))
     for block in SequenceMatcher(None, letters, "".join(printed), autojunk=False).get_matching_blocks():
         matched[block.a:block.a + block.size] = b"\x01" * block.size
-    runs, run, start = [], [], 0
+    runs: list[list[str]] = []
+    run: list[str] = []
+    start = 0
     for word in expected:
         if all(matched[start:start + len(word)]):
             if run:

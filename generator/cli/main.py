@@ -128,9 +128,9 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
     if run_check:
         from ..check.verify import check, check_options
 
-        options = check_options(config, output_dir, max_size_mb=max_size_mb, allow_remote=allow_remote)
+        checking = check_options(config, output_dir, max_size_mb=max_size_mb, allow_remote=allow_remote)
         built = [r.source for r in articles if r.ok]
-        reports = check(built, options, content_folders=list(paths)) if built else []
+        reports = check(built, checking, content_folders=list(paths)) if built else []
         failed += print_reports(reports, report_format, strict, quiet)
     sys.exit(1 if failed else 0)
 
@@ -172,34 +172,38 @@ class BuildDisplay:
         self.shown.append(result)
         if self.bar:
             self.bar.advance(self.task)
+        output = display_path(result.output) if result.output else "(none)"  # only a failed one has none
         if result.status == "superseded":
             if not self.quiet:
-                self.echo(f"{display_path(result.source)}: not built; {display_path(result.output)}, its import,"
+                self.echo(f"{display_path(result.source)}: not built; {output}, its import,"
                           " is built instead", err=True)
             return
         if result.status in ("stale", "pruned"):
             done = "deleted" if result.status == "pruned" else "left in place (--prune deletes it)"
-            self.echo(f"{display_path(result.output)}: its article {display_path(result.source)} is gone;"
+            self.echo(f"{output}: its article {display_path(result.source)} is gone;"
                       f" {done}", err=True)
             return
         if not self.quiet:
             shown = result.diagnostics if self.verbose else with_removals_summarised(result.diagnostics)
             for diagnostic in shown:
                 self.echo(str(diagnostic), err=True)
-        if not result.ok:
+        if result.error:
             self.echo(result.error.format_message(), err=True)
         elif result.status == "unchanged":
             if self.verbose:
-                self.echo(f"{display_path(result.source)} -> {display_path(result.output)} (unchanged)",
-                          err=self.to_stderr)
+                self.echo(f"{display_path(result.source)} -> {output} (unchanged)", err=self.to_stderr)
         elif not self.quiet:
-            line = (f"{display_path(result.source)} -> {display_path(result.output)}"
-                    f" ({result.pages} page{'s' * (result.pages != 1)}, {result.size / 1024:.0f} KiB)")
-            if result.extras:
-                line += f" + {', '.join(display_path(extra) for extra in result.extras)}"
-            if self.verbose:
-                line += f" [theme {result.theme}, paper {result.paper}, {result.seconds:.2f} s]"
-            self.echo(line, err=self.to_stderr)
+            self.echo(self.built_line(result, output), err=self.to_stderr)
+
+    def built_line(self, result: BuildResult, output: str) -> str:
+        """What a built handout's line says: its files, pages and size (and, verbose, how it was made)."""
+        line = (f"{display_path(result.source)} -> {output}"
+                f" ({result.pages} page{'s' * (result.pages != 1)}, {result.size / 1024:.0f} KiB)")
+        if result.extras:
+            line += f" + {', '.join(display_path(extra) for extra in result.extras)}"
+        if self.verbose:
+            line += f" [theme {result.theme}, paper {result.paper}, {result.seconds:.2f} s]"
+        return line
 
 
 @main.command("check")
@@ -301,9 +305,9 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
     recipients = recipients or config.mail.recipients
     article = article or config.mail.article
     message = message or config.mail.message
-    missing = [name for name, value in (("RECIPIENTS", recipients), ("--article", article), ("--message", message))
-               if value is None]
-    if missing:
+    if recipients is None or article is None or message is None:
+        missing = [name for name, value in (("RECIPIENTS", recipients), ("--article", article),
+                                            ("--message", message)) if value is None]
         raise click.UsageError(f"give {', '.join(missing)} (or set them in [mail] of handout.toml)")
     options = BuildOptions(output_dir=output_dir, config=config, jobs=jobs)
     if test_to and send:
@@ -344,7 +348,8 @@ def show_outbox(outbox) -> None:
         raise MailError("stopped by a signal (Ctrl-C) before the last message was written")
     first = email.message_from_bytes(outbox.first.read_bytes(), policy=email.policy.default)
     click.echo(f"First message:\n  From: {first['From']}\n  To: {first['To']}\n  Subject: {first['Subject']}")
-    for line in first.get_body(("plain",)).get_content().strip().splitlines()[:6]:
+    body = first.get_body(("plain",))
+    for line in (body.get_content() if body else "").strip().splitlines()[:6]:
         click.echo(f"  | {line}")
     click.echo(f"  Attached: {next(first.iter_attachments()).get_filename()}")
 

@@ -32,7 +32,8 @@ from .smtp import SmtpSettings, Timeouts, connect, smtp_settings
 from .templates import MessageTemplate, read_message, render_for
 
 __all__ = [
-    "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient", "Recipients", "keep_failed_rows",
-    "SendLog", "SendReport", "SmtpSettings", "Timeouts", "compose", "connect", "prepared", "read_message",
-    "read_recipients", "render_for", "send", "send_test", "sigterm_interrupts", "smtp_settings", "stop_requests", "write_outbox",
+    "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient", "Recipients",
+    "keep_failed_rows", "SendLog", "SendReport", "SmtpSettings", "Timeouts", "compose", "connect", "prepared",
+    "read_message", "read_recipients", "render_for", "send", "send_test", "sigterm_interrupts", "smtp_settings",
+    "stop_requests", "write_outbox",
 ]

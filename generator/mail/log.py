@@ -52,7 +52,7 @@ class SendLog:
         prove which version of the handout a person received."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as log:
-            now = datetime.datetime.now(datetime.timezone.utc)
+            now = datetime.datetime.now(datetime.UTC)
             log.write(json.dumps({"time": format_datetime(now), "email": email, "key": key, "status": status,
                                   "detail": detail, "attachment_sha256": attachment_sha256}) + "\n")
             log.flush()

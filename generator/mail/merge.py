@@ -133,7 +133,7 @@ def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None
         if stop and stop.is_set():
             outbox.stopped = True
             break
-        data = compose(letter, merge.settings.sender).as_bytes()
+        data = compose(letter, merge.settings.from_address).as_bytes()
         path = folder / outbox_name(number, letter.recipient.email)
         write_atomically(path, data)
         outbox.written += 1
@@ -215,40 +215,67 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
     server = None
     try:
         for letter in merge.letters():
-            email, key = letter.recipient.email, letter.key
-            earlier = log.earlier(email, key)
-            if earlier == "unconfirmed":
-                report.in_doubt.append(email)
-            if earlier == "same" or (earlier and not resend):
-                report.skipped.append(email)
-                if earlier == "changed":
-                    report.changed.append(email)
+            if sent_before(letter, log, resend, report):
                 continue
-            if report.stopped or (limit is not None and len(report.sent) + len(report.failed) >= limit):
+            if not take_turn(report, limit, settings.rate, stop):
                 report.left += 1
-                continue
-            if report.sent or report.failed:
-                stop.wait(60 / settings.rate)
-            if stop.is_set():
-                report.stopped, report.left = "stopped by a signal (Ctrl-C)", report.left + 1
                 continue
             status, detail, server = deliver(letter, server, settings, stop)
             if status == "unreachable":
                 report.stopped, report.left = detail, report.left + 1
                 continue
-            log.record(email, key, status, detail, letter.handout.digest.hex())
-            if status == SENT:
-                report.sent.append(email)
-            elif status == UNCONFIRMED:
-                report.in_doubt.append(email)
-            else:
-                report.failed.append((email, detail))
+            record(letter, status, detail, log, report)
             tell(status, letter, detail)
     finally:
-        if server:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                server.quit()
+        quit_quietly(server)
     return report
+
+
+def sent_before(letter: Letter, log: SendLog, resend: bool, report: SendReport) -> bool:
+    """Whether the log says this letter is not to be sent now (sent already, or changed or
+    unconfirmed without `resend`); the report counts it as skipped, changed or in doubt."""
+    email = letter.recipient.email
+    earlier = log.earlier(email, letter.key)
+    if earlier == "unconfirmed":
+        report.in_doubt.append(email)
+    if earlier == "same" or (earlier and not resend):
+        report.skipped.append(email)
+        if earlier == "changed":
+            report.changed.append(email)
+        return True
+    return False
+
+
+def take_turn(report: SendReport, limit: int | None, rate: float, stop: threading.Event) -> bool:
+    """Whether the next letter may go: within `limit`, not stopped, after waiting as long as
+    `rate` (letters a minute) asks since the last one. A stop during the wait says why in the report."""
+    if report.stopped or (limit is not None and len(report.sent) + len(report.failed) >= limit):
+        return False
+    if report.sent or report.failed:
+        stop.wait(60 / rate)
+    if stop.is_set():
+        report.stopped = "stopped by a signal (Ctrl-C)"
+        return False
+    return True
+
+
+def record(letter: Letter, status: str, detail: str, log: SendLog, report: SendReport) -> None:
+    """One delivery's outcome, in the send log (for the next run) and in the report."""
+    email = letter.recipient.email
+    log.record(email, letter.key, status, detail, letter.handout.digest.hex())
+    if status == SENT:
+        report.sent.append(email)
+    elif status == UNCONFIRMED:
+        report.in_doubt.append(email)
+    else:
+        report.failed.append((email, detail))
+
+
+def quit_quietly(server) -> None:
+    """Close an SMTP connection, if there is one, ignoring a server already gone."""
+    if server:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            server.quit()
 
 
 def send_test(merge: Merge, address: str) -> tuple[str, str]:
@@ -257,16 +284,14 @@ def send_test(merge: Merge, address: str) -> tuple[str, str]:
     letter = next(merge.letters())
     test = replace(letter, recipient=replace(letter.recipient, email=address, cc=(), bcc=()))
     status, detail, server = deliver(test, None, merge.settings, threading.Event())
-    if server:
-        with contextlib.suppress(smtplib.SMTPException, OSError):
-            server.quit()
+    quit_quietly(server)
     return status, detail
 
 
 def deliver(letter: Letter, server, settings: SmtpSettings, stop: threading.Event) -> tuple[str, str, object]:
     """(status, detail, the connection to go on with) for one letter, tried again after a
     temporary failure. 'unreachable' when the server cannot be reached or refuses the login."""
-    message = compose(letter, settings.sender)
+    message = compose(letter, settings.from_address)
     attempt = 0
     while True:
         try:

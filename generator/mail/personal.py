@@ -99,8 +99,8 @@ def handouts_for(article: Path, recipients: tuple[Recipient, ...], options, work
     personal = personal_line(text)
     if not RECIPIENT_FIELDS.search(text) or personal and has_personal_area(article, options):
         (result,) = build([article], options)
-        if not result.ok:
-            raise result.error
+        if result.error or not result.output:
+            raise result.error or MailError("the handout was not built", article)
         shared = Handout.of(result.output)
         if not personal:
             return Handouts(Prepared({recipient.row: shared for recipient in recipients}),
@@ -146,10 +146,13 @@ def built_for_each(article: Path, text: str, recipients: tuple[Recipient, ...], 
         copies[recipient.row] = folder / f"{article.stem}-for-{recipient.row}{article.suffix}"
         copies[recipient.row].write_text(personal, encoding="utf-8")
     results = build(list(copies.values()), replace(options, output_dir=workspace / "handouts"))
+    handouts = {}
     for row, result in zip(copies, results, strict=True):
-        if not result.ok:
-            raise MailError(f"the handout for row {row}: {result.error.problem}", article, result.error.line)
-    return Prepared({row: Handout.of(result.output, filename) for row, result in zip(copies, results, strict=True)})
+        if result.error or not result.output:
+            problem, line = (result.error.problem, result.error.line) if result.error else ("not built", None)
+            raise MailError(f"the handout for row {row}: {problem}", article, line)
+        handouts[row] = Handout.of(result.output, filename)
+    return Prepared(handouts)
 
 
 def with_own_slug(text: str, suffix: str) -> tuple[str, str | None]:
@@ -161,7 +164,7 @@ def with_own_slug(text: str, suffix: str) -> tuple[str, str | None]:
         node = yaml.compose(match["yaml"] or "", Loader=yaml.SafeLoader) if match else None
     except yaml.YAMLError:
         return text, None  # the build names the problem
-    if not isinstance(node, yaml.MappingNode):
+    if match is None or not isinstance(node, yaml.MappingNode):
         return text, None
     for key, value in node.value:
         if key.value == "slug" and isinstance(value, yaml.ScalarNode) and SLUG.match(str(value.value)):

@@ -209,7 +209,7 @@ def without_second_copies(rows: list[Recipient], path: Path) -> tuple[list[Recip
     own_row = {recipient.email.lower(): recipient.row for recipient in rows}
     kept, diagnostics = [], []
     for recipient in rows:
-        copies = {}
+        copies: dict[str, list[str]] = {}
         for column in ("cc", "bcc"):
             copies[column] = []
             for address in getattr(recipient, column):
@@ -217,7 +217,8 @@ def without_second_copies(rows: list[Recipient], path: Path) -> tuple[list[Recip
                 if row is None:
                     copies[column].append(address)
                     continue
-                why = "the row's own address" if row == recipient.row else f"row {row} sends them a message of their own"
+                why = ("the row's own address" if row == recipient.row
+                       else f"row {row} sends them a message of their own")
                 diagnostics.append(Diagnostic("M401", f"{column} {address} left out: {why}", path, recipient.row))
         kept.append(Recipient(recipient.row, recipient.email, recipient.fields, tuple(copies["cc"]),
                               tuple(copies["bcc"])))

@@ -56,6 +56,13 @@ class SmtpSettings:
     def address(self) -> str:
         return f"{self.host}:{self.effective_port}"
 
+    @property
+    def from_address(self) -> str:
+        """The sender, which for_sending and for_dry_run make sure there is."""
+        if not self.sender:
+            raise MailError(NO_SENDER)
+        return self.sender
+
 
 def smtp_settings(mail: MailSettings, environ=os.environ) -> SmtpSettings:
     """[mail] of handout.toml, with the environment variables it declares (HANDOUT_SMTP_*,
@@ -90,7 +97,7 @@ def for_sending(settings: SmtpSettings) -> SmtpSettings:
     localhost, which would only time out)."""
     missing = [what for what, value in (
         ("no SMTP server: set HANDOUT_SMTP_HOST or smtp_host in [mail] of handout.toml", settings.host),
-        ("no sender: set HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml", settings.sender)) if not value]
+        (NO_SENDER, settings.sender)) if not value]
     if missing:
         raise MailError(f"{'; '.join(missing)}; nothing was sent")
     return settings
@@ -106,7 +113,10 @@ def for_dry_run(settings: SmtpSettings) -> tuple[SmtpSettings, str | None]:
         f" '{DRY_RUN_SENDER}', and --send needs a real one")
 
 
-class RfcTimeouts:
+NO_SENDER = "no sender: set HANDOUT_MAIL_FROM or 'from' in [mail] of handout.toml"
+
+
+class RfcTimeouts(smtplib.SMTP):
     """Waits for each reply of the server as long as its command deserves (Timeouts).
 
     smtplib waits the same time for every reply; here each command sets the
@@ -160,6 +170,7 @@ class TimedSMTP_SSL(RfcTimeouts, smtplib.SMTP_SSL):  # noqa: N801 - smtplib's ow
 
 def connect(settings: SmtpSettings) -> TimedSMTP | TimedSMTP_SSL:
     context = ssl.create_default_context()
+    server: TimedSMTP | TimedSMTP_SSL
     if settings.security == "tls":
         server = TimedSMTP_SSL(settings.host, settings.effective_port, settings.timeouts, context)
     else:
@@ -187,9 +198,9 @@ def log_in(server: smtplib.SMTP, user: str, password: str) -> None:
     server.login(user, password)
 
 
-def response_of(exc: Exception) -> tuple[int, str]:
+def response_of(exc: smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused) -> tuple[int, str]:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, detail = next(iter(exc.recipients.values()))
         return code, detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
-    detail = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-    return exc.smtp_code, detail
+    error = exc.smtp_error
+    return exc.smtp_code, error.decode(errors="replace") if isinstance(error, bytes) else str(error)

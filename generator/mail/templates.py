@@ -70,8 +70,8 @@ class BoundedEnvironment(jinja2.sandbox.SandboxedEnvironment):
             if (isinstance(left, (int, float)) and isinstance(right, (int, float)) and abs(left) > 1
                     and right * math.log10(abs(left)) > MAX_DIGITS):
                 raise SecurityError(f"{left} ** {right} has more than {MAX_DIGITS} digits")
-        elif operator == "%" and isinstance(left, str) and HUGE_WIDTH.search(left):
-            raise SecurityError(f"the format '{HUGE_WIDTH.search(left)[0]}' asks for a width over {MAX_ITEMS}")
+        elif operator == "%" and isinstance(left, str) and (huge := HUGE_WIDTH.search(left)):
+            raise SecurityError(f"the format '{huge[0]}' asks for a width over {MAX_ITEMS}")
         return super().call_binop(context, operator, left, right)
 
 
@@ -165,7 +165,7 @@ def read_message(path: Path, seconds: float = TEMPLATE_SECONDS) -> MessageTempla
     text = read_text(path)
     match = FRONT_MATTER.match(text)
     front, _ = front_matter_mapping(match["yaml"] or "", path, MailError) if match else ({}, {})
-    if not str(front.get("subject", "")).strip():
+    if match is None or not str(front.get("subject", "")).strip():
         raise MailError("the message needs front matter with a subject: line", path, 1)
     first_line = text[: match.end()].count("\n") + 1
     return MessageTemplate(path, compile_template(str(front["subject"]), path),

@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import html
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -81,7 +82,7 @@ def code_block(code: str, language: str = "") -> str:
     tokens = list(lexer.get_tokens(code))  # the lexer's text: it may drop blank lines at the ends
     values = with_breaks([value for _, value in tokens])
     lines = format_tokens(((PlainText if looks_plain(kind, value) else kind, marked)
-                           for (kind, value), marked in zip(tokens, values)), HtmlFormatter(nowrap=True))
+                           for (kind, value), marked in zip(tokens, values, strict=True)), HtmlFormatter(nowrap=True))
     return f'<pre class="code highlight"><code class="language-{html.escape(language)}">{lines}</code></pre>\n'
 
 
@@ -95,8 +96,8 @@ def code_breaks(code: str) -> set[int]:
     its punctuation, and a name, number or hash in it longer than LONG_RUN after
     every character, so no line of code runs off the page.
     """
-    offsets = set()
-    for run in re.finditer(r"\S{%d,}" % (LONG_RUN + 1), code):
+    offsets: set[int] = set()
+    for run in re.finditer(rf"\S{{{LONG_RUN + 1},}}", code):
         start, text = run.start(), run.group()
         offsets.update(start + i + 1 for i, c in enumerate(text[:-1]) if not (c.isalnum() or c == "_"))
         for word in WORD_CHARACTERS.finditer(text):
@@ -233,25 +234,30 @@ def markdown_parser(nesting: int) -> MarkdownIt:
 PARSER = markdown_parser(MAX_NESTING)
 
 
-def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits = Limits()) -> Body:
+@dataclass
+class Conversion:
+    """One article's tokens as the passes reshape them, and the warnings they give."""
+
+    article: Article
+    policy: ReadPolicy
+    limits: Limits
+    tokens: list[Token]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits | None = None) -> Body:
     """The article's body as safe HTML, with warnings for what was left out.
 
     `policy` says which files and addresses images may come from; without
     one, local images beside the article are allowed and the network is not.
+    The tokens go through TOKEN_PASSES in order, then are rendered.
     """
-    policy = policy or ReadPolicy(roots=(article.source.parent,))
-    try:
-        tokens = markdown_parser(limits.nesting).parse(article.body)
-    except TooDeep as exc:
-        raise ArticleError(exc.problem, article.source,
-                           None if exc.line is None else article.body_first_line + exc.line) from None
-    check_nesting(tokens, article, limits.nesting)
-    diagnostics = raw_html_removals(tokens, article)
-    demote_headings(tokens)
-    diagnostics += place_images(tokens, article, policy, int(limits.image_megapixels * 1_000_000))
-    diagnostics += check_links(tokens, article)
-    tokens = place_footnotes(size_tables(tokens))
-    make_figures(tokens)
+    limits = limits or Limits()
+    conversion = Conversion(article, policy or ReadPolicy(roots=(article.source.parent,)), limits,
+                            parse(article, limits.nesting))
+    for _name, run in TOKEN_PASSES:
+        run(conversion)
+    tokens = conversion.tokens
     headings = tuple(
         Heading(int(token.tag[1]), inline_text(tokens[i + 1]), str(token.attrs.get("id", "")))
         for i, token in enumerate(tokens) if token.type == "heading_open"
@@ -259,13 +265,23 @@ def to_html(article: Article, policy: ReadPolicy | None = None, limits: Limits =
     html_out = print_links(sanitize.clean(PARSER.renderer.render(tokens, PARSER.options, {})), article)
     if sanitize.depth(html_out) > 2 * limits.nesting:
         raise ArticleError(f"the HTML nests more than {2 * limits.nesting} elements deep", article.source)
-    return Body(html=html_out, headings=headings, diagnostics=tuple(diagnostics),
+    return Body(html=html_out, headings=headings, diagnostics=tuple(conversion.diagnostics),
                 images_without_alt=tuple(sanitize.images_without_alt(html_out)))
 
 
-def check_nesting(tokens: list[Token], article: Article, limit: int) -> None:
+def parse(article: Article, nesting: int) -> list[Token]:
+    """The article's body as markdown-it tokens; too many '[' open at once is an error on its line."""
+    try:
+        return markdown_parser(nesting).parse(article.body)
+    except TooDeep as exc:
+        raise ArticleError(exc.problem, article.source,
+                           None if exc.line is None else article.body_first_line + exc.line) from None
+
+
+def check_nesting(conversion: Conversion) -> None:
     """Past this depth markdown-it would silently stop reading: say so instead."""
-    for token in tokens:
+    limit, article = conversion.limits.nesting, conversion.article
+    for token in conversion.tokens:
         if token.level >= limit:
             line = article.body_first_line + token.map[0] if token.map else None
             raise ArticleError(
@@ -273,21 +289,22 @@ def check_nesting(tokens: list[Token], article: Article, limit: int) -> None:
                 article.source, line)
 
 
-def raw_html_removals(tokens: list[Token], article: Article) -> list[Diagnostic]:
-    found = []
-    for block in tokens:
+def raw_html_removals(conversion: Conversion) -> None:
+    """A warning for each part of the raw HTML that sanitize.clean will leave out."""
+    article = conversion.article
+    for block in conversion.tokens:
         pieces = [block] if block.type == "html_block" else [
             child for child in block.children or () if child.type == "html_inline"]
         for piece in pieces:
             for removed in sanitize.removals(piece.content):
                 line = article.body_first_line + block.map[0] if block.map else None
-                found.append(
+                conversion.diagnostics.append(
                     Diagnostic("W120", f"left out a style that hides text on paper: {removed.what}", article.source,
                                line) if removed.hides_text
-                    else Diagnostic("W108", f"removed unsafe HTML: {removed.what}", article.source, line) if removed.unsafe
+                    else Diagnostic("W108", f"removed unsafe HTML: {removed.what}", article.source,
+                                    line) if removed.unsafe
                     else Diagnostic("W109", f"left out screen formatting: {removed.what} (the theme lays out the page)",
                                     article.source, line))
-    return found
 
 
 def inline_text(token: Token) -> str:
@@ -295,7 +312,7 @@ def inline_text(token: Token) -> str:
     return "".join(c.content for c in token.children or () if c.type in ("text", "code_inline")).strip()
 
 
-def place_footnotes(tokens: list[Token]) -> list[Token]:
+def place_footnotes(conversion: Conversion) -> None:
     """Each footnote's text moved to where it is first called, as a span the theme floats.
 
     Print puts a footnote at the foot of the page that calls it (or in the
@@ -305,13 +322,13 @@ def place_footnotes(tokens: list[Token]) -> list[Token]:
     bodies: dict[int, str] = {}
     kept: list[Token] = []
     current: list[Token] | None = None
-    for token in tokens:
+    for token in conversion.tokens:
         if token.type in ("footnote_block_open", "footnote_block_close", "footnote_anchor"):
             continue  # the list at the end, and its links back to the calls
         if token.type == "footnote_open":
             current, footnote_id = [], token.meta["id"]
         elif token.type == "footnote_close":
-            rendered = PARSER.renderer.render(current, PARSER.options, {})
+            rendered = PARSER.renderer.render(current or [], PARSER.options, {})
             paragraphs = re.findall(r"<p>(.*?)</p>", rendered, re.S) or [rendered]
             # Line ends inside a floated footnote print as line breaks (WeasyPrint 70).
             bodies[footnote_id] = " ".join(paragraphs).replace("\n", " ")
@@ -327,18 +344,19 @@ def place_footnotes(tokens: list[Token]) -> list[Token]:
             number = child.meta["id"]
             child.type = "html_inline"
             if child.meta.get("subId", 0) == 0:
-                child.content = f'<span class="footnote-call"></span><span class="footnote">{bodies.get(number, "")}</span>'
+                child.content = ('<span class="footnote-call"></span>'
+                                 f'<span class="footnote">{bodies.get(number, "")}</span>')
             else:  # called again: the same number, once more
                 child.content = f'<sup class="footnote-again">{number + 1}</sup>'
-    return kept
+    conversion.tokens = kept
 
 
-def make_figures(tokens: list[Token]) -> None:
+def make_figures(conversion: Conversion) -> None:
     """An image alone in its paragraph becomes a numbered figure with a caption.
 
     The caption is the image's title, or else its alt text (as pandoc does).
     """
-    number = 0
+    tokens, number = conversion.tokens, 0
     for i, token in enumerate(tokens[:-2]):
         inline, closing = tokens[i + 1], tokens[i + 2]
         children = [c for c in inline.children or () if not (c.type == "text" and not c.content.strip())]
@@ -347,7 +365,7 @@ def make_figures(tokens: list[Token]) -> None:
             continue
         image = children[0]
         caption = str(image.attrs.get("title") or "") or image.content
-        image_html = PARSER.renderer.renderInline([image], PARSER.options, {})
+        image_html = PARSER.renderer.render([image], PARSER.options, {})
         classes = " ".join(["figure", str(image.attrs.get("class", ""))]).strip()
         figcaption = ""
         if caption:
@@ -361,8 +379,9 @@ def make_figures(tokens: list[Token]) -> None:
         closing.type, closing.nesting, closing.content = "html_block", 0, ""
 
 
-def demote_headings(tokens: list[Token]) -> None:
+def demote_headings(conversion: Conversion) -> None:
     """Leave <h1> to the handout's title: body headings start at <h2>."""
+    tokens = conversion.tokens
     levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
     if not levels or min(levels) > 1:
         return
@@ -371,21 +390,20 @@ def demote_headings(tokens: list[Token]) -> None:
             token.tag = f"h{min(int(token.tag[1]) + 1, 6)}"
 
 
-def check_links(tokens: list[Token], article: Article) -> list[Diagnostic]:
+def check_links(conversion: Conversion) -> None:
     """Markdown links that lead nowhere a reader can go (irc:, ftp:...) are left out with a
     warning. Only http(s) and mailto print; markdown-it already drops javascript:,
     vbscript:, file: and data:, and print_links refuses an address too long to print."""
-    found = []
-    for block in tokens:
+    article = conversion.article
+    for block in conversion.tokens:
         for token in block.children or ():
             href = str(token.attrs.get("href", "")) if token.type == "link_open" else ""
             scheme = urlsplit(href).scheme.lower()
             if scheme and scheme not in LINK_SCHEMES:
-                found.append(Diagnostic("W108", f"link to a {scheme}: address left out (only http, https and mailto"
-                                        " links lead somewhere from paper)",
-                                        article.source, source_line(article, block, href)))
+                conversion.diagnostics.append(Diagnostic(
+                    "W108", f"link to a {scheme}: address left out (only http, https and mailto"
+                    " links lead somewhere from paper)", article.source, source_line(article, block, href)))
                 del token.attrs["href"]
-    return found
 
 
 class LinkScanner(HTMLParser):
@@ -404,8 +422,8 @@ class LinkScanner(HTMLParser):
     def handle_starttag(self, tag, attrs):
         href = dict(attrs).get("href")
         if tag == "a" and href is not None:
-            self.open = {"href": href, "start": self.position(), "tag_end": self.position() + len(self.get_starttag_text()),
-                         "text": ""}
+            start, tag = self.position(), self.get_starttag_text() or ""
+            self.open = {"href": href, "start": start, "tag_end": start + len(tag), "text": ""}
             self.links.append(self.open)
 
     def handle_endtag(self, tag):
@@ -470,7 +488,7 @@ COLUMN_TEXT_CAP = 50
 CODE_WIDTH = 1.3
 
 
-def size_tables(tokens: list[Token]) -> list[Token]:
+def size_tables(conversion: Conversion) -> None:
     """Give each table column widths from its text, and class tables by column count.
 
     With widths given, the theme lays tables out with `table-layout: fixed`:
@@ -478,6 +496,7 @@ def size_tables(tokens: list[Token]) -> list[Token]:
     took most of the time of a table-heavy handout. A column gets at least
     its longest word, and more for longer text, within COLUMN_TEXT_CAP.
     """
+    tokens = conversion.tokens
     sized: list[Token] = []
     for i, token in enumerate(tokens):
         sized.append(token)
@@ -509,7 +528,7 @@ def size_tables(tokens: list[Token]) -> list[Token]:
         colgroup = Token("html_block", "", 0)
         colgroup.content = f"<colgroup>{widths}</colgroup>\n"
         sized.append(colgroup)
-    return sized
+    conversion.tokens = sized
 
 
 def cell_measure(token: Token) -> tuple[float, float]:
@@ -523,15 +542,16 @@ def cell_measure(token: Token) -> tuple[float, float]:
     return max(words), length
 
 
-def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_pixels: int) -> list[Diagnostic]:
+def place_images(conversion: Conversion) -> None:
     """Check every image the article names; leave out, with a warning, those it may not read.
 
     A missing local image, or one with more pixels than the limit (a
     decompression bomb), is an error naming its line. A remote image, without
     --allow-remote, prints as its description and address.
     """
-    found = []
-    for block in tokens:
+    article, policy, found = conversion.article, conversion.policy, conversion.diagnostics
+    max_pixels = int(conversion.limits.image_megapixels * 1_000_000)
+    for block in conversion.tokens:
         for token in block.children or ():
             if token.type != "image":
                 continue
@@ -558,7 +578,8 @@ def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_
             try:
                 found_file = path.is_file()
             except OSError as exc:
-                raise ArticleError(f"image {unquote(src)} cannot be read ({exc.strerror})", article.source, line) from None
+                raise ArticleError(f"image {unquote(src)} cannot be read ({exc.strerror})",
+                                   article.source, line) from None
             if not found_file:
                 raise ArticleError(f"image not found: {unquote(src)}", article.source, line)
             pixels = pixel_count(path)
@@ -566,7 +587,6 @@ def place_images(tokens: list[Token], article: Article, policy: ReadPolicy, max_
                 raise ArticleError(
                     f"image {unquote(src)} has {pixels / 1e6:.0f} megapixels, over the limit of"
                     f" {max_pixels / 1e6:.0f} ([limits] image_megapixels in handout.toml)", article.source, line)
-    return found
 
 
 def print_instead(image: Token, text: str) -> None:
@@ -584,3 +604,16 @@ def source_line(article: Article, block: Token, needle: str) -> int | None:
             return article.body_first_line + start + offset
     return article.body_first_line + start
 
+
+
+# The passes over an article's tokens, in order, by name (as markdown-it's Ruler names its rules).
+TOKEN_PASSES: tuple[tuple[str, Callable[[Conversion], None]], ...] = (
+    ("nesting", check_nesting),
+    ("raw_html", raw_html_removals),
+    ("headings", demote_headings),
+    ("images", place_images),
+    ("links", check_links),
+    ("tables", size_tables),
+    ("footnotes", place_footnotes),
+    ("figures", make_figures),
+)

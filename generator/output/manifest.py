@@ -62,7 +62,7 @@ def digest(*parts: bytes | str) -> str:
 
 def files_digest(roots: list[Path]) -> str:
     """One digest of every file under `roots` (templates, themes), names and contents."""
-    parts = []
+    parts: list[bytes | str] = []
     for root in roots:
         if root.is_file():
             parts += [str(root), root.read_bytes()]

@@ -35,6 +35,7 @@ class PrintOptions:
         if self.output_profile or not (self.variant or "").startswith("pdf/x"):
             return self.output_profile
         weasyprint = importlib.util.find_spec("weasyprint")
+        assert weasyprint and weasyprint.submodule_search_locations  # a dependency: installed as a package
         return Path(list(weasyprint.submodule_search_locations)[0]) / "pdf" / "sRGB2014.icc"
 
     def stylesheet(self) -> str:

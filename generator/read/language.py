@@ -47,7 +47,7 @@ def detect(text: str) -> str | None:
     return None if code == "zxx" else code
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def stopwords(lang: str | None) -> frozenset[str]:
     """The language's most common words, lower-cased; empty when jusText has no list for it."""
     name = STOPLIST_NAMES.get((lang or "").split("-")[0].lower())

@@ -195,7 +195,8 @@ class FrontMatterLoader(yaml.SafeLoader):
                 raise
             shown = node.value if isinstance(node, yaml.ScalarNode) else node.tag
             raise yaml.constructor.ConstructorError(
-                None, None, f"'{shown[:40]}' cannot be read ({str(exc).splitlines()[0][:80]})", node.start_mark) from None
+                None, None, f"'{shown[:40]}' cannot be read ({str(exc).splitlines()[0][:80]})",
+                node.start_mark) from None
 
 
 def front_matter_mapping(source: str, path: Path,
@@ -246,8 +247,8 @@ def parse_front_matter(source: str, path: Path) -> tuple[dict, list[Diagnostic]]
         if key != name and key in data:
             continue
         if key not in KNOWN_KEYS:
-            diagnostics.append(Diagnostic("W101", f"unknown front-matter key '{name}'{did_you_mean(str(key), KNOWN_KEYS)}",
-                                          path, line))
+            suggestion = did_you_mean(str(key), KNOWN_KEYS)
+            diagnostics.append(Diagnostic("W101", f"unknown front-matter key '{name}'{suggestion}", path, line))
             continue
         if value is None or value == "":
             continue
@@ -274,17 +275,9 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
             raise ArticleError(f"{key} must be true or false", path, line)
         return value
     if key == "keywords":
-        if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
-            raise ArticleError("keywords must be a list or a comma-separated line", path, line)
-        return tuple(str(v).strip() for v in value if str(v).strip())
+        return keywords_value(value, path, line)
     if key == "author" and isinstance(value, list):
-        # Several authors, as names or as pandoc's {name: ..., affiliation: ...}.
-        names = [v.get("name") if isinstance(v, dict) else v for v in value]
-        if not all(isinstance(n, (str, int, float)) for n in names):
-            raise ArticleError("author must be a name, or a list of names", path, line)
-        value = ", ".join(str(n).strip() for n in names if str(n).strip())
+        value = authors_value(value, path, line)
     if isinstance(value, (dict, list)):
         raise ArticleError(f"{key} must be a single value, not a list or mapping", path, line)
     if not isinstance(value, str) and (key in TEXT_ONLY or isinstance(value, bool)):
@@ -292,7 +285,28 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
                            path, line)
     if isinstance(value, (datetime.date, datetime.datetime)):
         value = value.isoformat()
-    value = str(value).strip()
+    return text_value(key, str(value).strip(), path, line)
+
+
+def keywords_value(value, path: Path, line: int | None) -> tuple[str, ...]:
+    """Keywords as a list, or as one comma-separated line."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
+        raise ArticleError("keywords must be a list or a comma-separated line", path, line)
+    return tuple(str(v).strip() for v in value if str(v).strip())
+
+
+def authors_value(value: list, path: Path, line: int | None) -> str:
+    """Several authors, as names or as pandoc's {name: ..., affiliation: ...}, as one line."""
+    names = [v.get("name") if isinstance(v, dict) else v for v in value]
+    if not all(isinstance(n, (str, int, float)) for n in names):
+        raise ArticleError("author must be a name, or a list of names", path, line)
+    return ", ".join(str(n).strip() for n in names if str(n).strip())
+
+
+def text_value(key: str, value: str, path: Path, line: int | None) -> str:
+    """A front matter key's text, checked against what that key may hold."""
     if key == "lang" and not LANG_TAG.match(value):
         raise ArticleError(f"lang '{value}' is not a language tag such as en, de or pt-BR", path, line)
     if key == "slug" and not SLUG.match(value):

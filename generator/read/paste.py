@@ -41,7 +41,8 @@ COMMENTS_WORD = r"(comments?|kommentare?|commentaires?|comentarios?|comentários
 # the scores below find the rest in any language). Each matches a whole line.
 FURNITURE = {
     "cookie": [r"(this|our) (web)?site uses cookies\b.*",
-               r"we use cookies\b.*\b(experience|website|site|consent|analytics|traffic|personali[sz]e|advertising|browsing)\b.*",
+               r"we use cookies\b.*\b(experience|website|site|consent|analytics|traffic|personali[sz]e"
+               r"|advertising|browsing)\b.*",
                r"(accept|reject|allow)( all)? cookies", r"cookie (settings|policy|preferences)"],
     "form": [r"leave a (reply|comment)( cancel reply)?", r"post a comment", r"cancel reply",
              r"your email address will not be published\.?( required fields are marked \*?)?",
@@ -55,7 +56,9 @@ FURNITURE = {
               r"share( this)? (article|story|post)( on .{0,30})?", r"\d[\d.,]*[km]? (shares?|likes?|views?)"],
     "related": [r"related (posts?|articles?|stories|content|coverage|news)( from .*)?:?",
                 r"(you may|you might) also (like|enjoy):?", r"more (articles|stories|posts|news)( from .*)?:?",
-                r"(read|see) (more|also|next):?", r"(most (read|popular|viewed)|trending( now| news)?|recommended( for you)?|popular posts|recent posts|latest news)"],
+                r"(read|see) (more|also|next):?",
+                r"(most (read|popular|viewed)|trending( now| news)?|recommended( for you)?|popular posts"
+                r"|recent posts|latest news)"],
     "comments": [rf"\d+ {COMMENTS_WORD}", rf"(view|show|load|read|see|hide) (all )?(\d+ )?{COMMENTS_WORD}",
                  r"\d+ repl(y|ies)", rf"(top rated|top|newest|oldest|latest|reader) {COMMENTS_WORD}",
                  r"join the (conversation|discussion)", r"comments are closed\.?",
@@ -93,7 +96,8 @@ LINK_DECORATION = re.compile(r"^[\s\[\](){}»›<>+|·•]+|[\s\[\](){}»›<>+|
 # A byline, a date line and a photo credit: the title block's and the picture's, not the body's.
 MONTH = (r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?|oct(ober)?|"
          r"nov(ember)?|dec(ember)?)\.?")
-DATE = re.compile(rf"\b({MONTH}\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{MONTH},?\s+\d{{4}}|"
+DATE = re.compile(rf"\b({MONTH}\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}}|"
+                  rf"\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{MONTH},?\s+\d{{4}}|"
                   r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b", re.I)
 # A date with its month in words, in any language ("5. März 2024", "5 de marzo de 2024", "mars 5, 2024"):
 # dateparser, which knows the month names of some 200 locales offline, says whether the word is a month.
@@ -103,7 +107,8 @@ NAME = r"[^\W\d_][\w.'’-]*(?:[ \t]+(?:(?:and|&)[ \t]+)?[^\W\d_][\w.'’-]*){0,
 BYLINE = re.compile(rf"(?:.{{0,40}}\s)?(?:by|von|par|por|di|door|av|af|przez)[ \t]+(?P<name>{NAME})", re.I)
 AGENCY_BYLINE = re.compile(rf"(?P<name>{NAME}),[ \t]+(the[ \t]+)?[\w. ]{{0,30}}"
                            r"(writer|reporter|correspondent|editor|staff|contributor|columnist)s?", re.I)
-CREDIT = re.compile(r"((photo|image|picture|video|credit|foto|bild|imagen|crédit)s?(\s+\d+\s+of\s+\d+|\s*:|\s+by\b|\s+credit\b).*|"
+CREDIT = re.compile(r"((photo|image|picture|video|credit|foto|bild|imagen|crédit)s?"
+                    r"(\s+\d+\s+of\s+\d+|\s*:|\s+by\b|\s+credit\b).*|"
                     r".*\b(getty images|shutterstock|istock(photo)?|ap photo|afp|reuters|epa)\b\)?)", re.I)
 MAX_META_WORDS = 16
 URL = re.compile(r"(https?://|www\.)\S+")
@@ -284,9 +289,27 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
     lang = lang or language.detect("\n".join(line.text for line in content))
     stop = language.stopwords(lang)
     texts = [line.text for line in content]
+    kinds = line_kinds(texts)
+    start, end = article_span(texts, kinds, stop, lang)
+    header = title_block(texts, kinds, start, end, lang)
+    removed = removed_lines(texts, kinds, header, end)
+    title_index, meta = header.title_index, header.meta
+
+    kept_numbers = {content[i].number for i in range(len(content)) if i not in removed and i not in meta}
+    if title_index is not None:
+        kept_numbers.discard(content[title_index].number)
+    title = content[title_index] if title_index is not None else None
+    below = title.number if title is not None else 0
+    body = tuple(Line(line.number, line.text if line.number in kept_numbers else "")
+                 for line in lines if line.number > below)
+    return Page(title=title, author=header.author, date=header.date, body=body,
+                removals=tuple(group_removals(content, removed)), lang=lang)
+
+
+def line_kinds(texts: list[str]) -> list[str | None]:
+    """The kind of furniture each line is (menu, share, related...), None for what may be prose."""
     exact = Counter(t.casefold() for t in texts)
     shapes = Counter(shape(t) for t in texts)
-
     kinds: list[str | None] = []
     for text in texts:
         kind = furniture_kind(text)
@@ -308,7 +331,13 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
                 kinds[i] = buttons
             elif menu_like(texts[i]) and any(kinds[j] for j in near):
                 kinds[i] = "menu"
-    scores = [line_score(text, word_count(text), kind, stop) for text, kind in zip(texts, kinds)]
+    return kinds
+
+
+def article_span(texts: list[str], kinds: list[str | None], stop: frozenset[str],
+                 lang: str | None) -> tuple[int, int]:
+    """The first and last line of the article's body: the run of lines with the best score."""
+    scores = [line_score(text, word_count(text), kind, stop) for text, kind in zip(texts, kinds, strict=True)]
     headlines = headline_runs(texts, kinds)
     scores = [min(score, -SHORT_PENALTY) if i in headlines else score for i, score in enumerate(scores)]
 
@@ -316,14 +345,29 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
     start, end = best_span(scores, stops)
     if start is None:
         # No prose: a note, kept whole.
-        start, end = 0, len(content) - 1
-    while end + 1 < len(content) and kinds[end + 1] is None and continues_article(texts[end + 1], stop):
+        start, end = 0, len(texts) - 1
+    while end + 1 < len(texts) and kinds[end + 1] is None and continues_article(texts[end + 1], stop):
         end += 1
     # A date line can look like a list item ("5. März 2024") and start the run: it is the title block's.
     while start < end and byline_and_date(texts[start], lang):
         start += 1
+    return start, end
 
-    # The title block: the title, then byline, date and picture credits, then the body.
+
+@dataclass(frozen=True)
+class TitleBlock:
+    """What stands above the body: the title's line, bylines and dates, picture credits."""
+
+    title_index: int | None
+    meta: dict[int, tuple[str | None, str | None]]  # line -> (author, date)
+    credits: set[int]
+    author: str | None
+    date: str | None
+    first_kept: int  # the first line that may belong to the body
+
+
+def title_block(texts: list[str], kinds: list[str | None], start: int, end: int, lang: str | None) -> TitleBlock:
+    """The title block: the title, then byline, date and picture credits, then the body."""
     selection = not any(kinds[:start]) and start <= SELECTION_HEADER
     meta: dict[int, tuple[str | None, str | None]] = {}
     credits: set[int] = set()
@@ -346,38 +390,35 @@ def find_article(lines: list[Line], lang: str | None = None) -> Page:
     # In a selection the lines under the title are the user's; on a whole page, what stands between
     # the title block and the first paragraph is a share bar, a caption or a kicker.
     first_kept = title_index + 1 if selection and title_index is not None else start
-    title_key = texts[title_index].casefold() if title_index is not None else None
+    return TitleBlock(title_index, meta, credits, author, date, first_kept)
 
+
+def removed_lines(texts: list[str], kinds: list[str | None], header: TitleBlock, end: int) -> dict[int, str]:
+    """Each line left out of the handout, with the kind of furniture it was."""
+    title_key = texts[header.title_index].casefold() if header.title_index is not None else None
     removed: dict[int, str] = {}
     section = None
     for i, text in enumerate(texts):
-        if i == title_index or i in meta:
+        if i == header.title_index or i in header.meta:
             continue
+        kind = kinds[i]
         if title_key is not None and text.casefold() == title_key:
             removed[i] = "title-copy"
-        elif i in credits or (first_kept <= i <= end and CREDIT.fullmatch(text) and len(text.split()) <= MAX_META_WORDS):
+        elif i in header.credits or (header.first_kept <= i <= end and CREDIT.fullmatch(text)
+                                     and len(text.split()) <= MAX_META_WORDS):
             removed[i] = "credit"
-        elif i < first_kept:
-            removed[i] = kinds[i] if kinds[i] not in (None, "repeated") else "menu"
+        elif i < header.first_kept:
+            removed[i] = kind if kind not in (None, "repeated") else "menu"
         elif i > end:
             # Below the article, what a heading ("Related stories", "12 comments") begins runs on.
-            if kinds[i] not in (None, "repeated"):
-                section = kinds[i] if kinds[i] in ("related", "comments") else section
-                removed[i] = kinds[i]
+            if kind not in (None, "repeated"):
+                section = kind if kind in ("related", "comments") else section
+                removed[i] = kind
             else:
                 removed[i] = section or ("related" if is_heading_like(text) else "other")
-        elif kinds[i] is not None and kinds[i] != "repeated":
-            removed[i] = kinds[i]
-
-    kept_numbers = {content[i].number for i in range(len(content)) if i not in removed and i not in meta}
-    if title_index is not None:
-        kept_numbers.discard(content[title_index].number)
-    title = content[title_index] if title_index is not None else None
-    below = title.number if title is not None else 0
-    body = tuple(Line(line.number, line.text if line.number in kept_numbers else "")
-                 for line in lines if line.number > below)
-    return Page(title=title, author=author, date=date, body=body,
-                removals=tuple(group_removals(content, removed)), lang=lang)
+        elif kind is not None and kind != "repeated":
+            removed[i] = kind
+    return removed
 
 
 def is_title_like(text: str) -> bool:

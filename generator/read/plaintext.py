@@ -99,9 +99,13 @@ def convert(text: str, path: Path, first_line: int = 1, lang: str | None = None)
     )
 
 
-def structure(lines: list[Line]) -> list[tuple[str, list[Line]]]:
+# (kind, lines) of each block: paragraph, list, heading...
+Blocks = list[tuple[str, list[Line]]]
+
+
+def structure(lines: list[Line]) -> Blocks:
     """Group lines into ('heading', [line]) and ('paragraph', [lines]) blocks."""
-    blocks: list[tuple[str, list[Line]]] = []
+    blocks: Blocks = []
     paragraph: list[Line] = []
     nonblank = [(i, line) for i, line in enumerate(lines) if line.text]
 
@@ -145,14 +149,19 @@ def structure(lines: list[Line]) -> list[tuple[str, list[Line]]]:
     return find_lists(blocks)
 
 
-def find_lists(blocks: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Line]]]:
+def find_lists(blocks: Blocks) -> Blocks:
     """Blocks with the lists of a paste made ('list', items).
 
     A copied list loses its bullets: its items come as short lines under a line
     that ends with a colon, or as short one-line paragraphs a blank line apart,
     none of them a sentence.
     """
-    found: list[tuple[str, list[Line]]] = []
+    return separate_items_as_lists(gather_separate_items(introduced_lists(blocks)))
+
+
+def introduced_lists(blocks: Blocks) -> Blocks:
+    """Short lines under a line that ends with a colon, inside a paragraph, split off as a list."""
+    found: Blocks = []
     for kind, lines in blocks:
         if kind != "paragraph":
             found.append((kind, lines))
@@ -169,8 +178,13 @@ def find_lists(blocks: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Lin
             i = end
         if start < len(lines):
             found.append(("paragraph", lines[start:]))
-    merged: list[tuple[str, list[Line]]] = []
-    for kind, lines in found:
+    return found
+
+
+def gather_separate_items(blocks: Blocks) -> Blocks:
+    """Runs of one-line blocks that could each be a list item, as one ('items', lines) block."""
+    merged: Blocks = []
+    for kind, lines in blocks:
         single = kind in ("paragraph", "list") and len(lines) == 1 and is_item(lines[0].text)
         if single and merged and merged[-1][0] == "items":
             merged[-1][1].append(lines[0])
@@ -178,8 +192,14 @@ def find_lists(blocks: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Lin
             merged.append(("items", list(lines)))
         else:
             merged.append((kind, lines))
-    result: list[tuple[str, list[Line]]] = []
-    for kind, lines in merged:
+    return merged
+
+
+def separate_items_as_lists(blocks: Blocks) -> Blocks:
+    """Each run of items a list when it looks like one (enough of them, introduced by a colon,
+    or all bulleted or numbered alike); else its lines stay paragraphs."""
+    result: Blocks = []
+    for kind, lines in blocks:
         introduced = bool(result) and result[-1][1][-1].text.endswith(":")
         if kind == "items" and (len(lines) >= MIN_SEPARATE_ITEMS or introduced and len(lines) >= MIN_INTRODUCED_ITEMS
                                 or len(lines) > 1 and (all(BULLET.match(line.text) for line in lines)
@@ -190,6 +210,12 @@ def find_lists(blocks: list[tuple[str, list[Line]]]) -> list[tuple[str, list[Lin
         else:
             result.append((kind, lines))
     return result
+
+
+def item_number(text: str) -> str:
+    """The number of a numbered list item ("3" of "3) Stir")."""
+    number = NUMBERED.match(text)
+    return number[1] if number else ""
 
 
 def is_item(text: str) -> bool:
@@ -205,7 +231,7 @@ def starts_paragraph(previous: str, text: str) -> bool:
             and max(len(previous), len(text)) >= SHORT_LINE_CHARS)
 
 
-def to_markdown(blocks: list[tuple[str, list[Line]]]) -> str:
+def to_markdown(blocks: Blocks) -> str:
     parts = []
     for kind, lines in blocks:
         if kind == "heading":
@@ -215,7 +241,7 @@ def to_markdown(blocks: list[tuple[str, list[Line]]]) -> str:
         elif len(lines) > 1 and all(BULLET.match(line.text) for line in lines):
             parts.append("\n".join("- " + escape(BULLET.sub("", line.text, count=1)) for line in lines))
         elif len(lines) > 1 and all(NUMBERED.match(line.text) for line in lines):
-            parts.append("\n".join(f"{NUMBERED.match(line.text)[1]}. " + escape(NUMBERED.sub("", line.text, count=1))
+            parts.append("\n".join(f"{item_number(line.text)}. " + escape(NUMBERED.sub("", line.text, count=1))
                                     for line in lines))
         elif len(lines) > 1 and all(
             len(line.text) < SHORT_LINE_CHARS and not line.text[0].islower() for line in lines

@@ -76,18 +76,20 @@ class SavedPage:
 def extract(data: bytes, path: Path) -> SavedPage:
     """The article of a saved page, as Markdown, with what was left out reported."""
     import trafilatura  # a fifth of a second to import: only where a saved page is read
+    from trafilatura.settings import Document
 
-    document = trafilatura.bare_extraction(
+    found = trafilatura.bare_extraction(
         data, include_comments=False, include_formatting=True, include_links=True, include_images=True,
         include_tables=True, with_metadata=True, favor_precision=True)
+    document = found if isinstance(found, Document) else None  # a dict only when asked for one
     running_text = WORD.findall(LINK.sub("", (document.text or "") if document else ""))
-    if len(running_text) < MIN_ARTICLE_WORDS:
+    if document is None or len(running_text) < MIN_ARTICLE_WORDS:
         raise ArticleError("no article found in this page: it has too little running text "
                            "(save the article's own page, or paste its text into a .txt file)", path)
     page = page_tree(data, path)
     url = document.url or canonical_url(page) or saved_from(data)
     title = (document.title or "").strip() or path.stem
-    markdown = tidy(without_furniture_lines(without_link_lists(document.text)), title, url)
+    markdown = tidy(without_furniture_lines(without_link_lists(document.text or "")), title, url)
     removed = left_out(page, markdown + "\n" + title)
     return SavedPage(
         title=title, markdown=markdown, author=(document.author or None), date=(document.date or None),
@@ -135,7 +137,7 @@ def without_link_lists(markdown: str) -> str:
         if end - start >= 3 or (end - start >= 2 and end == len(blocks)):
             dropped[start:end] = [True] * (end - start)
         start = end + 1
-    return "\n\n".join(b for b, d in zip(blocks, dropped) if not d)
+    return "\n\n".join(b for b, d in zip(blocks, dropped, strict=True) if not d)
 
 
 def without_furniture_lines(markdown: str) -> str:

@@ -22,6 +22,7 @@ import importlib.util
 import os
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,7 +295,7 @@ def fallback_order(lang: str) -> list[str]:
     return cjk + SCRIPT_FAMILIES + SYMBOL_FAMILIES
 
 
-def fallback_stack(lang: str, cuts: list[FontFile] = ()) -> str:
+def fallback_stack(lang: str, cuts: Sequence[FontFile] = ()) -> str:
     """The fallback families, for a CSS font-family list after the theme's own family.
 
     With `cuts` (fallback_fonts of an article), their families; without, the

@@ -113,7 +113,7 @@ def font_timestamps(timestamp: str):
     if "SOURCE_DATE_EPOCH" in os.environ or not timestamp:
         yield
         return
-    moment = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
     os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
     try:
         yield
@@ -154,9 +154,10 @@ def with_identifier(data: bytes) -> bytes:
     return data[:insert_at] + b"/ID [<" + digest + b"> <" + digest + b">]" + data[insert_at:]
 
 
-def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions = PrintOptions()) -> Pdf:
+def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions | None = None) -> Pdf:
     """The page typeset as PDF bytes. The time it may take is the batch's to bound:
     pool.py kills a worker that runs past [limits] render_seconds."""
+    printing = printing or PrintOptions()
     collector = WarningCollector()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collector)

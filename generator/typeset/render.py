@@ -57,9 +57,9 @@ class Renderer:
     A new Renderer sees template files added since the last.
     """
 
-    def __init__(self, project_dir: Path, defaults: Defaults = Defaults(), extra_css: Path | None = None):
+    def __init__(self, project_dir: Path, defaults: Defaults | None = None, extra_css: Path | None = None):
         self.project_dir = project_dir.resolve()
-        self.defaults = defaults
+        self.defaults = defaults or Defaults()
         self.extra_css = extra_css
         self.template_roots = themes.template_roots(self.project_dir)
         self.themes = themes.discover(self.project_dir)
@@ -85,7 +85,7 @@ class Renderer:
             personal=None if TEMPLATE_MARKUP.search(meta.personal or "") else meta.personal,
         )
 
-    def render(self, article: Article, body: "Body", theme: str | None = None, paper: str | None = None) -> Page:
+    def render(self, article: Article, body: Body, theme: str | None = None, paper: str | None = None) -> Page:
         """Fill the theme's article.html; options given here win over front matter and handout.toml."""
         return self.page(article, "article.html", {"body": body}, article.body, theme, paper)
 
@@ -104,11 +104,13 @@ class Renderer:
         paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
         lineage = self.check_theme(theme, article.source)
         meta = self.metadata(article.meta)
-        labels = labels_for(meta.lang)
+        lang = meta.lang or DEFAULT_LANG  # metadata() has filled it in
+        timestamp = build_timestamp(article)
+        labels = labels_for(lang)
         # Fonts for the article's other scripts (and its labels'): their families go into
         # the theme's font lists.
         fallback_fonts = fonts.fallback_fonts(fonts.shapeable(
-            text + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), meta.lang)
+            text + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), lang)
         context = dict(
             meta=meta,
             **own,
@@ -118,18 +120,19 @@ class Renderer:
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
             font_faces=fonts.font_face_css(fonts.text_fonts()),
-            fallback_fonts=fonts.fallback_stack(meta.lang, fallback_fonts),
-            direction=text_direction(meta.lang),
+            fallback_fonts=fonts.fallback_stack(lang, fallback_fonts),
+            direction=text_direction(lang),
             labels=labels,
             page_numbers=labels.page_numbers_css(),
             organisation=self.defaults.organisation,
             logo=self.defaults.logo.as_uri() if self.defaults.logo else None,
             qr_code=qr_code(meta.source_url),
-            timestamp=build_timestamp(article),
+            timestamp=timestamp,
             generator=f"handout {__version__}",
         )
         try:
-            html = fonts.shapeable(self.env.select_template([f"{t.name}/{template}" for t in lineage]).render(context))
+            chosen = self.env.select_template([f"{t.name}/{template}" for t in lineage])
+            html = fonts.shapeable(chosen.render(context))
             # The lineage's style.css files, parent first, as one stylesheet apart from the
             # HTML: the PDF stage parses each different one once per process, not per article.
             css = "\n".join(
@@ -146,7 +149,7 @@ class Renderer:
                 raise
             raise ThemeError(f"template error: {exc}", *where) from None
         return Page(html=html, base_url=article.source.parent.resolve().as_uri() + "/", theme=theme, paper=paper,
-                    timestamp=context["timestamp"], css=css, fallback_css=fonts.font_face_css(fallback_fonts))
+                    timestamp=timestamp, css=css, fallback_css=fonts.font_face_css(fallback_fonts))
 
     def template_frame(self, exc: BaseException) -> tuple[str | None, int | None]:
         """The template file and line where a rendering error happened.
@@ -226,11 +229,11 @@ def build_timestamp(article: Article) -> str:
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if epoch.isdigit():
-        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc)
+        moment = datetime.datetime.fromtimestamp(int(epoch), datetime.UTC)
     else:
         try:
             day = datetime.date.fromisoformat((article.meta.date or "")[:10])
-            moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc)
+            moment = datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.UTC)
         except ValueError:
-            moment = datetime.datetime.fromtimestamp(int(article.source.stat().st_mtime), datetime.timezone.utc)
+            moment = datetime.datetime.fromtimestamp(int(article.source.stat().st_mtime), datetime.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

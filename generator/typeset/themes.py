@@ -84,7 +84,9 @@ def smallest_text(chain: list[Theme]) -> float | None:
 def lineage(themes: dict[str, Theme], name: str, source: Path | None = None) -> list[Theme]:
     """The theme, its parent, its parent's parent... (unknown names and loops are errors)."""
     chain: list[Theme] = []
-    while name:
+    next_name: str | None = name
+    while next_name:
+        name = next_name
         if name not in themes:
             if chain:
                 raise ThemeError(f"theme '{chain[-1].name}' extends unknown theme '{name}'",
@@ -94,5 +96,5 @@ def lineage(themes: dict[str, Theme], name: str, source: Path | None = None) -> 
             raise ThemeError(f"themes extend each other in a loop: {' -> '.join(t.name for t in chain)} -> {name}",
                              themes[name].folder / THEME_FILE)
         chain.append(themes[name])
-        name = themes[name].parent
+        next_name = themes[name].parent
     return chain

@@ -207,7 +207,7 @@ class Project:
         for result in results:
             if result.status in ("built", "unchanged", "failed"):
                 self.failures.pop(result.source, None)
-                if not result.ok:
+                if result.error:
                     self.failures[result.source] = result.error.format_message()
                 elif result.output:
                     self.checked(result.source, result.output, self.output)
