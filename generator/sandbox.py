@@ -19,6 +19,7 @@ import ssl
 import stat
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -176,7 +177,7 @@ def fetch_remote(url: str, policy: ReadPolicy, accept: str = "image/*, text/css"
     raise Refused(f"{url}: more than {MAX_REDIRECTS} redirects")
 
 
-def read_policy(project_dir: Path, paths: list[Path], extra_roots: list[Path] = (),
+def read_policy(project_dir: Path, paths: list[Path], extra_roots: Sequence[Path] = (),
                 allow_remote: bool = False, trusted_networks: tuple[str, ...] = ()) -> ReadPolicy:
     """What a build may read: the project's content, templates, themes and assets folders,
     the folders named on the command line, the built-in themes and fonts, and `extra_roots`."""

@@ -14,6 +14,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from ..article import Article, language_of
 from ..diagnostics import Diagnostic
@@ -30,7 +31,7 @@ SHOWN_WORDS = 10
 @dataclass(frozen=True)
 class Formula:
     name: str
-    grade: Callable[[object, str], float]  # (textstat's statistics set to the language, text) -> grade
+    grade: Callable[[Any, str], float]  # (textstat's statistics set to the language, text) -> grade
 
 
 # language -> its grade formula, as textstat computes it.
@@ -117,7 +118,7 @@ def measure(article: Article, lang: str, source: SourceWords,
     sentences = [s for _, blocks in sections for block in blocks for s in SENTENCE_END.split(block) if s]
     result = Readability(language, formula.name, grade_of([text]), len(text.split()), len(sentences),
                          graded if len(graded) > 1 else ())
-    if limits.max_grade is not None and result.grade > limits.max_grade:
+    if limits.max_grade is not None and result.grade is not None and result.grade > limits.max_grade:
         hardest = sorted((s for s in result.sections if s.grade > limits.max_grade), key=lambda s: -s.grade)[:3]
         named = f" (hardest: {', '.join(f'{s.heading!r} {s.grade:.1f}' for s in hardest)})" if hardest else ""
         found.append(Diagnostic("L320", f"{result.summary()} is over [check] max_grade {limits.max_grade:g}{named}",
@@ -146,7 +147,7 @@ def sections_of(body: str) -> Iterable[tuple[str, list[str]]]:
     item) ends a sentence, as a reader takes it, with its end punctuation or without."""
     tokens = PARSER.parse(body)
     top = min((int(t.tag[1]) for t in tokens if t.type == "heading_open"), default=0)
-    heading, blocks = "", []
+    heading, blocks = "", list[str]()
     for index, token in enumerate(tokens):
         if token.type != "inline":
             continue

@@ -119,7 +119,8 @@ def stamped(article: Path, shared: Handout, personal, recipients: tuple[Recipien
     """The recipients' lines typeset, STAMPS_PER_DOCUMENT to a document, in `workspace`."""
     folder = workspace / "stamps"
     folder.mkdir()
-    documents, lines = [], []
+    documents: list[Path] = []
+    lines: list[str] = []
     for line in filled_lines(personal, recipients, article, seconds):
         lines.append(line)
         if len(lines) == STAMPS_PER_DOCUMENT:

@@ -57,7 +57,7 @@ def personal_line(text: str) -> PersonalLine | None:
         node = yaml.compose(match["yaml"] or "", Loader=yaml.SafeLoader) if match else None
     except yaml.YAMLError:
         return None  # the build names the problem
-    if not isinstance(node, yaml.MappingNode):
+    if match is None or not isinstance(node, yaml.MappingNode):
         return None
     for key, value in node.value:
         if key.value == "personal" and isinstance(value, yaml.ScalarNode):

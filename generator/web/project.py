@@ -275,7 +275,7 @@ class Project:
 
     def render_into(self, preview_id: str, folder: Path, source: Path, options: BuildOptions) -> Preview:
         result = build([source], options, notify=lambda text: None)[0]
-        report = self.checked(source, result.output, options.output_dir) if result.ok else None
+        report = self.checked(source, result.output, options.output_dir) if result.ok and result.output else None
         slug = result.output.stem if result.output else source.stem
         return self.keep(Preview(preview_id, slug, folder, result.output if result.ok else None, result.pages,
                                  result, report))
