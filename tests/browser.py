@@ -4,11 +4,13 @@ page's tests and for docs/make_screenshots.py."""
 from __future__ import annotations
 
 import contextlib
+import queue
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,10 +40,17 @@ def served(project: Path) -> Iterator[str]:
 
 
 def start(project: Path, host: str = "127.0.0.1") -> tuple[subprocess.Popen, str]:
-    """`handout serve PROJECT --host HOST` on a free port, once it answers, and its address."""
+    """`handout serve PROJECT --host HOST` on a free port, once it answers, and its address.
+
+    What it prints is read as it comes (`said(server)`): a pipe nobody reads fills up
+    after some 64 KB of build lines, and the server then hangs on its next line."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "generator", "serve", str(project), "--host", host,
                                "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in server.stdout], daemon=True)
+    reader.start()
+    SAID[server] = (lines, reader)
     address = f"http://{host}:{port}"
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
@@ -53,8 +62,28 @@ def start(project: Path, host: str = "127.0.0.1") -> tuple[subprocess.Popen, str
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 stop(server)
-                raise RuntimeError(f"handout serve did not start: {server.stdout.read()}") from None
+                raise RuntimeError(f"handout serve did not start: {said(server)}") from None
             time.sleep(0.2)
+
+
+# server -> (its printed lines as they come, the thread that reads them)
+SAID: dict[subprocess.Popen, tuple[queue.Queue[str], threading.Thread]] = {}
+
+
+def next_line(server: subprocess.Popen, timeout: float = 30) -> str:
+    """The next line the server prints."""
+    return SAID[server][0].get(timeout=timeout)
+
+
+def said(server: subprocess.Popen) -> str:
+    """What the server printed since the last look (all of it, once it has stopped)."""
+    lines, reader = SAID[server]
+    if server.poll() is not None:
+        reader.join(timeout=10)
+    found = []
+    while not lines.empty():
+        found.append(lines.get_nowait())
+    return "".join(found)
 
 
 def stop(server: subprocess.Popen) -> int:
