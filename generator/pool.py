@@ -8,7 +8,13 @@ worker one job over its own pipe and waits for the answer, so it always knows
 which job a worker holds. A worker that has done its share is told to stop
 and is replaced, which bounds memory however long the batch; one that dies
 has its job reported as failed and the others go on; and workers die with
-their parent, so a killed build leaves nothing running.
+the build, so a killed build leaves nothing running.
+
+Why workers watch the build's process itself: a worker's parent is the fork
+server, which lives on while any worker holds its "alive" pipe (each does), so
+its death cannot be what stops them; and the build's end of a worker's pipe
+may have copies in processes the build's program forked (a program that
+builds in a thread and forks for its own work), so its closing cannot either.
 """
 
 from __future__ import annotations
@@ -17,8 +23,12 @@ import contextlib
 import ctypes
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.reduction
+import os
+import select
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,6 +51,30 @@ class Worker:
     # The key of the job it holds, or None when idle, and when it was handed out.
     holds: object = None
     since: float = 0.0
+
+
+@dataclass(frozen=True)
+class Lifeline:
+    """A pidfd of the build's process, given to each worker: it becomes readable when the
+    build's process has ended, however it ended, and no other process can hold it open."""
+
+    fd: int
+
+    def __reduce__(self):
+        # Sent to the worker as a file descriptor, as multiprocessing sends a Pipe's end.
+        return lifeline_received, (multiprocessing.reduction.DupFd(self.fd),)
+
+
+def lifeline_received(duplicate) -> Lifeline:
+    return Lifeline(duplicate.detach())
+
+
+def lifeline() -> Lifeline | None:
+    """A Lifeline of this process; None where Linux has no pidfd (before 5.3, or not Linux)."""
+    try:
+        return Lifeline(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -77,6 +111,8 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
         # Ctrl-C, or the caller stopped early: nothing may run on without us.
         for worker in list(pool.running):
             pool.stop(worker, kill=True)
+        if pool.lifeline:
+            os.close(pool.lifeline.fd)
 
 
 class Pool:
@@ -90,10 +126,12 @@ class Pool:
         self.jobs_per_worker, self.lost, self.overran, self.seconds = jobs_per_worker, lost, overran, seconds
         self.waiting = list(jobs)
         self.running: list[Worker] = []
+        self.lifeline = lifeline()
 
     def launch(self) -> None:
         ours, theirs = self.context.Pipe()
-        process = self.context.Process(target=serve, args=(theirs, self.start, self.setup, self.work), daemon=True)
+        process = self.context.Process(target=serve, args=(theirs, self.lifeline, self.start, self.setup, self.work),
+                                       daemon=True)
         with main_script_hidden():
             process.start()
         theirs.close()
@@ -170,10 +208,12 @@ class Pool:
         worker.connection.close()
 
 
-def serve(connection, start: Callable, setup: object, work: Callable) -> None:
+def serve(connection, build: Lifeline | None, start: Callable, setup: object, work: Callable) -> None:
     """A worker's life: set up once, say so, then answer jobs until told to stop; what it set
     up is passed to each job, so nothing of a worker lives in a module's globals."""
     die_with_parent()
+    if build:
+        threading.Thread(target=die_with_build, args=(build,), daemon=True).start()
     # Ctrl-C reaches the whole process group; the parent decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -216,13 +256,20 @@ def main_script_hidden():
 
 
 def die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent (the fork server) dies,
-    which it does when the build that started it ends, however it ends."""
+    """Ask Linux to kill this process when its parent (the fork server) dies: it is killed,
+    or it stops because the build and all its workers are gone."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):
         pass  # not Linux: the closed pipe still stops an idle worker
+
+
+def die_with_build(build: Lifeline) -> None:
+    """Wait, beside the jobs, for the build's process to end, then end this worker: busy or
+    idle, nothing of a build runs on without it."""
+    select.select([build.fd], [], [])
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def stopped_because(exitcode: int | None) -> str:

@@ -132,6 +132,62 @@ def test_workers_die_with_a_killed_build(project):
     assert killed_when(lambda build: list((project / "output").glob("*.pdf")), "--jobs", "2") == []
 
 
+def fork_server_workers(session: int) -> list[int]:
+    """The workers of a session: the processes whose parent is a fork server of it."""
+    def stat(pid: int) -> list[str]:
+        with contextlib.suppress(OSError):
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return ["Z", "0"]
+
+    def is_fork_server(pid: int) -> bool:
+        with contextlib.suppress(OSError):
+            return b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return False
+
+    return [pid for pid in session_processes(session) if is_fork_server(int(stat(pid)[1]))]
+
+
+FORKS_WHILE_IT_BUILDS = """\
+import multiprocessing, threading, time
+from pathlib import Path
+from generator import build, BuildOptions
+
+threading.Thread(target=build, args=([Path("content")], BuildOptions(output_dir=Path("output"), jobs=2)),
+                 daemon=True).start()
+while not list(Path("output").glob("*.pdf")):
+    time.sleep(0.05)
+# Its own work, in a process forked as multiprocessing does by default on Linux.
+multiprocessing.get_context("fork").Process(target=time.sleep, args=(120,)).start()
+Path("forked").touch()
+time.sleep(120)
+"""
+
+
+def test_workers_die_with_a_killed_program_that_forked_while_it_built(project):
+    # The forked child holds copies of the build's ends of the workers' pipes: the workers
+    # never saw them close, and idled on for good once the program was killed.
+    for n in range(30):
+        (project / "content" / f"a{n:02}.md").write_text(f"Line {n}.\n\n" + "Some words. " * 2000, encoding="utf-8")
+    (project / "script.py").write_text(FORKS_WHILE_IT_BUILDS, encoding="utf-8")
+    program = subprocess.Popen([sys.executable, "script.py"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (project / "forked").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(fork_server_workers(program.pid)) == 2  # the build is still typesetting
+        program.kill()
+        program.wait()
+        deadline = time.monotonic() + 10
+        while fork_server_workers(program.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert fork_server_workers(program.pid) == []
+    finally:
+        for pid in session_processes(program.pid):
+            with contextlib.suppress(ProcessLookupError):  # a fork server may end as the child does
+                os.kill(pid, signal.SIGKILL)
+
+
 class SlowImageHandler(http.server.BaseHTTPRequestHandler):
     """An image sent a byte a second: every read of it is quick, the whole is endless."""
 
