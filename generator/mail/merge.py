@@ -30,11 +30,11 @@ from .smtp import (
     smtp_settings,
 )
 from .templates import (
-    TEMPLATE_SECONDS,
     MessageTemplate,
     TemplateTimeout,
     read_message,
     render_for,
+    template_seconds,
 )
 
 MEGABYTE = 1024 * 1024
@@ -43,6 +43,10 @@ MEGABYTE = 1024 * 1024
 RETRIES = 3
 # Rows whose problems are listed before the check stops.
 MAX_PROBLEMS = 20
+# The merge's files in the output folder, for the command line and the web page alike.
+OUTBOX, SEND_LOG, FAILED_ROWS = "outbox", "mail-log.jsonl", "failed.csv"
+# The progress of a letter not sent because its recipient was sent it before.
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,11 @@ class Merge:
 
 
 @contextlib.contextmanager
-def prepared(recipients_csv: Path, article: Path, message: Path, config, build_options,
+def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplate, config, build_options,
              max_size_mb: float | None = None, sending: bool = False) -> Iterator[Merge]:
     """Read and check everything and build the handouts; nothing is sent or written.
     With `sending`, the SMTP settings are checked first, before any handout is built.
+    `message` is the message's file, or its template already read (the web page's fields).
 
     Personal handouts live in a private folder for as long as the block lasts.
     """
@@ -77,7 +82,7 @@ def prepared(recipients_csv: Path, article: Path, message: Path, config, build_o
         settings, stand_in = for_dry_run(smtp_settings(config.mail))
         notices += [f"handout: warning: {stand_in}"] if stand_in else []
     recipients = read_recipients(recipients_csv)
-    template = read_message(message, float(config.mail.get("template_seconds", TEMPLATE_SECONDS)))
+    template = message if isinstance(message, MessageTemplate) else read_message(message, template_seconds(config.mail))
     max_bytes = int((max_size_mb or config.mail.get("max_size_mb", 10)) * MEGABYTE)
     with private_folder() as workspace:
         handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
@@ -124,8 +129,10 @@ def outbox_name(number: int, email: str) -> str:
     return f"{number:04d}-{re.sub(r'[^A-Za-z0-9.+-]', '_', email.replace('@', '_at_')).lstrip('.')}.eml"
 
 
-def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None) -> Outbox:
-    """The dry run: each message as a .eml file a mail program can open, in place of the last run's."""
+def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None,
+                 progress: Callable[[Path, Letter], None] | None = None) -> Outbox:
+    """The dry run: each message as a .eml file a mail program can open, in place of the last run's;
+    `progress` is told of each file written."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.eml"):
         old.unlink()
@@ -135,7 +142,10 @@ def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None
             outbox.stopped = True
             break
         data = compose(letter, merge.settings.sender).as_bytes()
-        (folder / outbox_name(number, letter.recipient.email)).write_bytes(data)
+        path = folder / outbox_name(number, letter.recipient.email)
+        path.write_bytes(data)
+        if progress:
+            progress(path, letter)
         outbox.written += 1
         outbox.size += len(data)
         outbox.first = outbox.first or letter
@@ -208,7 +218,8 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
          stop: threading.Event | None = None) -> SendReport:
     """Send each letter the log does not list as sent to its recipient, at most `limit`,
     at the settings' rate; `resend` sends again those whose letter changed since, or whose
-    delivery the server never confirmed. Stops cleanly between two letters when `stop` is set."""
+    delivery the server never confirmed. Stops cleanly between two letters when `stop` is set.
+    `progress` is told of each letter tried, and of each skipped (SKIPPED) as sent before."""
     settings, report = merge.settings, SendReport()
     stop = stop or threading.Event()
     tell = progress or (lambda status, letter, detail: None)
@@ -223,6 +234,7 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
                 report.skipped.append(email)
                 if earlier == "changed":
                     report.changed.append(email)
+                tell(SKIPPED, letter, "changed since" if earlier == "changed" else "")
                 continue
             if report.stopped or (limit is not None and len(report.sent) + len(report.failed) >= limit):
                 report.left += 1
@@ -249,6 +261,29 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 server.quit()
     return report
+
+
+@dataclass(frozen=True)
+class SendRun:
+    report: SendReport
+    log: Path
+    failed_rows: Path | None  # FAILED_ROWS, when some failed for good
+
+
+def dry_run(merge: Merge, output_dir: Path, stop: threading.Event | None = None,
+            progress: Callable[[Path, Letter], None] | None = None) -> Outbox:
+    """The messages written to the output folder's outbox, for the command line and the web page."""
+    return write_outbox(merge, output_dir / OUTBOX, stop, progress)
+
+
+def send_to_list(merge: Merge, output_dir: Path, limit: int | None = None, resend: bool = False,
+                 progress: Callable[[str, Letter, str], None] | None = None,
+                 stop: threading.Event | None = None) -> SendRun:
+    """Send with the output folder's send log, and keep the rows that failed for good as
+    FAILED_ROWS there: a run from the command line and one from the web page share both."""
+    log = SendLog(output_dir / SEND_LOG)
+    report = send(merge, log, limit, resend, progress, stop)
+    return SendRun(report, log.path, keep_failed_rows(merge, report, output_dir / FAILED_ROWS))
 
 
 def send_test(merge: Merge, address: str) -> tuple[str, str]:
