@@ -81,6 +81,18 @@ def chromium() -> Iterator:
             browser.close()
 
 
+@contextlib.contextmanager
+def fresh_page(browser, timeout_ms: float) -> Iterator:
+    """A page of its own (cookies, downloads) in `browser`, closed after."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 def paste(page, selector: str, data: dict[str, str]) -> None:
     """A real paste event on `selector`, its clipboard holding `data` ({type: text})."""
     page.eval_on_selector(selector, """(target, data) => {
@@ -89,3 +101,18 @@ def paste(page, selector: str, data: dict[str, str]) -> None:
         target.focus();
         target.dispatchEvent(new ClipboardEvent("paste", {clipboardData: clipboard, bubbles: true, cancelable: true}));
     }""", data)
+
+
+# The impacts axe-core rates as barring or seriously hindering someone from using a page.
+SERIOUS = ("serious", "critical")
+
+
+def serious_violations(page) -> list[str]:
+    """The page's serious and critical accessibility violations, as axe-core finds them
+    (its script comes inside the axe-playwright-python wheel: nothing from a CDN)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [f"{violation['id']} ({violation['impact']}): {violation['help']}:"
+            f" {', '.join(str(node['target']) for node in violation['nodes'])}"
+            for violation in results.response["violations"] if violation["impact"] in SERIOUS]

@@ -58,6 +58,10 @@ async def limited_json(request: Request, project: Project) -> dict:
 
 
 def create_app(project: Project, access_token: str | None = None, host: str = "127.0.0.1") -> Starlette:
+    from .send import Mailroom, send_routes
+
+    mailroom = Mailroom(project)
+
     def page(request: Request, name: str, **context) -> Response:
         return templates.TemplateResponse(request, name, {"csrf": request.state.csrf, **context})
 
@@ -143,6 +147,7 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
+        mailroom.close()
         project.close()
 
     routes = [
@@ -155,6 +160,7 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
         Route("/api/read", read, methods=["POST"]),
         Route("/api/preview", preview, methods=["POST"]),
         Route("/api/save", save, methods=["POST"]),
+        *send_routes(mailroom, page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host)),
