@@ -110,6 +110,18 @@ def chromium() -> Iterator:
             browser.close()
 
 
+@contextlib.contextmanager
+def fresh_page(browser, timeout_ms: float) -> Iterator:
+    """A page of its own (cookies, downloads) in `browser`, closed after."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
 def paste(page, selector: str, data: dict[str, str]) -> None:
     """A real paste event on `selector`, its clipboard holding `data` ({type: text})."""
     page.eval_on_selector(selector, """(target, data) => {

@@ -323,19 +323,23 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
             sys.exit(0 if status == "sent" else 1)
         with mail.stop_requests() as stop:
             if not send:
-                show_outbox(mail.write_outbox(merge, output_dir / "outbox", stop))
+                show_outbox(mail.dry_run(merge, output_dir, stop))
                 return
-            log = mail.SendLog(output_dir / "mail-log.jsonl")
-            report = mail.send(merge, log, limit, resend, stop=stop,
-                               progress=lambda status, letter, detail: click.echo(
-                                   f"{status}: {letter.recipient.email}{' (' + detail + ')' if detail else ''}",
-                                   err=status != "sent"))
-            failed_rows = mail.keep_failed_rows(merge, report, output_dir / "failed.csv")
-    show_send_report(report, display_path(log.path))
-    if failed_rows:
-        click.echo(f"The rows whose message failed are in {display_path(failed_rows)}: once the problem is"
+            run = mail.send_to_list(merge, output_dir, limit, resend, progress=show_progress, stop=stop)
+    report = run.report
+    show_send_report(report, display_path(run.log))
+    if run.failed_rows:
+        click.echo(f"The rows whose message failed are in {display_path(run.failed_rows)}: once the problem is"
                    " fixed, give it as the recipients to send them again.", err=True)
     sys.exit(1 if report.failed or report.stopped else 0)
+
+
+def show_progress(status: str, letter, detail: str) -> None:
+    """A line for each letter tried (those sent before are counted in the summary)."""
+    from ..mail import SKIPPED
+
+    if status != SKIPPED:
+        click.echo(f"{status}: {letter.recipient.email}{' (' + detail + ')' if detail else ''}", err=status != "sent")
 
 
 def show_outbox(outbox) -> None:

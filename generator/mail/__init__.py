@@ -16,24 +16,29 @@ from ..errors import MailError
 from .compose import Handout, Letter, compose
 from .log import SendLog
 from .merge import (
-                    Merge,
-                    Outbox,
-                    SendReport,
-                    keep_failed_rows,
-                    prepared,
-                    send,
-                    send_test,
-                    sigterm_interrupts,
-                    stop_requests,
-                    write_outbox,
+    SKIPPED,
+    Merge,
+    Outbox,
+    SendReport,
+    SendRun,
+    dry_run,
+    keep_failed_rows,
+    prepared,
+    send,
+    send_test,
+    send_to_list,
+    sigterm_interrupts,
+    stop_requests,
+    write_outbox,
 )
 from .recipients import Recipient, Recipients, read_recipients
 from .smtp import SmtpSettings, Timeouts, connect, smtp_settings
-from .templates import MessageTemplate, read_message, render_for
+from .templates import MessageTemplate, read_message, render_for, written_message
 
 __all__ = [
-    "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient", "Recipients",
-    "keep_failed_rows", "SendLog", "SendReport", "SmtpSettings", "Timeouts", "compose", "connect", "prepared",
-    "read_message", "read_recipients", "render_for", "send", "send_test", "sigterm_interrupts", "smtp_settings",
-    "stop_requests", "write_outbox",
+    "SKIPPED", "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient",
+    "Recipients", "SendLog", "SendReport", "SendRun", "SmtpSettings", "Timeouts", "compose", "connect",
+    "dry_run", "keep_failed_rows", "prepared", "read_message", "read_recipients", "render_for", "send",
+    "send_test", "send_to_list", "sigterm_interrupts", "smtp_settings", "stop_requests", "write_outbox",
+    "written_message",
 ]

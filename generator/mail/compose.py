@@ -66,9 +66,6 @@ class Letter:
 
 def compose(letter: Letter, sender: str) -> EmailMessage:
     """The email: plain text and HTML from the Markdown body, the handout attached."""
-    from ..markup import sanitize
-    from ..markup.html import PARSER
-
     recipient = letter.recipient
     message = EmailMessage()
     message["Subject"] = letter.subject
@@ -80,11 +77,18 @@ def compose(letter: Letter, sender: str) -> EmailMessage:
     if recipient.cc:
         message["Cc"] = ", ".join(recipient.cc)
     message.set_content(letter.body)
-    message.add_alternative(f"<!DOCTYPE html><html><body>{sanitize.clean(PARSER.render(letter.body))}</body></html>",
-                            subtype="html")
+    message.add_alternative(f"<!DOCTYPE html><html><body>{html_of(letter.body)}</body></html>", subtype="html")
     message.add_attachment(letter.handout.path.read_bytes(), maintype="application", subtype="pdf",
                            filename=letter.attachment_name)
     key = letter.key
     message["Message-ID"] = make_msgid(idstring=key[:20], domain=parseaddr(sender)[1].rpartition("@")[2] or "handout")
     message["X-Handout-Key"] = key
     return message
+
+
+def html_of(body: str) -> str:
+    """The HTML part of a message from its Markdown body, with raw HTML sanitized."""
+    from ..markup import sanitize
+    from ..markup.html import PARSER
+
+    return sanitize.clean(PARSER.render(body))

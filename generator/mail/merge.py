@@ -42,6 +42,10 @@ from .templates import (
 RETRIES = 3
 # Rows whose problems are listed before the check stops.
 MAX_PROBLEMS = 20
+# The merge's files in the output folder, for the command line and the web page alike.
+OUTBOX, SEND_LOG, FAILED_ROWS = "outbox", "mail-log.jsonl", "failed.csv"
+# The progress of a letter not sent because its recipient was sent it before.
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,11 @@ class Merge:
 
 
 @contextlib.contextmanager
-def prepared(recipients_csv: Path, article: Path, message: Path, config, build_options,
+def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplate, config, build_options,
              max_size_mb: float | None = None, sending: bool = False) -> Iterator[Merge]:
     """Read and check everything and build the handouts; nothing is sent or written.
     With `sending`, the SMTP settings are checked first, before any handout is built.
+    `message` is the message's file, or its template already read (the web page's fields).
 
     Personal handouts live in a private folder for as long as the block lasts.
     """
@@ -77,7 +82,8 @@ def prepared(recipients_csv: Path, article: Path, message: Path, config, build_o
         settings, stand_in = for_dry_run(smtp_settings(config.mail))
         notices += [f"handout: warning: {stand_in}"] if stand_in else []
     recipients = read_recipients(recipients_csv)
-    template = read_message(message, config.mail.template_seconds)
+    template = (message if isinstance(message, MessageTemplate)
+                else read_message(message, config.mail.template_seconds))
     max_bytes = int((max_size_mb or config.mail.max_size_mb) * MEGABYTE)
     with private_folder() as workspace:
         handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
@@ -123,8 +129,10 @@ def outbox_name(number: int, email: str) -> str:
     return f"{number:04d}-{re.sub(r'[^A-Za-z0-9.+-]', '_', email.replace('@', '_at_')).lstrip('.')}.eml"
 
 
-def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None) -> Outbox:
-    """The dry run: each message as a .eml file a mail program can open, in place of the last run's."""
+def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None,
+                 progress: Callable[[Path, Letter], None] | None = None) -> Outbox:
+    """The dry run: each message as a .eml file a mail program can open, in place of the last run's;
+    `progress` is told of each file written."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.eml"):
         old.unlink()
@@ -136,6 +144,8 @@ def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None
         data = compose(letter, merge.settings.from_address).as_bytes()
         path = folder / outbox_name(number, letter.recipient.email)
         write_atomically(path, data)
+        if progress:
+            progress(path, letter)
         outbox.written += 1
         outbox.size += len(data)
         outbox.first = outbox.first or path
@@ -208,14 +218,17 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
          stop: threading.Event | None = None) -> SendReport:
     """Send each letter the log does not list as sent to its recipient, at most `limit`,
     at the settings' rate; `resend` sends again those whose letter changed since, or whose
-    delivery the server never confirmed. Stops cleanly between two letters when `stop` is set."""
+    delivery the server never confirmed. Stops cleanly between two letters when `stop` is set.
+    `progress` is told of each letter tried, and of each skipped (SKIPPED) as sent before."""
     settings, report = merge.settings, SendReport()
     stop = stop or threading.Event()
     tell = progress or (lambda status, letter, detail: None)
     server = None
     try:
         for letter in merge.letters():
-            if sent_before(letter, log, resend, report):
+            skipped = sent_before(letter, log, resend, report)
+            if skipped is not None:
+                tell(SKIPPED, letter, skipped)
                 continue
             if not take_turn(report, limit, settings.rate, stop):
                 report.left += 1
@@ -231,9 +244,10 @@ def send(merge: Merge, log: SendLog, limit: int | None = None, resend: bool = Fa
     return report
 
 
-def sent_before(letter: Letter, log: SendLog, resend: bool, report: SendReport) -> bool:
-    """Whether the log says this letter is not to be sent now (sent already, or changed or
-    unconfirmed without `resend`); the report counts it as skipped, changed or in doubt."""
+def sent_before(letter: Letter, log: SendLog, resend: bool, report: SendReport) -> str | None:
+    """None when the letter is to be sent now; else why not, as progress tells it ("" when sent
+    already, "changed since" when changed without `resend`). The report counts it as skipped,
+    changed or in doubt."""
     email = letter.recipient.email
     earlier = log.earlier(email, letter.key)
     if earlier == "unconfirmed":
@@ -242,8 +256,8 @@ def sent_before(letter: Letter, log: SendLog, resend: bool, report: SendReport) 
         report.skipped.append(email)
         if earlier == "changed":
             report.changed.append(email)
-        return True
-    return False
+        return "changed since" if earlier == "changed" else ""
+    return None
 
 
 def take_turn(report: SendReport, limit: int | None, rate: float, stop: threading.Event) -> bool:
@@ -276,6 +290,27 @@ def quit_quietly(server) -> None:
     if server:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             server.quit()
+@dataclass(frozen=True)
+class SendRun:
+    report: SendReport
+    log: Path
+    failed_rows: Path | None  # FAILED_ROWS, when some failed for good
+
+
+def dry_run(merge: Merge, output_dir: Path, stop: threading.Event | None = None,
+            progress: Callable[[Path, Letter], None] | None = None) -> Outbox:
+    """The messages written to the output folder's outbox, for the command line and the web page."""
+    return write_outbox(merge, output_dir / OUTBOX, stop, progress)
+
+
+def send_to_list(merge: Merge, output_dir: Path, limit: int | None = None, resend: bool = False,
+                 progress: Callable[[str, Letter, str], None] | None = None,
+                 stop: threading.Event | None = None) -> SendRun:
+    """Send with the output folder's send log, and keep the rows that failed for good as
+    FAILED_ROWS there: a run from the command line and one from the web page share both."""
+    log = SendLog(output_dir / SEND_LOG)
+    report = send(merge, log, limit, resend, progress, stop)
+    return SendRun(report, log.path, keep_failed_rows(merge, report, output_dir / FAILED_ROWS))
 
 
 def send_test(merge: Merge, address: str) -> tuple[str, str]:

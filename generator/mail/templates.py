@@ -168,8 +168,17 @@ def read_message(path: Path, seconds: float = TEMPLATE_SECONDS) -> MessageTempla
     if match is None or not str(front.get("subject", "")).strip():
         raise MailError("the message needs front matter with a subject: line", path, 1)
     first_line = text[: match.end()].count("\n") + 1
-    return MessageTemplate(path, compile_template(str(front["subject"]), path),
-                           compile_template(text[match.end():], path, first_line), first_line, seconds)
+    return written_message(str(front["subject"]), text[match.end():], path, seconds, first_line)
+
+
+def written_message(subject: str, body: str, path: Path, seconds: float = TEMPLATE_SECONDS,
+                    body_first_line: int = 1) -> MessageTemplate:
+    """A message template from its subject and body as written (the web page's fields);
+    `path` names it in messages."""
+    if not subject.strip():
+        raise MailError("the message needs a subject", path)
+    return MessageTemplate(path, compile_template(subject, path),
+                           compile_template(body, path, body_first_line), body_first_line, seconds)
 
 
 def render_for(template: MessageTemplate, fields: dict[str, str], row: int) -> tuple[str, str]:

@@ -37,7 +37,10 @@ templates = Jinja2Templates(directory=HERE / "templates")
 # mccabe adds every route closure's branches to create_app's own (each route is short):
 # C901 measures the routes together, not this function.
 def create_app(project: Project, access_token: str | None = None, host: str = "127.0.0.1") -> Starlette:  # noqa: C901
+    from .send import Mailroom, send_routes
+
     updates = Updates()
+    mailroom = Mailroom(project)
 
     def page(request: Request, name: str, **context) -> Response:
         return templates.TemplateResponse(request, name, {"csrf": request.state.csrf, **context})
@@ -90,6 +93,7 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
         yield
         stop.set()
         await watcher
+        mailroom.close()
         project.close()
 
     routes = [
@@ -101,6 +105,7 @@ def create_app(project: Project, access_token: str | None = None, host: str = "1
         Route("/api/read", read, methods=["POST"]),
         Route("/api/preview", preview, methods=["POST"]),
         Route("/api/save", save, methods=["POST"]),
+        *send_routes(mailroom, page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(host)),

@@ -1,0 +1,201 @@
+"""`handout serve`'s Send page in a real browser (Chromium), against an SMTP server (aiosmtpd)
+on 127.0.0.1 started here: every action from the keyboard, as someone without a mouse does it."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import io
+import json
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from browser import CHROMIUM, chromium, free_port, fresh_page, serious_violations, served
+from conftest import write
+from pypdf import PdfReader
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                reason="no chromium executable (Debian: apt-get install chromium)")
+# A build under a busy machine's load: generous, but bounded.
+BUILD_MS = 180_000
+PEOPLE = ["Ana Ruiz;ana@example.org;Tuesday", "Bo Lee;bo@example.org;Thursday",
+          "Chloé Martin;chloe@example.org;Tuesday", "Dan Okafor;dan@example.org;Friday"]
+SUBJECT = "Your handout for {{ group }}, {{ name }}"
+BODY = "Dear {{ name }},\n\nHere is the handout from **{{ group }}**'s session."
+
+
+class Server:
+    """An SMTP server that keeps what it is sent; it can hold a message at DATA until released,
+    so that a test can press Stop while a message is on its way."""
+
+    def __init__(self):
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.hold_after: int | None = None
+        self.holding = threading.Event()
+        self.released = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's protocol
+        if self.hold_after is not None and len(self.messages) >= self.hold_after and not self.released.is_set():
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait, 60)
+        self.messages.append((list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+    def recipients(self) -> Counter:
+        return Counter(address for addresses, _ in self.messages for address in addresses)
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    server = Server()
+    port = free_port()
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    server.port = port
+    yield server
+    server.released.set()
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, smtp):
+    root = tmp_path_factory.mktemp("send")
+    write(root / "content" / "flu.md", """
+        ---
+        title: Flu vaccine this autumn
+        ---
+        The flu vaccine is free for everyone over sixty-five and for carers. Book at the front desk.
+    """)
+    write(root / "handout.toml", f"""
+        [mail]
+        smtp_host = "127.0.0.1"
+        smtp_port = {smtp.port}
+        smtp_security = "none"
+        from = "Northside Clinic <news@clinic.example>"
+        rate_per_minute = 6000
+    """)
+    with served(root) as address:
+        yield root, address
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    with fresh_page(browser, BUILD_MS) as page:
+        yield page
+
+
+def csv_file(rows: list[str]) -> dict:
+    return {"name": "people.csv", "mimeType": "text/csv",
+            "buffer": "\ufeffname;email;group\n".encode() + "\n".join(rows).encode() + b"\n"}
+
+
+def press(page, selector: str, key: str = "Enter") -> None:
+    """Reach the control from the keyboard and use it, as someone without a mouse does."""
+    page.focus(selector)
+    assert page.evaluate("selector => document.activeElement.matches(selector)", selector), selector
+    page.keyboard.press(key)
+
+
+def open_send_page(page, address: str, rows: list[str]) -> None:
+    page.goto(address + "/send")
+    page.fill("#subject", SUBJECT)
+    page.fill("#body", BODY)
+    page.set_input_files("#recipients", files=[csv_file(rows)])
+    page.wait_for_function("(status => status && !status.startsWith('Reading'))"
+                           "(document.getElementById('recipients-status').textContent)")
+
+
+def test_a_bad_address_shows_its_row_and_nothing_can_be_sent(site, smtp, page):
+    root, address = site
+    open_send_page(page, address, [PEOPLE[0], "Bo Lee;bo@@example;Thursday", PEOPLE[2], "Dan;dan@example.org,x;Friday"])
+    problems = page.locator("#problems li").all_inner_texts()
+    assert len(problems) == 2
+    assert problems[0].startswith("people.csv:3:") and "'bo@@example' is not a valid address" in problems[0]
+    assert problems[1].startswith("people.csv:5:")
+    assert "nothing was sent" in page.inner_text("#recipients-status")
+    assert page.is_disabled("#dry-run") and page.is_disabled("#send")
+    assert serious_violations(page) == []
+    # Even a request made by hand, past the page's buttons, sends nothing.
+    token = page.get_attribute("meta[name=csrf-token]", "content")
+    refused = page.request.post(address + "/api/send/runs", headers={"X-CSRF-Token": token},
+                                data={"upload": "0123456789abcdef", "article": "flu.md", "subject": "x",
+                                      "body": "x", "mode": "send"})
+    assert refused.status == 422 and "upload the recipients" in refused.json()["error"]
+    assert smtp.messages == []
+    assert not (root / "output" / "outbox").exists() and not (root / "output" / "mail-log.jsonl").exists()
+
+
+def test_the_preview_and_a_dry_run_list_one_message_per_recipient_and_an_eml_downloads(site, smtp, page, tmp_path):
+    root, address = site
+    open_send_page(page, address, PEOPLE[:3])
+    assert page.inner_text("#recipients-status") == "3 recipients in people.csv, no problems."
+    page.select_option("#preview-row", "4")  # Chloé, on the spreadsheet's row 4
+    press(page, "#show-preview")
+    page.wait_for_selector("#mail-preview", state="visible")
+    assert page.inner_text("#preview-subject") == "Your handout for Tuesday, Chloé Martin"
+    assert page.inner_text("#preview-to") == "Chloé Martin <chloe@example.org>"
+    assert page.inner_text("#preview-attached") == "flu-chloé-martin.pdf"
+    assert page.frame_locator("#preview-body").locator("strong").inner_text() == "Tuesday"
+    press(page, "#dry-run")
+    page.wait_for_selector("#run-status:has-text('Dry run: 3 messages')")
+    items = page.locator("#messages li").all_inner_texts()
+    assert len(items) == 3
+    assert "to bo@example.org: “Your handout for Thursday, Bo Lee”" in items[1]
+    assert page.get_attribute("#progress", "value") == "3"
+    assert page.is_hidden("#stop") and page.is_enabled("#send"), "nothing going on: Stop is gone, Send is back"
+    assert serious_violations(page) == []
+    with page.expect_download() as download:
+        press(page, "#messages li:nth-child(2) a")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    message = email.message_from_bytes(saved.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "Bo Lee <bo@example.org>" and message["Subject"] == "Your handout for Thursday, Bo Lee"
+    attachment = next(message.iter_attachments())
+    assert attachment.get_filename() == "flu-bo-lee.pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(attachment.get_content())).pages)
+    assert "The flu vaccine is free for everyone over sixty-five" in " ".join(text.split())
+    assert smtp.messages == [], "a dry run sends nothing"
+    refused = page.request.get(address + "/send/outbox/..%2F..%2Fhandout.toml")
+    assert refused.status == 404
+
+
+def test_a_send_stopped_and_resumed_delivers_each_recipient_once(site, smtp, page):
+    root, address = site
+    smtp.hold_after = 1  # the second message waits at the server until the test releases it
+    open_send_page(page, address, PEOPLE)
+    press(page, "#send")
+    assert smtp.holding.wait(BUILD_MS / 1000), "the second message never reached the server"
+    press(page, "#stop")
+    wait_for(lambda: "Stopping" in page.inner_text("#run-status"))
+    smtp.released.set()
+    page.wait_for_selector("#send:has-text('Send the rest')")
+    assert "2 sent, 0 sent before, 0 failed, 2 not sent yet. Stopped." in page.inner_text("#run-status")
+    assert sorted(smtp.recipients()) == ["ana@example.org", "bo@example.org"]
+    press(page, "#send")
+    page.wait_for_selector("#run-status:has-text('2 sent, 2 sent before, 0 failed.')")
+    assert smtp.recipients() == Counter({f"{who}@example.org": 1 for who in ("ana", "bo", "chloe", "dan")})
+    assert page.get_attribute("#progress", "value") == page.get_attribute("#progress", "max") == "4"
+    log = [json.loads(line) for line in (root / "output" / "mail-log.jsonl").read_text().splitlines()]
+    assert Counter(entry["email"] for entry in log if entry["status"] == "sent") == smtp.recipients()
+    # A third press sends nobody anything: the send log is the command line's.
+    press(page, "#send")
+    page.wait_for_selector("#run-status:has-text('0 sent, 4 sent before')")
+    assert len(smtp.messages) == 4
+
+
+def wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
