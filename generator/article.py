@@ -47,6 +47,7 @@ class Metadata:
     paper: str | None = None
     cover: bool | None = None
     toc: bool | None = None
+    fit: int | None = None  # at most this many pages (typeset/fit.py)
 
 
 @dataclass(frozen=True)
