@@ -50,6 +50,7 @@ class Metadata:
     # A line for one recipient ("Prepared for {{ recipient.name }}"), printed in the theme's
     # personal area; filled in by `handout mail`, left out of a plain build.
     personal: str | None = None
+    fit: int | None = None  # at most this many pages (typeset/fit.py)
 
 
 @dataclass(frozen=True)

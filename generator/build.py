@@ -31,7 +31,7 @@ from .diagnostics import Diagnostic
 from .errors import ArticleError, HandoutError, OutputError, UsageError, display_path
 from .output.files import KINDS, output_lock, output_path, write_atomically
 from .output.manifest import Manifest, article_digest, build_digest, diagnostics_of
-from .output.printing import PrintOptions
+from .output.printing import PAPER_POINTS, PrintOptions, system_paper
 from .read.load import (
     EXTENSIONS,
     find_articles,
@@ -41,7 +41,7 @@ from .read.load import (
 from .typeset import fonts, themes
 
 if TYPE_CHECKING:
-    from .typeset import render
+    from .typeset import fit, render
 
 # A worker process is replaced after this many handouts, so memory stays
 # bounded however many articles a batch has.
@@ -76,6 +76,8 @@ class BuildOptions:
     booklet: str | None = None
     n_up: tuple[int, ...] = ()
     printing: PrintOptions = PrintOptions()
+    # At most this many pages for every article, over its front matter's `fit:` (typeset/fit.py).
+    fit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,8 @@ class Setup:
     # copies the fonts into a folder it removes only when its font configuration is freed,
     # and a worker ends (or is killed) without freeing it, which filled /tmp with fonts.
     scratch: Path | None = None
+    # The paper where nothing else names one: the system's (printing.system_paper).
+    paper: str = "a4"
 
 
 def build(paths: list[Path], options: BuildOptions = BuildOptions(),
@@ -199,11 +203,12 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
             if not unsaved:
                 notify(f"{exc.format_message()}; the next build makes this build's handouts again")
             unsaved.append(exc)
+    paper = system_paper()
     shared = build_digest(
         themes.template_roots(project_dir),
         [options.project_dir / CONFIG_FILE, *([options.extra_css] if options.extra_css else [])],
-        repr((options.theme, options.paper, options.allow_remote, options.trusted_networks,
-              options.booklet, options.n_up, options.printing)),
+        repr((options.theme, options.paper, paper, options.allow_remote, options.trusted_networks,
+              options.booklet, options.n_up, options.printing, options.fit)),
     )
     results: dict[int, BuildResult] = {}
     jobs: dict[int, Job] = {}
@@ -230,7 +235,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
             jobs[index] = Job(article, target)
 
     setup = Setup(options, config, policy, Path.cwd(), {name: os.environ.get(name) for name in SHARED_ENVIRONMENT},
-                  shared_roots=(*themes.template_roots(project_dir), *fonts.font_dirs()))
+                  shared_roots=(*themes.template_roots(project_dir), *fonts.font_dirs()), paper=paper)
     for index, typeset in typeset_all(jobs, setup):
         results[index] = result = written(typeset)
         if result.ok and result.output:
@@ -322,7 +327,7 @@ def start_worker(setup: Setup) -> Typesetter:
         tempfile.tempdir = str(setup.scratch)
     fonts.text_fonts()
     return Typesetter(setup, render.Renderer(setup.options.project_dir, setup.config.defaults,
-                                             setup.options.extra_css))
+                                             setup.options.extra_css, setup.paper))
 
 
 def mirror_environment(environment: dict[str, str | None]) -> None:
@@ -339,7 +344,7 @@ def typeset_job(typesetter: Typesetter, job: Job) -> Typeset:
     # Markdown, Pygments, WeasyPrint: only where handouts are made
     from .markup import html as markup
     from .output import imposition
-    from .typeset import pdf
+    from .typeset import pdf, render
 
     setup = typesetter.setup
     options, config, policy = setup.options, setup.config, setup.policy
@@ -353,13 +358,22 @@ def typeset_job(typesetter: Typesetter, job: Job) -> Typeset:
         if variant.startswith("pdf/ua") and body.images_without_alt:
             raise ArticleError(f"{variant} needs alt text for every image; these have none: "
                                f"{', '.join(body.images_without_alt)}", source)
-        page = typesetter.renderer.render(article, body, options.theme, options.paper)
+        budget = options.fit or article.meta.fit
+        # Fitted for a folded booklet, the pages are the booklet's own: half the sheet, not shrunk.
+        half_size = bool(budget and options.booklet == "a5")
+        page = typesetter.renderer.render(article, body, options.theme, options.paper, half_size)
         with cycle_collection_paused():
-            document = pdf.typeset(page, source, policy, options.printing)
+            fitted = fit_page(typesetter, page, article, budget, half_size) if budget else None
+            document = pdf.typeset(page, source, policy, options.printing, fitted.css if fitted else "")
         diagnostics.extend(document.diagnostics)
+        if fitted and budget:
+            diagnostics.extend(fit_diagnostics(fitted, budget, options.booklet, source))
         extras = {}
         if options.booklet:
-            extras["booklet"] = imposition.booklet(document.data, options.booklet)
+            # Half-size pages go on sheets of the paper they were halved from, at their own size.
+            width, height = PAPER_POINTS[page.paper]
+            extras["booklet"] = imposition.booklet(document.data, options.booklet,
+                                                   (height, width) if half_size else None)
         for n in options.n_up:
             extras[f"{n}up"] = imposition.n_up(document.data, n)
     except HandoutError as exc:
@@ -368,10 +382,43 @@ def typeset_job(typesetter: Typesetter, job: Job) -> Typeset:
              **{output_path(job.target.parent, job.target.stem, kind): data for kind, data in extras.items()}}
     return Typeset(BuildResult(
         source=source, output=job.target, pages=document.pages, size=len(document.data),
-        theme=page.theme, paper=page.paper, seconds=time.perf_counter() - started,
+        theme=page.theme, paper=render.HALF_PAPERS[page.paper] if half_size else page.paper,
+        seconds=time.perf_counter() - started,
         diagnostics=tuple(diagnostics), extras=tuple(files)[1:],
         inputs=tuple(path for path in document.files_read if not shared_file(path, setup)),
     ), tuple(files.items()))
+
+
+def fit_page(typesetter: Typesetter, page: render.Page, article: Article, budget: int,
+             half_size: bool) -> fit.Fitted:
+    """The stylesheet that lays the page out on `budget` pages, or the article's error saying how
+    close the theme's floors came."""
+    from .typeset import fit, pdf
+
+    setup = typesetter.setup
+    floors = fit.Floors.of(typesetter.renderer.check_theme(page.theme, article.source))
+    try:
+        return fit.fit(lambda css: pdf.page_count(page, setup.policy, setup.options.printing, css),
+                       page.css, floors, budget, half_size)
+    except fit.Unfittable as exc:
+        raise ArticleError(
+            f"does not fit on {budget} page{'s' * (budget != 1)}: {exc.pages} pages at the theme's floors"
+            f" (body {floors.body_pt:g} pt, line height {floors.line_height:g}, margins"
+            f" {'/'.join(f'{side:g}' for side in floors.margin_mm)} mm); nothing was cut, so shorten the"
+            " article or allow more pages", article.source) from None
+
+
+def fit_diagnostics(fitted: fit.Fitted, budget: int, booklet: str | None, source: Path) -> list[Diagnostic]:
+    """What fitting changed (W130), and the blank pages a folded booklet is left with (W131)."""
+    found = []
+    if fitted.changes:
+        found.append(Diagnostic("W130", f"fitted on {fitted.pages} page{'s' * (fitted.pages != 1)} (--fit {budget}):"
+                                        f" {', '.join(fitted.changes)}", source))
+    blanks = -fitted.pages % 4
+    if booklet and blanks:
+        found.append(Diagnostic("W131", f"the booklet's {fitted.pages} page{'s' * (fitted.pages != 1)} leave"
+                                        f" {blanks} blank (a folded sheet holds 4 pages)", source))
+    return found
 
 
 def shared_file(path: Path, setup: Setup) -> bool:

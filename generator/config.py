@@ -137,7 +137,7 @@ class Defaults:
     """[defaults]: what an article's front matter does not say, the project does."""
 
     theme: str | None = setting(text("a theme name"), None, "the theme (else `handout`)")
-    paper: str | None = setting(front_matter("paper", "a4 or letter"), None, "the paper size (else A4)")
+    paper: str | None = setting(front_matter("paper", "a4 or letter"), None, "the paper size (else the system's)")
     author: str | None = setting(text("a name"), None, "the author")
     lang: str | None = setting(front_matter("lang", "a language tag"), None, "the language (else detected or en)")
     cover: bool | None = setting(FLAG, None, "a cover page before the text")

@@ -29,6 +29,8 @@ CODES = {
     "W109": ("warning", "raw HTML formatting for a screen left out (widths, borders, font tags, no-wrap...)"),
     "W120": ("warning", "a raw HTML style that hides text on paper left out"
                         " (font-size 0, text coloured like its background, a negative margin)"),
+    "W130": ("warning", "`--fit` or `fit:` changed the layout to fit the pages asked for (what it changed is listed)"),
+    "W131": ("warning", "a fitted booklet leaves blank pages (a folded sheet holds 4)"),
     "C201": ("error", "words of the article missing from the PDF (with the source line of each run)"),
     "C202": ("error", "text drawn outside the visible page (off the edge or clipped by its box)"),
     "C203": ("error", "a character no font on the page can draw (printed as an empty box)"),

@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(tempfile.mkdtemp(prefix="handout-test-cache-"))
 os.environ["HANDOUT_CACHE_DIR"] = str(CACHE)
 atexit.register(shutil.rmtree, CACHE, ignore_errors=True)
+# The paper a build takes where nothing names one is the system's: the suite's is A4 wherever it runs.
+os.environ["LC_PAPER"] = "C.UTF-8"
 SAMPLE = REPO / "content" / "000_22cf51892c953b2a.txt"
 SAMPLE_SLUG = "000_22cf51892c953b2a"
 

@@ -47,7 +47,7 @@ def test_quiet_prints_errors_and_summary_only_and_verbose_adds_details(project):
     assert quiet.stderr == ""
     assert quiet.stdout.splitlines() == ["1 of 1 handouts built into output/ (0 failed, 2 warnings)"]
     verbose = run("build", "--verbose", "--force")
-    assert "[theme handout, paper a4, " in verbose.stdout
+    assert "(2 pages, A4, " in verbose.stdout and "[theme handout, " in verbose.stdout
 
 
 def test_output_folder_option(project):

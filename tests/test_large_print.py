@@ -56,7 +56,8 @@ def test_the_check_fails_on_a_large_print_handout_with_a_smaller_footer(project)
     assert run("build", "--css", "small-footer.css").exit_code == 0
     result = run("check")
     assert result.exit_code == 1
-    assert "error: text printed at 12.0 pt, under the theme's 18 pt: 'Taking your blood pressure" in result.output
+    assert ("error: text printed at 12.0 pt, under the theme's 18 pt: 'Taking your blood… – page 1 of 1'"
+            in result.output)
     assert "[C230]" in result.output
 
 

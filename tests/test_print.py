@@ -55,7 +55,7 @@ def test_saddle_order_pads_to_a_multiple_of_four():
 
 def test_booklet_sheets_are_in_saddle_stitch_order(project):
     six_parts(project)
-    result = run("build", "--booklet")
+    result = run("build", "--booklet", "full")
     assert result.exit_code == 0
     assert "output/b.pdf (7 pages, " in result.stdout and "+ output/b-booklet.pdf" in result.stdout
     booklet = project / "output" / "b-booklet.pdf"
@@ -65,12 +65,14 @@ def test_booklet_sheets_are_in_saddle_stitch_order(project):
     assert printed == [[None, 1], [2, 7], [6, 3], [4, 5]]  # page 8 is the blank that pads to 8
 
 
-def test_a5_booklet_on_a4_sheets(project):
+def test_a_booklet_is_a5_pages_on_a4_sheets_unless_asked_for_in_full(project):
     six_parts(project)
-    assert run("build", "--booklet", "a5").exit_code == 0
+    assert run("build", "--booklet").exit_code == 0  # what an office printer prints
     booklet = project / "output" / "b-booklet.pdf"
     assert size_mm(booklet) == (297, 210)
     assert [page_number(t) for t in halves(booklet, 1)] == [2, 7]
+    assert run("build", "--booklet", "a5").exit_code == 0
+    assert size_mm(booklet) == (297, 210)
 
 
 def test_two_and_four_up(project):

@@ -15,8 +15,9 @@ from ..build import BuildOptions, BuildResult, build
 from ..config import EMAIL_BUDGET_MB, MIN_DPI, Config, load_config
 from ..diagnostics import with_removals_summarised
 from ..errors import MailError, display_path
-from ..output.printing import BOOKLETS, MARKS, N_UP, VARIANTS, PrintOptions
+from ..output.printing import BOOKLETS, DEFAULT_BOOKLET, MARKS, N_UP, VARIANTS, PrintOptions
 from ..read.importer import import_article
+from ..read.load import MAX_FIT
 from ..typeset.themes import discover as list_themes
 
 output_option = click.option(
@@ -36,6 +37,10 @@ trust_network_option = click.option(
 allow_remote_option = click.option(
     "--allow-remote", is_flag=True,
     help="Fetch http(s) images and stylesheets (never from private or loopback addresses).")
+
+
+# The paper as the build line names it.
+PAPER_NAMES = {"a4": "A4", "letter": "Letter", "a5": "A5", "half-letter": "half-letter"}
 
 
 def check_network_options(allow_remote: bool, trusted_networks: tuple[str, ...]) -> None:
@@ -62,9 +67,12 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Build every handout, even those whose inputs did not change.")
 @click.option("--prune", is_flag=True, help="Delete the handouts whose articles are gone.")
-@click.option("--booklet", type=click.Choice(BOOKLETS), is_flag=False, flag_value="full",
+@click.option("--booklet", type=click.Choice(BOOKLETS), is_flag=False, flag_value=DEFAULT_BOOKLET,
               help="Also a saddle-stitch booklet, NAME-booklet.pdf: pages two to a sheet side "
-                   "(A4 pages on A3; 'a5': A5 pages on A4).")
+                   "(A5 pages on A4, half-letter on Letter; 'full': A4 pages on A3, Letter on Tabloid).")
+@click.option("--fit", type=click.IntRange(1, MAX_FIT), metavar="N",
+              help="Lay each article out on at most N pages (with --booklet, pages of the booklet), over its"
+                   " front matter's fit:; fails when the theme's floors take more.")
 @click.option("--n-up", "n_up", type=click.Choice([str(n) for n in N_UP]), multiple=True,
               help="Also 2 or 4 pages to a sheet, NAME-2up.pdf or NAME-4up.pdf.")
 @click.option("--bleed", metavar="LENGTH", help="Bleed around each page for the print shop, as 3mm.")
@@ -83,7 +91,8 @@ def main() -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also print unchanged handouts, and theme, paper and time.")
 def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, paper: str | None,
                   extra_css: Path | None, allow_remote: bool, trusted_networks: tuple[str, ...],
-                  jobs: int | None, force: bool, prune: bool, booklet: str | None, n_up: tuple[str, ...],
+                  jobs: int | None, force: bool, prune: bool, booklet: str | None, fit: int | None,
+                  n_up: tuple[str, ...],
                   bleed: str | None, marks: str | None, variant: str | None, output_profile: Path | None,
                   image_dpi: int, run_check: bool,
                   report_format: str, max_size_mb: float | None, strict: bool, quiet: bool,
@@ -100,7 +109,7 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
     config = project_config()
     options = BuildOptions(output_dir=output_dir, theme=theme, paper=paper, extra_css=extra_css, config=config,
                            allow_remote=allow_remote, trusted_networks=trusted_networks, jobs=jobs,
-                           force=force, prune=prune, booklet=booklet, n_up=tuple(map(int, n_up)),
+                           force=force, prune=prune, booklet=booklet, fit=fit, n_up=tuple(map(int, n_up)),
                            printing=PrintOptions(bleed=bleed, marks=marks, variant=variant,
                                                  output_profile=output_profile, image_dpi=image_dpi))
     # With a JSON report on standard output, the build's own lines go to standard error.
@@ -198,11 +207,12 @@ class BuildDisplay:
     def built_line(self, result: BuildResult, output: str) -> str:
         """What a built handout's line says: its files, pages and size (and, verbose, how it was made)."""
         line = (f"{display_path(result.source)} -> {output}"
-                f" ({result.pages} page{'s' * (result.pages != 1)}, {result.size / 1024:.0f} KiB)")
+                f" ({result.pages} page{'s' * (result.pages != 1)}, {PAPER_NAMES.get(result.paper or '', '?')},"
+                f" {result.size / 1024:.0f} KiB)")
         if result.extras:
             line += f" + {', '.join(display_path(extra) for extra in result.extras)}"
         if self.verbose:
-            line += f" [theme {result.theme}, paper {result.paper}, {result.seconds:.2f} s]"
+            line += f" [theme {result.theme}, {result.seconds:.2f} s]"
         return line
 
 

@@ -84,6 +84,7 @@ def filled_lines(personal: PersonalLine, recipients: tuple[Recipient, ...], arti
 def typeset_stamps(article: Path, lines: list[str], options, target: Path) -> Path:
     """The lines typeset in the article's theme, one a page, as the PDF `target`."""
     from ..config import load_config
+    from ..output.printing import system_paper
     from ..read.load import load_article
     from ..sandbox import read_policy
     from ..typeset import fonts, pdf, render
@@ -93,7 +94,7 @@ def typeset_stamps(article: Path, lines: list[str], options, target: Path) -> Pa
     policy = read_policy(options.project_dir, [article.parent],
                          [options.extra_css.resolve()] if options.extra_css else [])
     fonts.text_fonts()
-    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
+    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css, system_paper())
     page = renderer.render_stamps(source, tuple(lines), options.theme, options.paper)
     write_atomically(target, pdf.typeset(page, article, policy).data)
     return target

@@ -69,11 +69,14 @@ def saddle_order(pages: int) -> list[int | None]:
     return order
 
 
-def booklet(data: bytes, size: str = "full") -> bytes:
-    """A booklet: `full` keeps the page size (sheets twice as wide), `a5` halves it (same sheets)."""
+def booklet(data: bytes, size: str = "full", sheet: tuple[float, float] | None = None) -> bytes:
+    """A booklet: `full` keeps the page size (sheets twice as wide), `a5` halves it (same sheets);
+    `sheet`, the landscape sheet's width and height in points where it is not the page's (pages laid
+    out at half size already)."""
     width, height = page_size(data)
     pages = len(PdfReader(io.BytesIO(data)).pages)
-    layout = Layout(2 * width, height, 2, 1) if size == "full" else Layout(height, width, 2, 1)
+    sheet = sheet or ((2 * width, height) if size == "full" else (height, width))
+    layout = Layout(*sheet, 2, 1)
     return impose(data, layout, saddle_order(pages))
 
 

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 VARIANTS = ("pdf/ua-1", "pdf/a-3b", "pdf/x-4")
-# Sheets imposition.py makes beside a handout: a booklet of A4 pages (on A3) or of A5 pages (on A4),
-# and 2 or 4 pages a sheet.
-BOOKLETS = ("full", "a5")
+# Sheets imposition.py makes beside a handout: a booklet of half-size pages on sheets of the handout's
+# paper (A5 on A4, what an office printer prints: `--booklet` alone) or of full-size pages on sheets
+# twice as large (A4 on A3, Letter on Tabloid: `--booklet full`), and 2 or 4 pages a sheet.
+BOOKLETS = ("a5", "full")
+DEFAULT_BOOKLET = "a5"
+# Each paper's width and height in points.
+PAPER_POINTS = {"a4": (595.276, 841.89), "letter": (612.0, 792.0)}
+# Where the paper in a drawer is US Letter (the territory of glibc's locales that print on it):
+# anywhere else it is A4.
+LETTER_TERRITORIES = {"US", "CA", "PR", "MX", "GT", "SV", "NI", "CR", "PA", "CO", "VE", "CL", "BO", "PH"}
+# The territory of a locale name: en_US.UTF-8, fr_CA@euro.
+TERRITORY = re.compile(r"^[A-Za-z]{2,3}_([A-Za-z]{2})\b")
 N_UP = (2, 4)
 MARKS = ("crop", "cross", "crop cross")
 # An ICC profile names its colour space at bytes 16 to 20 of its header.
@@ -47,3 +59,11 @@ class PrintOptions:
             css += (f'\n@color-profile --output-intent {{ src: url("{profile.resolve().as_uri()}");'
                     f" components: {channels}; }}")
         return css
+
+
+def system_paper(environment: Mapping[str, str] = os.environ) -> str:
+    """The paper of this system's locale: LC_PAPER, else LC_ALL, else LANG; letter in the US,
+    Canada and the other territories that print on it, A4 anywhere else (and in the C locale)."""
+    locale = next((environment[name] for name in ("LC_PAPER", "LC_ALL", "LANG") if environment.get(name)), "")
+    territory = TERRITORY.match(locale)
+    return "letter" if territory and territory.group(1).upper() in LETTER_TERRITORIES else "a4"

@@ -22,7 +22,7 @@ from . import language, plaintext, savedpage
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
-    "summary", "keywords", "theme", "paper", "cover", "toc", "slug", "personal",
+    "summary", "keywords", "theme", "paper", "cover", "toc", "slug", "personal", "fit",
 )
 # What other tools (pandoc, Hugo, Jekyll) call the same things: their articles
 # build as they are. The key handout knows wins when both are given.
@@ -33,6 +33,8 @@ DEFAULT_MAX_BYTES = Limits().article_bytes
 SWITCHES = ("cover", "toc")
 # Names, not values: `slug: yes` would otherwise name the handout True.pdf.
 TEXT_ONLY = ("slug", "lang", "theme", "paper", "source_url")
+# The most pages `fit:` and `--fit` ask for.
+MAX_FIT = 999
 # Longer than browsers and QR codes take; no printed address should be.
 MAX_ADDRESS = 2000
 
@@ -273,6 +275,10 @@ def front_matter_value(key: str, value, path: Path, line: int | None):
     if key in SWITCHES:
         if not isinstance(value, bool):
             raise ArticleError(f"{key} must be true or false", path, line)
+        return value
+    if key == "fit":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_FIT:
+            raise ArticleError(f"fit must be a number of pages from 1 to {MAX_FIT}, as 2", path, line)
         return value
     if key == "keywords":
         return keywords_value(value, path, line)

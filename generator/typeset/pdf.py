@@ -154,7 +154,29 @@ def with_identifier(data: bytes) -> bytes:
     return data[:insert_at] + b"/ID [<" + digest + b"> <" + digest + b">]" + data[insert_at:]
 
 
-def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions | None = None) -> Pdf:
+def layout(page: Page, fetcher: SafeFetcher, printing: PrintOptions, profiles: dict,
+           fit_css: str = "") -> weasyprint.Document:
+    """The page laid out by WeasyPrint: the theme's stylesheet, then the fallback fonts', a fit's
+    (fit.py) and the print shop's. An @color-profile rule (PDF/X's output intent) lands in `profiles`."""
+    stylesheets = [theme_stylesheet(page.css, fetcher.policy)] if page.css else []
+    for css in (page.fallback_css, fit_css, printing.stylesheet()):
+        if css:
+            stylesheets.append(weasyprint.CSS(string=css, font_config=font_configuration(),
+                                              url_fetcher=fetcher, color_profiles=profiles))
+    return weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
+        font_config=font_configuration(), color_profiles=profiles, stylesheets=stylesheets,
+        pdf_variant=printing.variant, dpi=printing.image_dpi or None,
+    )
+
+
+def page_count(page: Page, policy: ReadPolicy, printing: PrintOptions, fit_css: str) -> int:
+    """How many pages the page takes with `fit_css` after the theme's: laid out, not written."""
+    with font_timestamps(page.timestamp):
+        return len(layout(page, SafeFetcher(policy), printing, {}, fit_css).pages)
+
+
+def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions | None = None,
+            fit_css: str = "") -> Pdf:
     """The page typeset as PDF bytes. The time it may take is the batch's to bound:
     pool.py kills a worker that runs past [limits] render_seconds."""
     printing = printing or PrintOptions()
@@ -164,18 +186,7 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions
     fetcher = SafeFetcher(policy)
     try:
         with font_timestamps(page.timestamp):
-            extra = printing.stylesheet()
-            # An @color-profile rule (PDF/X's output intent) lands in this dict.
-            profiles: dict = {}
-            stylesheets = [theme_stylesheet(page.css, policy)] if page.css else []
-            for css in (page.fallback_css, extra):
-                if css:
-                    stylesheets.append(weasyprint.CSS(string=css, font_config=font_configuration(),
-                                                      url_fetcher=fetcher, color_profiles=profiles))
-            document = weasyprint.HTML(string=page.html, base_url=page.base_url, url_fetcher=fetcher).render(
-                font_config=font_configuration(), color_profiles=profiles, stylesheets=stylesheets,
-                pdf_variant=printing.variant, dpi=printing.image_dpi or None,
-            )
+            document = layout(page, fetcher, printing, {}, fit_css)
             data = with_identifier(document.write_pdf(pdf_identifier=False, pdf_variant=printing.variant))
     finally:
         logger.removeHandler(collector)

@@ -13,6 +13,7 @@ import datetime
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,10 +30,13 @@ if TYPE_CHECKING:
     from ..markup.html import Body
 
 DEFAULT_THEME = "handout"
-DEFAULT_PAPER = "a4"
 DEFAULT_LANG = "en"
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 TEMPLATE_MARKUP = re.compile(r"\{[{%]")
+# The page of a booklet folded from a sheet of the paper: what `--fit N --booklet` lays out on.
+HALF_PAPERS = {"a4": "a5", "letter": "half-letter"}
+HALF_PAGE_SIZES = {"a5": "A5", "half-letter": "5.5in 8.5in"}
+HALF = 0.7  # as wide as the whole page
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,12 @@ class Renderer:
     A new Renderer sees template files added since the last.
     """
 
-    def __init__(self, project_dir: Path, defaults: Defaults | None = None, extra_css: Path | None = None):
+    def __init__(self, project_dir: Path, defaults: Defaults | None = None, extra_css: Path | None = None,
+                 paper: str = "a4"):
         self.project_dir = project_dir.resolve()
         self.defaults = defaults or Defaults()
+        # The paper where neither the build, the front matter nor handout.toml names one: the system's.
+        self.paper = paper
         self.extra_css = extra_css
         self.template_roots = themes.template_roots(self.project_dir)
         self.themes = themes.discover(self.project_dir)
@@ -85,9 +92,11 @@ class Renderer:
             personal=None if TEMPLATE_MARKUP.search(meta.personal or "") else meta.personal,
         )
 
-    def render(self, article: Article, body: Body, theme: str | None = None, paper: str | None = None) -> Page:
-        """Fill the theme's article.html; options given here win over front matter and handout.toml."""
-        return self.page(article, "article.html", {"body": body}, article.body, theme, paper)
+    def render(self, article: Article, body: Body, theme: str | None = None, paper: str | None = None,
+               half_size: bool = False) -> Page:
+        """Fill the theme's article.html; options given here win over front matter and handout.toml.
+        `half_size`: on pages half the paper, as a booklet folded from it has."""
+        return self.page(article, "article.html", {"body": body}, article.body, theme, paper, half_size)
 
     def render_stamps(self, article: Article, lines: tuple[str, ...], theme: str | None = None,
                       paper: str | None = None) -> Page:
@@ -96,17 +105,18 @@ class Renderer:
         return self.page(article, "stamps.html", {"lines": lines}, "\n".join(lines), theme, paper)
 
     def page(self, article: Article, template: str, own: dict, text: str, theme: str | None,
-             paper: str | None) -> Page:
+             paper: str | None, half_size: bool = False) -> Page:
         """The theme's `template` and stylesheet filled for the article, with `own` values
         added; `text` is what the page prints beside the front matter (for its fonts)."""
         from ..markup.html import code_css
         theme = theme or article.meta.theme or self.defaults.theme or DEFAULT_THEME
-        paper = (paper or article.meta.paper or self.defaults.paper or DEFAULT_PAPER).lower()
+        paper = (paper or article.meta.paper or self.defaults.paper or self.paper).lower()
         lineage = self.check_theme(theme, article.source)
         meta = self.metadata(article.meta)
         lang = meta.lang or DEFAULT_LANG  # metadata() has filled it in
         timestamp = build_timestamp(article)
         labels = labels_for(lang)
+        footer_budget = round(themes.footer_title_chars(lineage) * (HALF if half_size else 1.0))
         # Fonts for the article's other scripts (and its labels'): their families go into
         # the theme's font lists.
         fallback_fonts = fonts.fallback_fonts(fonts.shapeable(
@@ -115,7 +125,8 @@ class Renderer:
             meta=meta,
             **own,
             paper=paper,
-            page_size=PAGE_SIZES[paper],
+            page_size=HALF_PAGE_SIZES[HALF_PAPERS[paper]] if half_size else PAGE_SIZES[paper],
+            footer_title=shortened(meta.title, footer_budget),
             code_css=code_css(),
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
@@ -166,6 +177,21 @@ class Renderer:
                 found = (filename, tb.tb_lineno)
             tb = tb.tb_next
         return found
+
+
+def shortened(title: str, budget: int) -> str:
+    """The title within `budget` narrow characters (a wide one, as in Chinese, counts two), cut
+    after a word where one ends in its last third, and marked with an ellipsis."""
+    widths = [2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in title]
+    if sum(widths) <= budget:
+        return title
+    end, used = 0, 0
+    while used + widths[end] <= budget - 1:
+        used, end = used + widths[end], end + 1
+    word_end = title.rfind(" ", 0, end + 1)
+    if word_end > end * 2 // 3:
+        end = word_end
+    return title[:end].rstrip(" ,;:-–—") + "…"
 
 
 @dataclass(frozen=True)
