@@ -106,3 +106,8 @@ class UsageError(HandoutError):
     """The command line asks for something impossible; exit code 2 like click's own."""
 
     exit_code = 2
+
+
+class TooDeep(ArticleError):
+    """Brackets opened deeper than the Markdown parser's nesting limit; `line` counts from the
+    body's start (markup/html.py names the article's own line when it reports it)."""

@@ -50,5 +50,4 @@ def test_every_error_a_user_can_meet_is_declared_in_errors_py():
             importlib.import_module(module.name)
     elsewhere = {f"{cls.__module__}.{cls.__name__}" for cls in all_subclasses(HandoutError) | {Refused}
                  if cls.__module__ != "generator.errors"}
-    # markup/ is being split in another branch of issue 14; its TooDeep moves with it.
-    assert elsewhere <= {"generator.markup.html.TooDeep"}
+    assert elsewhere == set()

@@ -39,7 +39,7 @@ from pygments.util import ClassNotFound
 from ..article import Article
 from ..config import Limits
 from ..diagnostics import Diagnostic
-from ..errors import ArticleError
+from ..errors import ArticleError, TooDeep
 from ..read.load import EXTENSIONS, MAX_ADDRESS, slug_for
 from ..sandbox import ReadPolicy, pixel_count
 from . import sanitize
@@ -151,10 +151,6 @@ def render_callout(name: str):
         title = token.info.strip()[len(name):].strip() or name.capitalize()
         return f'<aside class="callout callout-{name}">\n<p class="callout-title">{html.escape(title)}</p>\n'
     return render
-
-
-class TooDeep(ArticleError):
-    """Brackets opened deeper than the parser's nesting limit; `line` counts from the body's start."""
 
 
 def check_brackets(state: StateCore) -> None:
