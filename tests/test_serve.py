@@ -14,7 +14,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser import CHROMIUM, chromium, drop_file, next_line, paste, said, serious_violations, served, start, stop
+from browser import (
+    CHROMIUM,
+    chromium,
+    drop_file,
+    fresh_page,
+    next_line,
+    paste,
+    said,
+    serious_violations,
+    served,
+    start,
+    stop,
+)
 from conftest import REPO, SAMPLE, body_sentences, pdf_words, words, write
 from playwright.sync_api import expect
 from pypdf import PdfReader
@@ -58,11 +70,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(BUILD_MS)
-    yield page
-    context.close()
+    with fresh_page(browser, BUILD_MS) as page:
+        yield page
 
 
 def test_handouts_page_lists_articles_with_pictures_of_their_first_pages(site, page):

@@ -122,12 +122,18 @@ class Stamped:
     rows: tuple[int, ...]
     folder: Path  # private: where the one stamped PDF of the moment is written
 
+    @functools.cached_property
+    def position(self) -> dict[int, int]:
+        """Row -> its place in `rows`: looked up for every recipient, so not searched for."""
+        return {row: place for place, row in enumerate(self.rows)}
+
     def most_bytes(self, row: int) -> int:
         """At most the size of the row's PDF: the shared one and its whole stamp document."""
-        return self.shared.path.stat().st_size + self.stamps[self.rows.index(row) // STAMPS_PER_DOCUMENT].stat().st_size
+        stamps = self.stamps[self.position[row] // STAMPS_PER_DOCUMENT]
+        return self.shared.path.stat().st_size + stamps.stat().st_size
 
     def handout(self, recipient: Recipient) -> Handout:
-        index = self.rows.index(recipient.row)
+        index = self.position[recipient.row]
         stamp = stamp_document(self.stamps[index // STAMPS_PER_DOCUMENT]).pages[index % STAMPS_PER_DOCUMENT]
         writer = PdfWriter(clone_from=shared_document(self.shared.path))
         writer.pages[0].merge_page(stamp, over=False)
