@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -42,6 +43,12 @@ def test_a_fonts_coverage_is_its_character_map():
 EMOJI_ARTICLE = Path(__file__).parent / "corpus" / "emoji-symbols.md"
 
 
+def handouts_own(font_name: str) -> bool:
+    """Whether a PDF's font is one handout installs: a text family, or a cut of a fallback
+    font (its family carries the cut's hash), not one of the machine's own."""
+    return font_name.startswith(("Noto-", "JetBrains-Mono")) or bool(re.search(r"-[0-9a-f]{8}(-|$)", font_name))
+
+
 def embedded_fonts(pdf: Path) -> set[str]:
     return {ref.get_object()["/BaseFont"].split("+", 1)[1] for page in PdfReader(pdf).pages
             for ref in page["/Resources"]["/Font"].values()}
@@ -53,7 +60,7 @@ def test_emoji_and_symbols_print_from_handouts_own_fonts_and_only_where_used(pro
     assert run("build").exit_code == 0
     used = embedded_fonts(project / "output" / "emoji.pdf")
     # Every glyph from a font handout installs: none from whatever the machine has.
-    assert all(name.startswith(("Noto-", "JetBrains-Mono")) for name in used), used
+    assert all(map(handouts_own, used)), used
     for family in ("Noto-Emoji", "Noto-Sans-Symbols", *(f"Noto-Sans-{script}" for script in (
             "Armenian", "Georgian", "Gujarati", "Gurmukhi", "Kannada", "Malayalam", "Oriya", "Sinhala"))):
         assert any(name.startswith(family + "-") for name in used), family
@@ -157,3 +164,24 @@ def test_a_cut_of_a_fallback_font_holds_its_characters_and_no_others(empty_cache
         font = TTFont(cut.path)
         assert "fvar" not in font
         assert set(map(chr, font.getBestCmap())) == set("שלום \u00a0")
+
+
+def test_nested_list_bullets_print_from_handouts_own_fonts(project, no_machine_fonts):
+    """WeasyPrint draws the bullets of lists nested two and three deep (◦ ▪), which no
+    article's text holds and the text fonts lack: on a bare machine they were empty boxes."""
+    source = write(project / "content" / "steps.md",
+                   "# Steps\n\n- Wash\n  - with soap\n    - for twenty seconds\n- Dry\n")
+    assert typeset_and_check(project, source) == []
+
+
+def test_signs_in_latin_text_come_from_the_symbol_fonts_not_a_full_width_cjk_font(project):
+    write(project / "content" / "signs.md", "# Signs\n\nWash → dry ★ done ◦ next ▪ end ✅.\n")
+    write(project / "content" / "japanese.md", "---\nlang: ja\n---\n# 手洗い\n\n洗う → 乾かす ★\n")
+    assert run("build").exit_code == 0
+    latin = embedded_fonts(project / "output" / "signs.pdf")
+    assert not any(name.startswith("Noto-Sans-SC") for name in latin), latin
+    assert any(name.startswith(("Noto-Sans-Symbols", "DejaVu-Sans-")) for name in latin), latin
+    # A sign Unicode shows as emoji by default still comes from the emoji font.
+    assert any(name.startswith("Noto-Emoji") for name in latin), latin
+    # Japanese text keeps its own full-width forms of the signs.
+    assert any(name.startswith("Noto-Sans-JP") for name in embedded_fonts(project / "output" / "japanese.pdf"))

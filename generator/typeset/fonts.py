@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import regex
+
 from ..article import language_of
 from ..output.files import write_atomically
 
@@ -67,6 +69,7 @@ STATIC_FAMILIES = {"DejaVu Sans": 400}
 # Han characters are drawn differently in each region: the article's
 # language picks which CJK family is asked first.
 CJK_BY_LANGUAGE = {"ja": "Noto Sans JP", "ko": "Noto Sans KR", "zh-hant": "Noto Sans TC"}
+CJK_LANGUAGES = {"zh", *CJK_BY_LANGUAGE}
 CJK_FAMILIES = ["Noto Sans SC", "Noto Sans JP", "Noto Sans KR", "Noto Sans TC"]
 # Scripts the text families do not draw, each from a family of its own.
 SCRIPT_FAMILIES = [
@@ -80,6 +83,12 @@ SCRIPT_FAMILIES = [
 # it; then DejaVu Sans for the signs no Noto font draws.
 SYMBOL_FAMILIES = ["Noto Sans Symbols", "Noto Emoji", "DejaVu Sans"]
 EMOJI_FAMILY = "Noto Emoji"
+# For signs Unicode shows as text by default: drawn at a text's width (the emoji font
+# draws every sign a square em, a list's ▪ too).
+TEXT_SIGN_FAMILIES = ["Noto Sans Symbols", "DejaVu Sans", EMOJI_FAMILY]
+# Signs Unicode shows as emoji by default (Unicode's Emoji_Presentation property, which
+# the standard library does not know).
+EMOJI_PRESENTATION = regex.compile(r"\p{Emoji_Presentation}")
 # An emoji with what changes it: the emoji form (VS16), a keycap, a skin tone, a tag
 # sequence (a region's flag), another emoji joined with ZWJ. The emoji font shapes such
 # a sequence into one glyph if it draws every character of it; the renderer must then
@@ -204,10 +213,13 @@ def fallback_fonts(text: str, lang: str) -> list[FontFile]:
 
     Each character comes from the first fallback family, in the language's
     order, that has it: Chinese text from one font, Hangul from the Korean
-    one, Arabic, Hebrew, Devanagari and Thai from theirs. Every character of
-    an emoji sequence comes from the emoji font, which shapes the sequence
-    (a keycap's digit too: the text font still draws the other digits).
-    `text` is one that `shapeable` returned.
+    one, Arabic, Hebrew, Devanagari and Thai from theirs. Outside Chinese,
+    Japanese and Korean text, signs come from the symbol families first (a
+    CJK font draws them a full em wide): the emoji font for those Unicode
+    shows as emoji by default (✅), else a text font of signs (▪ → ★). Every
+    character of an emoji sequence comes from the emoji font, which shapes the
+    sequence (a keycap's digit too: the text font still draws the other
+    digits). `text` is one that `shapeable` returned.
     """
     sources = {font.family: font for font in packaged_fonts() if font.family in FALLBACK_FAMILIES}
     text_font = next((f.path for f in packaged_fonts() if f.family == TEXT_FAMILY and f.style == "normal"), None)
@@ -215,17 +227,24 @@ def fallback_fonts(text: str, lang: str) -> list[FontFile]:
     characters = {c for c in set(text) if ord(c) > 0x7F and ord(c) not in drawn_already and not c.isspace()}
     in_sequences = set("".join(EMOJI_SEQUENCE.findall(text)))
     characters |= in_sequences
-    found = []
-    for family in fallback_order(lang):
-        if not characters or family not in sources:
-            continue
-        drawn = {c for c in characters if ord(c) in coverage(sources[family].path)}
-        if family != EMOJI_FAMILY:
-            drawn -= in_sequences
-        characters -= drawn
-        if drawn:
-            found += cut_to(sources[family], "".join(sorted(drawn)))
-    return found
+    order = fallback_order(lang)
+    signs = set() if language_of(lang) in CJK_LANGUAGES else {
+        c for c in characters if unicodedata.category(c)[0] in "SP"}
+    emoji = {c for c in signs if EMOJI_PRESENTATION.match(c)}
+    drawn_by: dict[str, set[str]] = {}
+    for wanted, families in ((emoji, [EMOJI_FAMILY, *order]), (signs - emoji, TEXT_SIGN_FAMILIES + order),
+                             (characters - signs, order)):
+        for family in families:
+            if not wanted or family not in sources:
+                continue
+            drawn = {c for c in wanted if ord(c) in coverage(sources[family].path)}
+            if family != EMOJI_FAMILY:
+                drawn -= in_sequences
+            wanted -= drawn
+            if drawn:
+                drawn_by.setdefault(family, set()).update(drawn)
+    return [cut for family in order if family in drawn_by
+            for cut in cut_to(sources[family], "".join(sorted(drawn_by[family])))]
 
 
 def shapeable(text: str) -> str:
@@ -295,11 +314,9 @@ def fallback_order(lang: str) -> list[str]:
     return cjk + SCRIPT_FAMILIES + SYMBOL_FAMILIES
 
 
-def fallback_stack(lang: str, cuts: Sequence[FontFile] = ()) -> str:
-    """The fallback families, for a CSS font-family list after the theme's own family.
-
-    With `cuts` (fallback_fonts of an article), their families; without, the
-    families in the language's order, for characters no packaged font draws.
-    """
-    families = dict.fromkeys(font.family for font in cuts) or fallback_order(lang)
+def fallback_stack(cuts: Sequence[FontFile] = ()) -> str:
+    """The fallback families for a CSS font-family list after the theme's own family: the
+    article's cuts (fallback_fonts), then the text family, which draws what the sans and
+    monospaced families lack (no font of the machine's own: a handout prints alike anywhere)."""
+    families = [*dict.fromkeys(font.family for font in cuts), TEXT_FAMILY]
     return ", ".join(f'"{family}"' for family in families)

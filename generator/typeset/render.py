@@ -37,6 +37,9 @@ TEMPLATE_MARKUP = re.compile(r"\{[{%]")
 HALF_PAPERS = {"a4": "a5", "letter": "half-letter"}
 HALF_PAGE_SIZES = {"a5": "A5", "half-letter": "5.5in 8.5in"}
 HALF = 0.7  # as wide as the whole page
+# The bullets WeasyPrint draws for lists nested one, two and three deep (its disc, circle and
+# square): printed by the page, though no article's text has them.
+LIST_MARKERS = "\u2022\u25e6\u25aa"
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,8 @@ class Renderer:
         footer_budget = round(themes.footer_title_chars(lineage) * (HALF if half_size else 1.0))
         # Fonts for the article's other scripts (and its labels'): their families go into
         # the theme's font lists.
-        fallback_fonts = fonts.fallback_fonts(fonts.shapeable(
-            text + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), lang)
+        fallback_fonts = fonts.fallback_fonts(fonts.shapeable(" ".join(map(str, (
+            text, LIST_MARKERS, *vars(meta).values(), *vars(labels).values())))), lang)
         context = dict(
             meta=meta,
             **own,
@@ -131,7 +134,7 @@ class Renderer:
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
             font_faces=fonts.font_face_css(fonts.text_fonts()),
-            fallback_fonts=fonts.fallback_stack(lang, fallback_fonts),
+            fallback_fonts=fonts.fallback_stack(fallback_fonts),
             direction=text_direction(lang),
             labels=labels,
             page_numbers=labels.page_numbers_css(),
