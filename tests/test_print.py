@@ -75,6 +75,17 @@ def test_a_booklet_is_a5_pages_on_a4_sheets_unless_asked_for_in_full(project):
     assert size_mm(booklet) == (297, 210)
 
 
+def test_booklet_without_a_size_before_an_article_takes_the_article_as_what_to_build(project):
+    six_parts(project)
+    write(project / "content" / "other.md", "# Other\n\nNot asked for.\n")
+    result = run("build", "--booklet", "content/b.md")
+    assert result.exit_code == 0, result.output
+    assert size_mm(project / "output" / "b-booklet.pdf") == (297, 210)
+    assert not (project / "output" / "other.pdf").exists()
+    wrong = run("build", "--booklet", "a4")
+    assert wrong.exit_code == 2 and "'a4' is not one of 'a5', 'full', nor a file" in wrong.output
+
+
 def test_two_and_four_up(project):
     six_parts(project)
     assert run("build", "--n-up", "2", "--n-up", "4").exit_code == 0

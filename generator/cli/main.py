@@ -54,6 +54,17 @@ def main() -> None:
     """Turn articles (Markdown or pasted web text) into PDF handouts."""
 
 
+def booklet_and_paths(booklet: str | None, paths: tuple[Path, ...]) -> tuple[str | None, tuple[Path, ...]]:
+    """The booklet asked for, and the paths: click gives an option whose value may be left out
+    the next word, so `--booklet content/x.md` is the default booklet of that article."""
+    if booklet is None or booklet in BOOKLETS:
+        return booklet, paths
+    if Path(booklet).exists():
+        return DEFAULT_BOOKLET, (Path(booklet), *paths)
+    raise click.BadParameter(f"'{booklet}' is not one of {', '.join(map(repr, BOOKLETS))}, nor a file",
+                             param_hint="'--booklet'")
+
+
 @main.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @output_option
@@ -67,7 +78,7 @@ def main() -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
 @click.option("--force", is_flag=True, help="Build every handout, even those whose inputs did not change.")
 @click.option("--prune", is_flag=True, help="Delete the handouts whose articles are gone.")
-@click.option("--booklet", type=click.Choice(BOOKLETS), is_flag=False, flag_value=DEFAULT_BOOKLET,
+@click.option("--booklet", metavar=f"[{'|'.join(BOOKLETS)}]", is_flag=False, flag_value=DEFAULT_BOOKLET,
               help="Also a saddle-stitch booklet, NAME-booklet.pdf: pages two to a sheet side "
                    "(A5 pages on A4, half-letter on Letter; 'full': A4 pages on A3, Letter on Tabloid).")
 @click.option("--fit", type=click.IntRange(1, MAX_FIT), metavar="N",
@@ -103,6 +114,7 @@ def build_command(paths: tuple[Path, ...], output_dir: Path, theme: str | None, 
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose cannot be used together")
+    booklet, paths = booklet_and_paths(booklet, paths)
     check_network_options(allow_remote, trusted_networks)
     if bleed and not re.fullmatch(r"\d+(\.\d+)?(mm|cm|in|pt|px)", bleed):
         raise click.UsageError(f"--bleed takes a length such as 3mm, not '{bleed}'")
