@@ -65,3 +65,12 @@ def test_other_themes_have_no_floor(project):
     write(project / "content" / "bp.md", ARTICLE.replace("theme: large-print", "theme: handout"))
     assert run("build").exit_code == 0
     assert "C230" not in run("check").output
+
+
+def test_the_check_holds_a_handout_to_the_theme_it_was_built_with_on_the_command_line(project):
+    write(project / "content" / "bp.md", ARTICLE.replace("theme: large-print\n", ""))
+    write(project / "small-footer.css", "@page { @bottom-center { font-size: 12pt } }\n")
+    assert run("build", "--theme", "large-print", "--css", "small-footer.css").exit_code == 0
+    assert PdfReader(project / "output" / "bp.pdf").metadata["/handouttheme"] == "large-print"
+    result = run("check")
+    assert result.exit_code == 1 and "[C230]" in result.output

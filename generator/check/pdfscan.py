@@ -280,7 +280,8 @@ class PageScanner:
         visible = intersect(self.scan.box, state.clip) if state.clip else self.scan.box
         inside = (visible[0] - TOLERANCE <= x <= visible[2] + TOLERANCE
                   and visible[1] - TOLERANCE <= y <= visible[3] + TOLERANCE)
-        size = abs(apply(matrix, 0, state.size)[1] - baseline) or state.size
+        # Measured from the baseline, raised or not (shaping raises a script's marks with Ts).
+        size = abs(apply(matrix, 0, state.rise + state.size)[1] - baseline) or state.size
         if inside and state.render_mode != 3 and self.readable(size, state.fill, x, y):  # mode 3 draws nothing
             self.flush_hidden()
             self.add_to_line(char, baseline, size, start, end)

@@ -220,7 +220,7 @@ def check_handout(article_path: Path | None, pdf: Path, options: CheckOptions,
             found.extend(findings)
 
     found.extend(page_problems(pdf, pages, body_lines(pages), options))
-    found.extend(small_text(pdf, pages, smallest_text_allowed(article_path, options)))
+    found.extend(small_text(pdf, pages, smallest_text_allowed(reader, article_path, options)))
     found.extend(stranded_headings(pdf, reader, pages))
     found.extend(hidden_links(pdf, reader, pages))
     size = pdf.stat().st_size
@@ -312,11 +312,15 @@ def page_problems(pdf: Path, pages: list[PageScan], bodies: list[list[Line]],
     return found
 
 
-def smallest_text_allowed(article_path: Path | None, options: CheckOptions) -> float | None:
-    """The floor of the handout's theme (large print: 18 pt), from the article's front matter or
-    the project's default theme; None when the theme declares none or cannot be found."""
+def smallest_text_allowed(reader: PdfReader, article_path: Path | None, options: CheckOptions) -> float | None:
+    """The floor of the handout's theme (large print: 18 pt): the theme the PDF says made it
+    (a build's --theme too), else the article's front matter's or the project's default;
+    None when the theme declares none or cannot be found."""
     theme = options.default_theme or DEFAULT_THEME
-    if article_path is not None:
+    made_with = reader.metadata.get(themes.THEME_INFO_KEY) if reader.metadata else None
+    if made_with:
+        theme = str(made_with)
+    elif article_path is not None:
         try:
             theme = load_article(article_path, options.limits.article_bytes).meta.theme or theme
         except HandoutError:

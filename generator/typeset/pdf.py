@@ -187,7 +187,8 @@ def typeset(page: Page, source: Path, policy: ReadPolicy, printing: PrintOptions
     try:
         with font_timestamps(page.timestamp):
             document = layout(page, fetcher, printing, {}, fit_css)
-            data = with_identifier(document.write_pdf(pdf_identifier=False, pdf_variant=printing.variant))
+            data = with_identifier(document.write_pdf(pdf_identifier=False, pdf_variant=printing.variant,
+                                                      custom_metadata=True))
     finally:
         logger.removeHandler(collector)
     if fetcher.too_large:

@@ -143,6 +143,7 @@ class Renderer:
             qr_code=qr_code(meta.source_url),
             timestamp=timestamp,
             generator=f"handout {__version__}",
+            theme=theme,
         )
         try:
             chosen = self.env.select_template([f"{t.name}/{template}" for t in lineage])

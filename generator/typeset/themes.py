@@ -21,6 +21,9 @@ FIT_FLOORS = {"min_body_pt": "the body's size in points, as 9.5",
               "min_line_height": "a line height, as 1.2",
               "min_margin_mm": "the page margins in mm: one number, or four (top, right, bottom, left)"}
 THEME_KEYS = {"name", "description", "parent", "min_text_pt", "footer_title_chars", *FIT_FLOORS}
+# The handout's theme in its PDF's document information: the built-in article.html's
+# <meta name="handout-theme">, as WeasyPrint's custom_metadata names it.
+THEME_INFO_KEY = "/handouttheme"
 # How long a title the footer holds on its one line, in narrow characters, where no theme says.
 FOOTER_TITLE_CHARS = 60
 
