@@ -37,6 +37,11 @@ TEMPLATE_MARKUP = re.compile(r"\{[{%]")
 HALF_PAPERS = {"a4": "a5", "letter": "half-letter"}
 HALF_PAGE_SIZES = {"a5": "A5", "half-letter": "5.5in 8.5in"}
 HALF = 0.7  # as wide as the whole page
+# Signs the renderer prints that are in no article: the markers of nested lists (circle,
+# square), which no text family draws. Found fonts as the article's own characters are, so
+# they print from handout's fonts, never from whatever the machine falls back to (nor from
+# the emoji font, which every handout declares: a wide square, far from its item).
+LIST_MARKERS = "\u25e6\u25aa"
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ class Renderer:
         # Fonts for the article's other scripts (and its labels'): their families go into
         # the theme's font lists.
         fallback_fonts = fonts.fallback_fonts(fonts.shapeable(
-            text + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), lang)
+            text + LIST_MARKERS + " ".join(map(str, (*vars(meta).values(), *vars(labels).values())))), lang)
         context = dict(
             meta=meta,
             **own,
@@ -130,7 +135,7 @@ class Renderer:
             code_css=code_css(),
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
-            font_faces=fonts.font_face_css(fonts.text_fonts()),
+            font_faces=fonts.font_face_css(fonts.shared_fonts()),
             fallback_fonts=fonts.fallback_stack(lang, fallback_fonts),
             direction=text_direction(lang),
             labels=labels,
