@@ -113,6 +113,14 @@ def test_every_kind_of_sign_prints_from_handouts_own_fonts_in_every_theme(projec
     assert typeset_and_check(project, SIGNS_ARTICLE, theme) == []
 
 
+def test_the_markers_of_nested_lists_print_from_handouts_own_fonts(project, no_machine_fonts):
+    # The renderer's circle and square are in no article's text, and no text family draws them:
+    # they came from whatever the machine had (nothing here: boxes).
+    source = write(project / "content" / "lists.md", "- one\n  - two\n    - three\n")
+    assert typeset_and_check(project, source) == []
+    assert all(name.startswith("Noto-") for name in embedded_fonts(project / "output" / "lists.pdf"))
+
+
 def test_without_dejavu_sans_the_check_finds_the_dingbats_boxes(project, no_machine_fonts, monkeypatch):
     monkeypatch.setattr(fonts, "SYMBOL_FAMILIES", [f for f in fonts.SYMBOL_FAMILIES if f != "DejaVu Sans"])
     boxes = typeset_and_check(project, SIGNS_ARTICLE)
