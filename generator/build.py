@@ -278,7 +278,7 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
         return
     from . import pool
 
-    fonts.text_fonts()  # made once here, before the workers would each make them
+    fonts.shared_fonts()  # made once here, before the workers would each make them
     workers = min(setup.options.jobs or os.cpu_count() or 1, len(jobs))
     # Longest first, so no worker is left with a long article while the other idles.
     order = sorted(jobs, key=lambda index: -len(jobs[index].article.body))
@@ -325,7 +325,7 @@ def start_worker(setup: Setup) -> Typesetter:
     mirror_environment(setup.environment)
     if setup.scratch is not None:
         tempfile.tempdir = str(setup.scratch)
-    fonts.text_fonts()
+    fonts.shared_fonts()
     return Typesetter(setup, render.Renderer(setup.options.project_dir, setup.config.defaults,
                                              setup.options.extra_css, setup.paper))
 

@@ -31,12 +31,15 @@ from generator.sandbox import read_policy
 from generator.typeset import pdf
 
 CORPUS = Path(__file__).parent / "corpus"
+# One of each kind of sign: with the corpus's emoji article, two emoji articles in a worker.
+SIGNS = Path(__file__).parent / "signs" / "symbol-classes.md"
 
 
 def corpus_project(project: Path) -> list[str]:
     shutil.rmtree(project / "content")
     shutil.copytree(CORPUS, project / "content")
     shutil.copy(SAMPLE, project / "content")
+    shutil.copy(SIGNS, project / "content")
     return sorted(p.stem for p in (project / "content").iterdir() if p.suffix in (".md", ".txt"))
 
 
@@ -54,6 +57,21 @@ def test_parallel_and_serial_builds_give_the_same_bytes(project):
     # Each article is reported once, whichever worker built it.
     assert sorted(line.split(" -> ")[0] for line in parallel.stdout.splitlines() if " -> " in line) == sorted(
         f"content/{p.name}" for p in (project / "content").iterdir() if p.suffix in (".md", ".txt"))
+
+
+def test_an_articles_bytes_do_not_depend_on_what_its_worker_typeset_before(project, monkeypatch):
+    # Pango takes emoji from fontconfig's "emoji" family, not the theme's font list: a worker
+    # drew the second article's emoji with the font it had loaded for the first.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    shutil.rmtree(project / "content")
+    (project / "content").mkdir()
+    for source in (SIGNS, CORPUS / "emoji-symbols.md"):
+        shutil.copy(source, project / "content")
+    assert run("build", "--jobs", "1", "-o", "together").exit_code == 0
+    for name in ("symbol-classes", "emoji-symbols"):
+        assert run("build", f"content/{name}.md", "-o", f"alone-{name}").exit_code == 0
+        alone = (project / f"alone-{name}" / f"{name}.pdf").read_bytes()
+        assert (project / "together" / f"{name}.pdf").read_bytes() == alone, name
 
 
 def test_same_inputs_same_bytes_with_dates_from_source_date_epoch(project, monkeypatch):

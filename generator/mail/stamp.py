@@ -93,7 +93,7 @@ def typeset_stamps(article: Path, lines: list[str], options, target: Path) -> Pa
     source = load_article(article)
     policy = read_policy(options.project_dir, [article.parent],
                          [options.extra_css.resolve()] if options.extra_css else [])
-    fonts.text_fonts()
+    fonts.shared_fonts()
     renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css, system_paper())
     page = renderer.render_stamps(source, tuple(lines), options.theme, options.paper)
     write_atomically(target, pdf.typeset(page, article, policy).data)

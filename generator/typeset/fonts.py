@@ -11,7 +11,8 @@ the text families are made static once per weight, with HarfBuzz, into a
 cache folder that all later builds share (HANDOUT_CACHE_DIR, else the user's
 cache folder). The fonts for other scripts (CJK ones are 10 MB and more) are
 cut down to the characters an article uses and made static, also cached; each
-cut gets a family name of its own, which the theme's font lists then name.
+cut gets a family name of its own, which the theme's font lists then name. The
+emoji font is made static whole, as the text families are (see EMOJI_FAMILY).
 """
 
 from __future__ import annotations
@@ -82,6 +83,13 @@ SCRIPT_FAMILIES = [
 # after the text fonts, so that a character with a text form (a digit, '#', a heart) keeps
 # it; then DejaVu Sans for the signs no Noto font draws.
 SYMBOL_FAMILIES = ["Noto Sans Symbols", "Noto Emoji", "DejaVu Sans"]
+# Never cut, and declared for every handout: Pango takes an emoji run (an emoji-presentation
+# character such as ✅, a sequence, a sign with VS16) from the family "emoji", fontconfig's
+# name for the emoji fonts it knows ("Noto Emoji" among them), not from the theme's font
+# list. With a cut per article, a worker held one "Noto Emoji" per article it had typeset,
+# and the next article's emoji came from the first of them: its PDF's bytes (and a keycap
+# drawn from two fonts) depended on what the worker typeset before. Whole and declared by
+# every handout, it is the one "Noto Emoji" of every worker, whatever it typeset before.
 EMOJI_FAMILY = "Noto Emoji"
 # For signs Unicode shows as text by default: drawn at a text's width (the emoji font
 # draws every sign a square em, a list's ▪ too).
@@ -129,7 +137,7 @@ def package_dir(package: str) -> Path | None:
 
 @functools.cache
 def packaged_fonts() -> tuple[FontFile, ...]:
-    found = []
+    found: list[FontFile] = []
     for family, (package, upright, italic) in FAMILIES.items():
         root = package_dir(package)
         if root is None:
@@ -192,15 +200,34 @@ def text_fonts() -> tuple[FontFile, ...]:
     The first build on a machine makes them (well under a second); every
     later build finds them in the cache.
     """
-    wanted = [
-        (font, weight, instance_path(font, weight))
-        for font in packaged_fonts() if font.family not in FALLBACK_FAMILIES
-        for weight in STATIC_WEIGHTS
-    ]
-    for font, weight, path in wanted:
+    return tuple(static for font in packaged_fonts() if font.family not in FALLBACK_FAMILIES
+                 for static in whole_static(font))
+
+
+@functools.cache
+def emoji_fonts() -> tuple[FontFile, ...]:
+    """The emoji font, whole and static at each weight (see EMOJI_FAMILY)."""
+    return tuple(static for font in packaged_fonts() if font.family == EMOJI_FAMILY for static in whole_static(font))
+
+
+def shared_fonts() -> tuple[FontFile, ...]:
+    """The fonts every handout declares, before any font of its own: the text families, and
+    the emoji font, which Pango may take for any article (see EMOJI_FAMILY)."""
+    return text_fonts() + emoji_fonts()
+
+
+def whole_static(font: FontFile) -> list[FontFile]:
+    """`font` whole and static at each weight the themes use (a static font as it is): made
+    once per machine, in milliseconds, into the cache."""
+    if font.weight:
+        return [font]
+    made = []
+    for weight in STATIC_WEIGHTS:
+        path = instance_path(font, weight)
         if not path.is_file():
             make_static(font.path, weight, path)
-    return tuple(FontFile(font.family, font.style, path, weight) for font, weight, path in wanted)
+        made.append(FontFile(font.family, font.style, path, weight))
+    return made
 
 
 def font_dirs() -> list[Path]:
@@ -209,7 +236,7 @@ def font_dirs() -> list[Path]:
 
 
 def fallback_fonts(text: str, lang: str) -> list[FontFile]:
-    """Static fonts holding just the characters of `text` the text families cannot draw.
+    """Static fonts holding the characters of `text` the text families cannot draw.
 
     Each character comes from the first fallback family, in the language's
     order, that has it: Chinese text from one font, Hangul from the Korean
@@ -219,7 +246,8 @@ def fallback_fonts(text: str, lang: str) -> list[FontFile]:
     shows as emoji by default (✅), else a text font of signs (▪ → ★). Every
     character of an emoji sequence comes from the emoji font, which shapes the
     sequence (a keycap's digit too: the text font still draws the other
-    digits). `text` is one that `shapeable` returned.
+    digits); the emoji font comes whole (see EMOJI_FAMILY). `text` is one
+    that `shapeable` returned.
     """
     sources = {font.family: font for font in packaged_fonts() if font.family in FALLBACK_FAMILIES}
     text_font = next((f.path for f in packaged_fonts() if f.family == TEXT_FAMILY and f.style == "normal"), None)
@@ -243,8 +271,9 @@ def fallback_fonts(text: str, lang: str) -> list[FontFile]:
             wanted -= drawn
             if drawn:
                 drawn_by.setdefault(family, set()).update(drawn)
-    return [cut for family in order if family in drawn_by
-            for cut in cut_to(sources[family], "".join(sorted(drawn_by[family])))]
+    return [font for family in order if family in drawn_by
+            for font in (emoji_fonts() if family == EMOJI_FAMILY else
+                         cut_to(sources[family], "".join(sorted(drawn_by[family]))))]
 
 
 def shapeable(text: str) -> str:

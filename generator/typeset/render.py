@@ -37,8 +37,9 @@ TEMPLATE_MARKUP = re.compile(r"\{[{%]")
 HALF_PAPERS = {"a4": "a5", "letter": "half-letter"}
 HALF_PAGE_SIZES = {"a5": "A5", "half-letter": "5.5in 8.5in"}
 HALF = 0.7  # as wide as the whole page
-# The bullets WeasyPrint draws for lists nested one, two and three deep (its disc, circle and
-# square): printed by the page, though no article's text has them.
+# Signs the renderer prints that are in no article: the bullets of lists nested one, two and
+# three deep (WeasyPrint's disc, circle and square). Found fonts as the article's own characters
+# are, so they print from handout's fonts, never from whatever the machine falls back to.
 LIST_MARKERS = "\u2022\u25e6\u25aa"
 
 
@@ -133,7 +134,7 @@ class Renderer:
             code_css=code_css(),
             # --css: linked after the theme's styles, so it wins, and its url()s resolve beside it.
             extra_stylesheets=[self.extra_css.resolve().as_uri()] if self.extra_css else [],
-            font_faces=fonts.font_face_css(fonts.text_fonts()),
+            font_faces=fonts.font_face_css(fonts.shared_fonts()),
             fallback_fonts=fonts.fallback_stack(fallback_fonts),
             direction=text_direction(lang),
             labels=labels,
