@@ -49,8 +49,8 @@ CODES = {
     "L304": ("warning", "a doubled word"),
     "L305": ("warning", "the text stops mid-sentence: the last paragraph has no end punctuation"),
     "L306": ("warning", "the title of a pasted or saved page is one or two words, as a menu item is"),
-    "L307": ("warning", "three or more paragraphs or list items in a row that are each only a link"
-                        " (related headlines)"),
+    "L307": ("warning", "in an article from a web page, three or more paragraphs or list items in a row that are"
+                        " each only a link to another page (related headlines)"),
     "L320": ("warning", "the reading grade is over [check] max_grade (the hardest sections named)"),
     "L321": ("warning", "a sentence longer than [check] max_sentence_words"),
     "L322": ("warning", "a word of more syllables than [check] max_word_syllables"),

@@ -279,6 +279,9 @@ def test_handout_toml_problems_are_reported(project):
 
 def test_check_finds_furniture_left_in_the_kept_text(project):
     write(project / "content" / "related.md", """
+        ---
+        source_url: https://news.example/flu
+        ---
         # Flu season
 
         Get your flu shot before the winter starts, at any clinic near you.
@@ -291,7 +294,7 @@ def test_check_finds_furniture_left_in_the_kept_text(project):
                                               "clinic near you. It is free for everyone over sixty.\n")
     assert run("build").exit_code == 0
     checked = run("check")
-    assert "content/related.md:5: warning: 3 items in a row that are each only a link" in checked.stdout
+    assert "content/related.md:8: warning: 3 items in a row that are each only a link" in checked.stdout
     assert "content/topics.txt:1: warning: the title 'Topics' is one or two words" in checked.stdout
     # A list whose items say more than their link, and a title of a few words, are articles' own.
     write(project / "content" / "related.md", """
@@ -306,3 +309,10 @@ def test_check_finds_furniture_left_in_the_kept_text(project):
     assert run("build").exit_code == 0
     again = run("check")
     assert "[L306]" not in again.stdout and "[L307]" not in again.stdout
+    # A hand-written article's own list of links, and any table of contents, are no furniture.
+    links = "\n".join(f"- [{name}](https://{name}.example)" for name in ("ruff", "black", "isort"))
+    toc = "\n".join(f"- [{name}](#{name})" for name in ("install", "use", "help"))
+    write(project / "content" / "related.md", f"# Tools\n\n{links}\n\n## Contents\n\n{toc}\n")
+    write(project / "content" / "imported.md", f"---\nsource_url: https://a.example\n---\n# Contents\n\n{toc}\n")
+    assert run("build").exit_code == 0
+    assert "[L307]" not in run("check").stdout

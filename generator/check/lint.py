@@ -75,12 +75,16 @@ def lint(article: Article, source: SourceWords, extra_phrases: Iterable[str] = (
 
 
 def furniture_kept(article: Article, tokens: list, source: SourceWords) -> list[Diagnostic]:
-    """What still looks like a web page's furniture in an article from a web page: a
-    title of one or two words, as menu items are ("Topics", "EXPLORE"), and, in
-    any article, a run of items that are each nothing but a link (other pages' headlines)."""
+    """What still looks like a web page's furniture in an article from a web page (pasted,
+    saved, or imported, which leaves its source_url): a title of one or two words, as menu
+    items are ("Topics", "EXPLORE"), and a run of items that are each nothing but a link
+    (other pages' headlines). A hand-written article's list of links is its own."""
+    from_web_page = article.source.suffix.lower() in WEB_PAGE_EXTENSIONS
+    if not (from_web_page or article.meta.source_url):
+        return []
     found = []
     title = article.meta.title.split()
-    if article.source.suffix.lower() in WEB_PAGE_EXTENSIONS and len(title) <= MENU_ITEM_WORDS:
+    if from_web_page and len(title) <= MENU_ITEM_WORDS:
         found.append(Diagnostic("L306", f"the title '{article.meta.title}' is one or two words, as a page's menu "
                                         "items are: is it the article's? (title: in front matter sets it)",
                                 article.source, 1))
@@ -98,13 +102,15 @@ def furniture_kept(article: Article, tokens: list, source: SourceWords) -> list[
 
 
 def link_items(tokens: list) -> Iterable[str | None]:
-    """Each paragraph or list item's text if it is nothing but one link, else None."""
+    """Each paragraph or list item's text if it is nothing but one link to another page,
+    else None (a link within the article is a table of contents')."""
     for token in tokens:
         if token.type != "inline":
             continue
         children = [c for c in token.children or () if not (c.type == "text" and not c.content.strip())]
         whole_link = (len(children) >= 3 and children[0].type == "link_open" and children[-1].type == "link_close"
-                      and sum(c.type == "link_open" for c in children) == 1)
+                      and sum(c.type == "link_open" for c in children) == 1
+                      and not str(children[0].attrs.get("href", "")).startswith("#"))
         yield token.content if whole_link else None
 
 
