@@ -13,6 +13,7 @@ import pytest
 from generator.article import Article, Metadata
 from generator.errors import ArticleError
 from generator.markup.html import code_breaks, to_html
+from generator.sandbox import ReadPolicy
 
 
 def article(body: str, source: Path = Path("a.md"), first_line: int = 1) -> Article:
@@ -125,3 +126,43 @@ def test_hostile_markdown_is_read_in_bounded_time(body, outcome):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                           cwd=Path(__file__).parent.parent)
     assert done.stdout.strip() == outcome, done.stderr
+
+
+BADGES = """\
+[![PyPI version](https://img.shields.io/pypi/v/x.svg)](https://pypi.org/project/x/)
+[![Build](https://github.com/a/x/actions/workflows/ci.yml/badge.svg)](https://github.com/a/x/actions)
+
+<p align="center">
+  <a href="https://pepy.tech/project/x"><img src="https://static.pepy.tech/badge/x" alt="Downloads"></a>
+  <a href="https://discord.gg/x"><img src="https://img.shields.io/discord/1.svg" alt="Discord"></a>
+</p>
+
+X makes things fast.
+
+A lone picture: ![A chart](https://example.org/chart.png)
+
+[![Only one](https://img.shields.io/badge/one.svg)](https://example.org)
+"""
+
+
+def test_a_readmes_rows_of_badges_are_left_out_when_they_cannot_be_fetched():
+    body = to_html(article(BADGES))
+    text = re.sub(r"<[^>]+>", " ", body.html)
+    for badge in ("PyPI version", "Build", "Downloads", "Discord", "shields.io/pypi", "pepy.tech"):
+        assert badge not in text, badge
+    assert "<p></p>" not in body.html.replace("\n", "")
+    rows = [(d.line, d.message) for d in body.diagnostics if "row of" in d.message]
+    assert rows == [
+        (1, "left out a row of 2 badges, remote images not fetched (https://img.shields.io/pypi/v/x.svg, ...;"
+            " --allow-remote fetches them)"),
+        (4, "left out a row of 2 badges, remote images not fetched (https://static.pepy.tech/badge/x, ...;"
+            " --allow-remote fetches them)"),
+    ]
+    # A picture in the text, or one linked image alone, may be the article's: printed as its
+    # description and address, as before.
+    assert "A chart (https://example.org/chart.png)" in text and "Only one" in text
+
+
+def test_rows_of_badges_print_as_pictures_with_the_network_allowed():
+    body = to_html(article(BADGES), ReadPolicy(roots=(Path("."),), allow_remote=True))
+    assert body.html.count("<img") == 6

@@ -538,6 +538,91 @@ def cell_measure(token: Token) -> tuple[float, float]:
     return max(words), length
 
 
+# A row of badges is this many linked images or more, and nothing else.
+MIN_BADGES = 2
+# A raw HTML block longer than this is no row of badges (and is not parsed to find out:
+# Python's HTML parser takes quadratic time over some hostile input).
+MAX_BADGE_ROW = 8000
+
+
+def leave_out_badge_rows(conversion: Conversion) -> None:
+    """Leave out, with one warning, each row of badges that cannot be fetched.
+
+    A README opens with a row of linked status images (version, build, coverage,
+    licence), in Markdown or raw HTML. Without the network each would print as
+    its description and two addresses, a paragraph of noise on paper; with
+    --allow-remote they print as the pictures they are.
+    """
+    if conversion.policy.allow_remote:
+        return
+    article, tokens = conversion.article, conversion.tokens
+    for index, block in enumerate(tokens):
+        if block.type == "inline":
+            sources = badge_row(block.children or [])
+        elif block.type == "html_block" and "<img" in block.content and len(block.content) <= MAX_BADGE_ROW:
+            sources = BadgeScanner.sources(block.content)
+        else:
+            continue
+        if len(sources) < MIN_BADGES or any(urlsplit(src).scheme.lower() not in ("http", "https") for src in sources):
+            continue
+        block.children, block.content = [], ""
+        for neighbour in tokens[index - 1:index + 2:2] if block.type == "inline" else ():
+            if neighbour.type in ("paragraph_open", "paragraph_close"):
+                neighbour.hidden = True
+        line = article.body_first_line + block.map[0] if block.map else None
+        conversion.diagnostics.append(Diagnostic(
+            "W107", f"left out a row of {len(sources)} badges, remote images not fetched ({sources[0]}, ...;"
+            " --allow-remote fetches them)", article.source, line))
+
+
+def badge_row(children: list[Token]) -> list[str]:
+    """The image addresses of an inline run that holds only linked images and the spaces and
+    line breaks between them; [] if it holds anything else."""
+    shown = [child for child in children if child.type not in ("softbreak", "hardbreak")
+             and not (child.type == "text" and not child.content.strip())]
+    if len(shown) % 3 or not shown:
+        return []
+    triples = [shown[n:n + 3] for n in range(0, len(shown), 3)]
+    if any([t.type for t in triple] != ["link_open", "image", "link_close"] for triple in triples):
+        return []
+    return [str(image.attrs.get("src", "")) for _, image, _ in triples]
+
+
+class BadgeScanner(HTMLParser):
+    """Whether a raw HTML block holds only linked images (in paragraphs, divs, line breaks)."""
+
+    WRAPPERS = {"p", "div", "span", "br", "picture", "source"}
+
+    def __init__(self):
+        super().__init__()
+        self.images: list[str] = []
+        self.other = False
+        self.link_depth = 0
+
+    @classmethod
+    def sources(cls, html_block: str) -> list[str]:
+        scanner = cls()
+        scanner.feed(html_block)
+        scanner.close()
+        return [] if scanner.other else scanner.images
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self.link_depth += 1
+        elif tag == "img" and self.link_depth:
+            self.images.append(dict(attrs).get("src") or "")
+        elif tag not in self.WRAPPERS:
+            self.other = True
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self.link_depth = max(0, self.link_depth - 1)
+
+    def handle_data(self, data):
+        if data.strip():
+            self.other = True
+
+
 def place_images(conversion: Conversion) -> None:
     """Check every image the article names; leave out, with a warning, those it may not read.
 
@@ -605,6 +690,7 @@ def source_line(article: Article, block: Token, needle: str) -> int | None:
 # The passes over an article's tokens, in order, by name (as markdown-it's Ruler names its rules).
 TOKEN_PASSES: tuple[tuple[str, Callable[[Conversion], None]], ...] = (
     ("nesting", check_nesting),
+    ("badges", leave_out_badge_rows),
     ("raw_html", raw_html_removals),
     ("headings", demote_headings),
     ("images", place_images),
