@@ -176,6 +176,28 @@ def check_brackets(state: StateCore) -> None:
 
 
 BRACKETS = re.compile(r"\\.|[\[\]]")
+# GitHub's alerts, the callouts of READMEs: a quote that opens with [!NOTE] alone on its line.
+ALERT = re.compile(r"\[!(" + "|".join(CALLOUTS) + r")\][ \t]*(?:\n|$)", re.I)
+
+
+def github_alerts(state: StateCore) -> None:
+    """Make each GitHub alert (> [!WARNING] ...) the callout it is, as `::: warning` makes one."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens[:-2]):
+        if token.type != "blockquote_open" or tokens[index + 1].type != "paragraph_open":
+            continue
+        first = tokens[index + 2]
+        alert = ALERT.match(first.content)
+        if not alert:
+            continue
+        name = alert.group(1).lower()
+        close = next(i for i in range(index + 1, len(tokens))
+                     if tokens[i].type == "blockquote_close" and tokens[i].level == token.level)
+        token.type, token.info = f"container_{name}_open", name
+        tokens[close].type = f"container_{name}_close"
+        first.content = first.content[alert.end():]
+        if not first.content.strip():
+            tokens[index + 1].hidden = tokens[index + 3].hidden = True
 
 
 def add_anchors(state: StateCore) -> None:
@@ -216,6 +238,7 @@ def markdown_parser(nesting: int) -> MarkdownIt:
         .use(attrs_plugin, after=("image",))
     )
     parser.core.ruler.before("inline", "check_brackets", check_brackets)
+    parser.core.ruler.before("inline", "github_alerts", github_alerts)
     parser.core.ruler.push("anchor", add_anchors)
     for name in CALLOUTS:
         parser.use(container_plugin, name=name, render=render_callout(name))
