@@ -176,3 +176,10 @@ def test_github_alerts_are_callouts():
     assert '<aside class="callout callout-tip">\n<p class="callout-title">Tip</p>\n<p>Label the box.</p>' in body.html
     assert "<blockquote>\n<p>[!NOTE] with text on its line is a quote</p>" in body.html
     assert "[!WARNING]" not in body.html
+
+
+def test_githubs_emoji_shortcodes_print_as_emoji_outside_code():
+    body = to_html(article("## Ship it :rocket:\n\nDone :white_check_mark: at 10:30:00, ratio a:b:c, :nothing_here:,"
+                           " and `:tada:` in code.\n"))
+    assert "Ship it \U0001F680" in body.html and "Done \u2705 at 10:30:00, ratio a:b:c, :nothing_here:," in body.html
+    assert "<code>:tada:</code>" in body.html

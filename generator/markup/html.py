@@ -180,6 +180,20 @@ BRACKETS = re.compile(r"\\.|[\[\]]")
 ALERT = re.compile(r"\[!(" + "|".join(CALLOUTS) + r")\][ \t]*(?:\n|$)", re.I)
 
 
+# A shortcode stands apart from the words and numbers around it: not "10:30:00" nor "a:b:c".
+SHORTCODE = re.compile(r"(?<![\w:]):[a-z0-9_+\-]+:(?![\w:])")
+
+
+def emoji_shortcodes(state: StateCore) -> None:
+    """Print GitHub's emoji shortcodes (:rocket:, :+1:) as the emoji they name, outside code."""
+    import emoji
+
+    for token in state.tokens:
+        for child in token.children or () if token.type == "inline" else ():
+            if child.type == "text" and ":" in child.content:
+                child.content = SHORTCODE.sub(lambda code: emoji.emojize(code[0], language="alias"), child.content)
+
+
 def github_alerts(state: StateCore) -> None:
     """Make each GitHub alert (> [!WARNING] ...) the callout it is, as `::: warning` makes one."""
     tokens = state.tokens
@@ -240,6 +254,7 @@ def markdown_parser(nesting: int) -> MarkdownIt:
     parser.core.ruler.before("inline", "check_brackets", check_brackets)
     parser.core.ruler.before("inline", "github_alerts", github_alerts)
     parser.core.ruler.push("anchor", add_anchors)
+    parser.core.ruler.push("emoji_shortcodes", emoji_shortcodes)
     for name in CALLOUTS:
         parser.use(container_plugin, name=name, render=render_callout(name))
     parser.add_render_rule("fence", lambda renderer, tokens, index, options, env:
