@@ -260,6 +260,25 @@ def test_figures_callouts_and_code_are_laid_out(project):
     assert 'print("hello")' in text
 
 
+@pytest.mark.parametrize("lang, note, warning", [("en", "Note", "Warning"), ("de", "Hinweis", "Warnung"),
+                                                 ("ja", "注記", "警告")])
+def test_a_callout_without_a_title_is_titled_in_the_handouts_language(project, lang, note, warning):
+    write(project / "content" / "a.md", f"""
+        ---
+        lang: {lang}
+        ---
+        ::: note
+        Bring your card.
+        :::
+
+        > [!WARNING]
+        > Keep it cold.
+    """)
+    assert run("build").exit_code == 0
+    text = page_texts(project / "output" / "a.pdf")[0]
+    assert f"{note}\nBring your card." in text and f"{warning}\nKeep it cold." in text
+
+
 def test_qr_code_on_the_page_leads_back_to_the_source(project):
     pdf = build_theme(project, "handout")
     picture = pypdfium2.PdfDocument(pdf)[0].render(scale=3).to_pil()

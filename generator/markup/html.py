@@ -144,11 +144,13 @@ def code_css() -> str:
 
 
 def render_callout(name: str):
+    """A callout's HTML. Its title is the one written after its name; with none, the title
+    element is left empty and the theme prints the word for it in the handout's language."""
     def render(renderer, tokens, index, options, env) -> str:
         token = tokens[index]
         if token.nesting == -1:
             return "</aside>\n"
-        title = token.info.strip()[len(name):].strip() or name.capitalize()
+        title = token.info.strip()[len(name):].strip()
         return f'<aside class="callout callout-{name}">\n<p class="callout-title">{html.escape(title)}</p>\n'
     return render
 

@@ -207,6 +207,8 @@ class Labels:
     contents: str
     source: str
     figure: str
+    # The titles of callouts written without one, in markup.html's CALLOUTS order.
+    callouts: tuple[str, str, str, str, str]
 
     def page_numbers_css(self) -> str:
         """page_of as the value of a CSS content property, with the page counters in it."""
@@ -214,28 +216,55 @@ class Labels:
         parts = re.split(r"(\{page\}|\{pages\})", self.page_of)
         return " ".join(counters.get(part) or json.dumps(part, ensure_ascii=False) for part in parts if part)
 
+    def callout_titles(self) -> list[tuple[str, str]]:
+        """(callout name, its title): for the theme's stylesheet, which prints the title of a
+        callout that names none."""
+        from ..markup.html import CALLOUTS
+
+        return list(zip(CALLOUTS, self.callouts, strict=True))
+
 
 LABELS = {
-    "en": Labels("page {page} of {pages}", "Contents", "Source", "Figure"),
-    "de": Labels("Seite {page} von {pages}", "Inhalt", "Quelle", "Abbildung"),
-    "fr": Labels("page {page} sur {pages}", "Sommaire", "Source", "Figure"),
-    "es": Labels("página {page} de {pages}", "Índice", "Fuente", "Figura"),
-    "it": Labels("pagina {page} di {pages}", "Indice", "Fonte", "Figura"),
-    "pt": Labels("página {page} de {pages}", "Sumário", "Fonte", "Figura"),
-    "nl": Labels("pagina {page} van {pages}", "Inhoud", "Bron", "Figuur"),
-    "pl": Labels("strona {page} z {pages}", "Spis treści", "Źródło", "Rysunek"),
-    "ru": Labels("страница {page} из {pages}", "Содержание", "Источник", "Рисунок"),
-    "uk": Labels("сторінка {page} з {pages}", "Зміст", "Джерело", "Рисунок"),
-    "el": Labels("σελίδα {page} από {pages}", "Περιεχόμενα", "Πηγή", "Εικόνα"),
-    "tr": Labels("sayfa {page} / {pages}", "İçindekiler", "Kaynak", "Şekil"),
-    "vi": Labels("trang {page} / {pages}", "Mục lục", "Nguồn", "Hình"),
-    "ar": Labels("صفحة {page} من {pages}", "المحتويات", "المصدر", "شكل"),
-    "he": Labels("עמוד {page} מתוך {pages}", "תוכן העניינים", "מקור", "איור"),
-    "fa": Labels("صفحه {page} از {pages}", "فهرست مطالب", "منبع", "شکل"),
-    "zh": Labels("第 {page} 页，共 {pages} 页", "目录", "来源", "图"),
-    "zh-hant": Labels("第 {page} 頁，共 {pages} 頁", "目錄", "來源", "圖"),
-    "ja": Labels("{page} / {pages} ページ", "目次", "出典", "図"),
-    "ko": Labels("{page} / {pages} 페이지", "목차", "출처", "그림"),
+    "en": Labels("page {page} of {pages}", "Contents", "Source", "Figure",
+                 ("Note", "Tip", "Important", "Warning", "Caution")),
+    "de": Labels("Seite {page} von {pages}", "Inhalt", "Quelle", "Abbildung",
+                 ("Hinweis", "Tipp", "Wichtig", "Warnung", "Vorsicht")),
+    "fr": Labels("page {page} sur {pages}", "Sommaire", "Source", "Figure",
+                 ("Remarque", "Astuce", "Important", "Avertissement", "Attention")),
+    "es": Labels("página {page} de {pages}", "Índice", "Fuente", "Figura",
+                 ("Nota", "Consejo", "Importante", "Advertencia", "Precaución")),
+    "it": Labels("pagina {page} di {pages}", "Indice", "Fonte", "Figura",
+                 ("Nota", "Suggerimento", "Importante", "Avvertenza", "Attenzione")),
+    "pt": Labels("página {page} de {pages}", "Sumário", "Fonte", "Figura",
+                 ("Nota", "Dica", "Importante", "Aviso", "Cuidado")),
+    "nl": Labels("pagina {page} van {pages}", "Inhoud", "Bron", "Figuur",
+                 ("Opmerking", "Tip", "Belangrijk", "Waarschuwing", "Let op")),
+    "pl": Labels("strona {page} z {pages}", "Spis treści", "Źródło", "Rysunek",
+                 ("Uwaga", "Wskazówka", "Ważne", "Ostrzeżenie", "Przestroga")),
+    "ru": Labels("страница {page} из {pages}", "Содержание", "Источник", "Рисунок",
+                 ("Примечание", "Совет", "Важно", "Предупреждение", "Осторожно")),
+    "uk": Labels("сторінка {page} з {pages}", "Зміст", "Джерело", "Рисунок",
+                 ("Примітка", "Порада", "Важливо", "Попередження", "Обережно")),
+    "el": Labels("σελίδα {page} από {pages}", "Περιεχόμενα", "Πηγή", "Εικόνα",
+                 ("Σημείωση", "Συμβουλή", "Σημαντικό", "Προειδοποίηση", "Προσοχή")),
+    "tr": Labels("sayfa {page} / {pages}", "İçindekiler", "Kaynak", "Şekil",
+                 ("Not", "İpucu", "Önemli", "Uyarı", "Dikkat")),
+    "vi": Labels("trang {page} / {pages}", "Mục lục", "Nguồn", "Hình",
+                 ("Ghi chú", "Mẹo", "Quan trọng", "Cảnh báo", "Thận trọng")),
+    "ar": Labels("صفحة {page} من {pages}", "المحتويات", "المصدر", "شكل",
+                 ("ملاحظة", "نصيحة", "مهم", "تحذير", "تنبيه")),
+    "he": Labels("עמוד {page} מתוך {pages}", "תוכן העניינים", "מקור", "איור",
+                 ("הערה", "טיפ", "חשוב", "אזהרה", "זהירות")),
+    "fa": Labels("صفحه {page} از {pages}", "فهرست مطالب", "منبع", "شکل",
+                 ("یادداشت", "نکته", "مهم", "هشدار", "احتیاط")),
+    "zh": Labels("第 {page} 页，共 {pages} 页", "目录", "来源", "图",
+                 ("注意", "提示", "重要", "警告", "小心")),
+    "zh-hant": Labels("第 {page} 頁，共 {pages} 頁", "目錄", "來源", "圖",
+                 ("注意", "提示", "重要", "警告", "小心")),
+    "ja": Labels("{page} / {pages} ページ", "目次", "出典", "図",
+                 ("注記", "ヒント", "重要", "警告", "注意")),
+    "ko": Labels("{page} / {pages} 페이지", "목차", "출처", "그림",
+                 ("참고", "팁", "중요", "경고", "주의")),
 }
 
 
