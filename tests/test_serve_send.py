@@ -78,6 +78,7 @@ def site(tmp_path_factory, smtp):
         smtp_security = "none"
         from = "Northside Clinic <news@clinic.example>"
         rate_per_minute = 6000
+        template_seconds = 2
     """)
     with served(root) as address:
         yield root, address
@@ -192,6 +193,33 @@ def test_a_send_stopped_and_resumed_delivers_each_recipient_once(site, smtp, pag
     press(page, "#send")
     page.wait_for_selector("#run-status:has-text('0 sent, 4 sent before')")
     assert len(smtp.messages) == 4
+
+
+# Three loops of 10,000 (range()'s limit) with nothing in them: no call, no output, for ever.
+RUNAWAY = "{% for i in range(10000) %}{% for j in range(10000) %}{% for k in range(10000) %}" \
+          "{% endfor %}{% endfor %}{% endfor %}"
+# Far longer than template_seconds, well short of a hang.
+RUNAWAY_MS = 60_000
+
+
+def test_a_runaway_message_is_stopped_in_time_on_the_page_and_the_server_answers_on(site, smtp, page):
+    """The page fills messages in worker threads, where no timer signal reaches: before the fix
+    the preview, and the dry run's check, ran for ever."""
+    root, address = site
+    sent_before = len(smtp.messages)
+    open_send_page(page, address, PEOPLE[:2])
+    page.fill("#body", "Dear {{ name }},\n" + RUNAWAY)
+    press(page, "#show-preview")
+    page.wait_for_selector("#recipients-status:has-text('took longer than 2 s')", timeout=RUNAWAY_MS)
+    assert page.inner_text("#recipients-status").startswith("message: error: row 2: filling in the template")
+    press(page, "#dry-run")
+    page.wait_for_selector("#run-status:has-text('took longer than 2 s')", timeout=RUNAWAY_MS)
+    assert "nothing was sent" in page.inner_text("#run-status")
+    assert page.request.get(address + "/send", timeout=RUNAWAY_MS).status == 200
+    page.fill("#body", BODY)
+    press(page, "#show-preview")
+    page.wait_for_selector("#preview-subject:has-text('Your handout for Tuesday, Ana Ruiz')", timeout=RUNAWAY_MS)
+    assert len(smtp.messages) == sent_before
 
 
 def wait_for(condition, seconds: float = 30) -> None:

@@ -5,7 +5,7 @@ and filled in with the recipients' columns, once per recipient: a template
 must not be able to run for ever or fill the memory. Jinja's sandbox stops
 access to Python's internals; BoundedEnvironment also caps range() and the
 results of *, +, ** and %, the text a template makes, and (time_limit) the
-time it may take.
+time it may take, in any thread.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import signal
-import threading
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,25 +88,31 @@ def compile_template(text: str, path: Path, first_line: int = 1) -> jinja2.Templ
 
 @contextlib.contextmanager
 def time_limit(seconds: float, timed_out: Callable[[], BaseException]):
-    """Stop a template that runs past `seconds` with the error `timed_out()` makes.
+    """Stop a template that runs past `seconds` with the error `timed_out()` makes, in
+    whichever thread it runs (the command line's main thread, the web page's workers).
 
-    A timer signal interrupts the template's Python code (Jinja compiles
-    templates to Python); it works in a main thread, where the CLI fills them in.
+    Jinja compiles a template to Python code of its own (named "<template>"): a trace
+    function on this thread looks at the clock at each line of that code, loops
+    included, and raises there once the time is up. The rest of the thread's code is
+    not traced, and a single long step of Python's own (a huge join) is bounded by the
+    size limits instead. A timer signal would stop it in the main thread only.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    deadline = time.monotonic() + seconds
 
-    def stop(signum, frame):
-        raise timed_out()
+    def each_line(frame, event, arg):
+        if time.monotonic() > deadline:
+            raise timed_out()
+        return each_line
 
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    def each_call(frame, event, arg):
+        return each_line if frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()
+    sys.settrace(each_call)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        sys.settrace(previous)
 
 
 def fill_in(template: jinja2.Template, context: dict, path: Path, seconds: float, row: int,
