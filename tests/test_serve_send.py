@@ -8,6 +8,8 @@ import email
 import email.policy
 import io
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -220,6 +222,40 @@ def test_a_runaway_message_is_stopped_in_time_on_the_page_and_the_server_answers
     press(page, "#show-preview")
     page.wait_for_selector("#preview-subject:has-text('Your handout for Tuesday, Ana Ruiz')", timeout=RUNAWAY_MS)
     assert len(smtp.messages) == sent_before
+
+
+def test_one_send_at_a_time_over_a_send_log_so_nobody_gets_it_twice(site, smtp, page):
+    """A send from the terminal holds the send log while its second message waits at the server:
+    a send from the page, and one from another terminal, are refused at once, naming the log."""
+    root, address = site
+    people = ["Eve Moss;eve@example.org;Monday", "Fay Ng;fay@example.org;Monday", "Gus Ito;gus@example.org;Monday"]
+    write(root / "lock-people.csv", "name;email;group\n" + "\n".join(people) + "\n")
+    write(root / "message.md", f"---\nsubject: \"{SUBJECT}\"\n---\n{BODY}\n")
+    smtp.holding, smtp.released, smtp.hold_after = threading.Event(), threading.Event(), len(smtp.messages) + 1
+    command = [sys.executable, "-m", "generator", "mail", "lock-people.csv", "--article", "content/flu.md",
+               "--message", "message.md", "--send"]
+    first = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert smtp.holding.wait(BUILD_MS / 1000), "the terminal's second message never reached the server"
+        open_send_page(page, address, people)
+        press(page, "#send")
+        page.wait_for_selector("#run-status:has-text('another send is running')", timeout=60_000)
+        refusal = page.inner_text("#run-status")
+        assert f"mail-log.jsonl: error: another send is running with this send log (process {first.pid})" in refusal
+        second = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=BUILD_MS / 1000)
+        assert second.returncode == 1 and "Traceback" not in second.stderr
+        assert [line for line in second.stderr.splitlines() if "another send is running" in line] == [
+            f"output/mail-log.jsonl: error: another send is running with this send log (process {first.pid}):"
+            " nothing was sent; wait for it to end, or stop it, then send again"]
+    finally:
+        smtp.released.set()
+        out, err = first.communicate(timeout=BUILD_MS / 1000)
+    assert first.returncode == 0, err
+    got = smtp.recipients()
+    assert [got[f"{who}@example.org"] for who in ("eve", "fay", "gus")] == [1, 1, 1]
+    press(page, "#send")
+    page.wait_for_selector("#run-status:has-text('0 sent, 3 sent before, 0 failed.')", timeout=60_000)
+    assert smtp.recipients() == got
 
 
 def wait_for(condition, seconds: float = 30) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..config import MEGABYTE
 from ..errors import HandoutError, MailError, TemplateTimeout, location
-from ..output.files import write_atomically
+from ..output.files import file_lock, write_atomically
 from .compose import Letter, compose
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
 from .personal import Handouts, handouts_for, private_folder
@@ -308,9 +308,22 @@ def send_to_list(merge: Merge, output_dir: Path, limit: int | None = None, resen
                  stop: threading.Event | None = None) -> SendRun:
     """Send with the output folder's send log, and keep the rows that failed for good as
     FAILED_ROWS there: a run from the command line and one from the web page share both."""
-    log = SendLog(output_dir / SEND_LOG)
-    report = send(merge, log, limit, resend, progress, stop)
+    with sole_sender(output_dir / SEND_LOG):
+        log = SendLog(output_dir / SEND_LOG)  # read once the lock is held: another's last lines are in
+        report = send(merge, log, limit, resend, progress, stop)
     return SendRun(report, log.path, keep_failed_rows(merge, report, output_dir / FAILED_ROWS))
+
+
+def sole_sender(log: Path) -> contextlib.AbstractContextManager:
+    """The send log held for one send at a time, from the command line or the web page: two
+    sends over one log could each send a recipient the message the other is sending. A second
+    send stops at once, before sending anything. (A dry run writes no log, and needs no lock.)"""
+    def refuse(holder: int | None) -> None:
+        by = f" (process {holder})" if holder else ""
+        raise MailError(f"another send is running with this send log{by}: nothing was sent; wait for it"
+                        " to end, or stop it, then send again", log)
+
+    return file_lock(log, refuse)
 
 
 def send_test(merge: Merge, address: str) -> tuple[str, str]:

@@ -3,7 +3,8 @@
 write_atomically is the only writer of output files (handouts, booklets, the
 manifest, imported Markdown): a reader, or the next build, never sees half a
 file, and a failed write leaves the last good file where it was. One build
-of a project at a time writes its output folder (output_lock).
+of a project at a time writes its output folder (output_lock), and one sender
+at a time keeps a send log (file_lock).
 """
 
 from __future__ import annotations
@@ -55,10 +56,9 @@ def write_atomically(target: Path, data: bytes, source: Path | None = None) -> N
 def output_lock(output_dir: Path, waiting: Callable[[], None]) -> Iterator[None]:
     """Hold the output folder for one build: a second build of the project waits here.
 
-    The lock is on the folder itself (flock on its descriptor), so it leaves no
-    file behind, and the system releases it when the build ends however it ends.
-    A folder that cannot be made or opened is not locked: nothing can be written
-    there either, and each handout says why when it is written.
+    The lock is on the folder itself, so it leaves no file behind. A folder that
+    cannot be made or opened is not locked: nothing can be written there either,
+    and each handout says why when it is written.
     """
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -66,12 +66,53 @@ def output_lock(output_dir: Path, waiting: Callable[[], None]) -> Iterator[None]
     except OSError:
         yield
         return
+    with held(folder, lambda holder: waiting()):
+        yield
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, taken: Callable[[int | None], None]) -> Iterator[None]:
+    """Hold `path` (made, empty, when missing) for one writer at a time, as output_lock holds
+    a folder; an OutputError when it cannot be opened."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot open {path} ({exc.strerror})", path) from None
+    with held(descriptor, taken):
+        yield
+
+
+@contextlib.contextmanager
+def held(descriptor: int, taken: Callable[[int | None], None]) -> Iterator[None]:
+    """An exclusive lock on an open file or folder while the block runs, closing it after.
+
+    When another holds it, `taken` is told first, with the holder's process id where
+    the system says (None otherwise): it raises to give up, or returns to wait.
+    flock, not fcntl's record locks, so that two threads of one process exclude each
+    other too; and the system releases it when its holder ends, however it ends.
+    """
     try:
         try:
-            fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            waiting()
-            fcntl.flock(folder, fcntl.LOCK_EX)
+            taken(lock_holder(descriptor))
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(folder)
+        os.close(descriptor)
+
+
+def lock_holder(descriptor: int) -> int | None:
+    """The process holding a flock on this file, from Linux's /proc/locks; None where unknown."""
+    status = os.fstat(descriptor)
+    file = f"{os.major(status.st_dev):02x}:{os.minor(status.st_dev):02x}:{status.st_ino}"
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for fields in map(str.split, lines):
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line has "->" after its number
+        if fields[1:2] == ["FLOCK"] and len(fields) > 5 and fields[5] == file and fields[4].isdigit():
+            return int(fields[4]) or None  # 0: a process this one cannot see
+    return None
