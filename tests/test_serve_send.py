@@ -258,6 +258,30 @@ def test_one_send_at_a_time_over_a_send_log_so_nobody_gets_it_twice(site, smtp, 
     assert smtp.recipients() == got
 
 
+def test_a_test_send_goes_to_the_test_address_alone_and_marks_nobody_sent(site, smtp, page):
+    root, address = site
+    people = ["Hal Berg;hal@example.org;Wednesday", "Ivy Chan;ivy@example.org;Wednesday"]
+    open_send_page(page, address, people)
+    press(page, "#send-test")
+    page.wait_for_selector("#run-status:has-text('write the address to send the test to')")
+    page.fill("#test-to", "me@clinic.example")
+    press(page, "#send-test")
+    page.wait_for_selector("#run-status:has-text('Test: hal@example.org')")
+    assert page.inner_text("#run-status") == ("Test: hal@example.org's message sent to me@clinic.example. Nobody on the"
+                                              " list was sent anything, and nothing was logged as sent.")
+    assert serious_violations(page) == []
+    got = smtp.recipients()
+    assert got["me@clinic.example"] == 1 and got["hal@example.org"] == got["ivy@example.org"] == 0
+    test = email.message_from_bytes(smtp.messages[-1][1], policy=email.policy.default)
+    assert test["Subject"] == "Your handout for Wednesday, Hal Berg"
+    log = root / "output" / "mail-log.jsonl"
+    assert "hal@example.org" not in (log.read_text() if log.exists() else "")
+    press(page, "#send")
+    page.wait_for_selector("#run-status:has-text('2 sent, 0 sent before, 0 failed.')")
+    got = smtp.recipients()
+    assert [got["me@clinic.example"], got["hal@example.org"], got["ivy@example.org"]] == [1, 1, 1]
+
+
 def wait_for(condition, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

@@ -14,7 +14,7 @@ message failed are kept as output/failed.csv for the next run.
 
 from ..errors import MailError
 from .compose import Handout, Letter, compose
-from .log import SendLog
+from .log import SENT, SendLog
 from .merge import (
     SKIPPED,
     Merge,
@@ -36,7 +36,7 @@ from .smtp import SmtpSettings, Timeouts, connect, smtp_settings
 from .templates import MessageTemplate, read_message, render_for, written_message
 
 __all__ = [
-    "SKIPPED", "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient",
+    "SENT", "SKIPPED", "Handout", "Letter", "MailError", "Merge", "MessageTemplate", "Outbox", "Recipient",
     "Recipients", "SendLog", "SendReport", "SendRun", "SmtpSettings", "Timeouts", "compose", "connect",
     "dry_run", "keep_failed_rows", "prepared", "read_message", "read_recipients", "render_for", "send",
     "send_test", "send_to_list", "sigterm_interrupts", "smtp_settings", "stop_requests", "write_outbox",

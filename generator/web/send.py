@@ -67,6 +67,7 @@ class Run:
 
     id: str
     sending: bool
+    test_to: str | None = None  # a test: the first recipient's message to this address alone
     stop: threading.Event = field(default_factory=threading.Event)
     # preparing (reading, building), running, done, stopped, failed
     state: str = "preparing"
@@ -167,8 +168,12 @@ class Mailroom:
                 "cc": ", ".join(recipient.cc), "subject": filled_subject, "html": html_of(filled_body),
                 "attached": letter.attachment_name}
 
-    def start(self, upload_id: str, article: str, subject: str, body: str, sending: bool) -> Run:
-        """A dry run (or with `sending`, a send) started in a thread of its own."""
+    def start(self, upload_id: str, article: str, subject: str, body: str, sending: bool,
+              test_to: str | None = None) -> Run:
+        """A dry run (or with `sending`, a send; with `test_to`, a test, as `handout mail --test-to`)
+        started in a thread of its own."""
+        if test_to is not None and not test_to.strip():
+            raise MailError("write the address to send the test to")
         upload = self.checked(upload_id)
         template = self.template(subject, body)
         try:
@@ -178,7 +183,7 @@ class Mailroom:
         with self.lock:
             if any(run.going for run in self.runs.values()):
                 raise MailError("a dry run or a send is going on already: wait for it, or stop it")
-            run = Run(secrets.token_hex(8), sending)
+            run = Run(secrets.token_hex(8), sending or test_to is not None, test_to and test_to.strip())
             self.runs = {run.id: run}
         run.thread = threading.Thread(target=self.work, args=(run, upload, source, template), daemon=True)
         run.thread.start()
@@ -193,7 +198,10 @@ class Mailroom:
                 run.notes = [note.replace(f"{upload.path.parent}/", "") for note in merge.notices
                              if note not in merge.recipients.notices]
                 run.state = "running"
-                run.summary = (self.send(run, merge) if run.sending else self.dry_run(run, merge))
+                if run.test_to:
+                    run.summary = self.test(run, merge, run.test_to)
+                else:
+                    run.summary = self.send(run, merge) if run.sending else self.dry_run(run, merge)
         except HandoutError as exc:
             run.state, run.summary = "failed", self.shown(exc, upload.path.parent)
         except Exception as exc:  # noqa: BLE001 - the page must hear of it, not a thread die silently
@@ -226,12 +234,23 @@ class Mailroom:
             summary += " The rows that failed are in output/failed.csv."
         return summary
 
+    def test(self, run: Run, merge: mail.Merge, address: str) -> str:
+        run.total = 1
+        status, detail = mail.send_test(merge, address)
+        run.messages.append({"status": status, "to": address, "detail": detail})
+        run.done = 1
+        run.state = "done" if status == mail.SENT else "failed"
+        outcome = "sent" if status == mail.SENT else f"not sent: {detail}"
+        return (f"Test: {merge.recipients.rows[0].email}'s message {outcome} to {address}."
+                " Nobody on the list was sent anything, and nothing was logged as sent.")
+
     def progress(self, run_id: str, since: int) -> dict:
         run = self.runs.get(run_id) if RUN_ID.match(run_id) else None
         if run is None:
             raise KeyError(run_id)
-        return {"id": run.id, "sending": run.sending, "state": run.state, "total": run.total, "done": run.done,
-                "messages": run.messages[since:], "notes": run.notes, "summary": run.summary}
+        return {"id": run.id, "sending": run.sending, "test": bool(run.test_to), "state": run.state,
+                "total": run.total, "done": run.done, "messages": run.messages[since:], "notes": run.notes,
+                "summary": run.summary}
 
     def outbox_file(self, name: str) -> Path:
         path = self.project.output / mail.merge.OUTBOX / name
@@ -276,8 +295,9 @@ def send_routes(mailroom: Mailroom, page: Callable[..., Response]) -> list[Route
 
     async def start(request: Request) -> Response:
         data = await limited_json(request, project.max_bytes)
+        test_to = str(data.get("test_to", "")) if data.get("mode") == "test" else None
         run = mailroom.start(str(data.get("upload", "")), str(data.get("article", "")), str(data.get("subject", "")),
-                             str(data.get("body", "")), data.get("mode") == "send")
+                             str(data.get("body", "")), data.get("mode") == "send", test_to)
         return JSONResponse({"run": run.id})
 
     async def progress(request: Request) -> Response:

@@ -46,6 +46,7 @@
     const usable = Boolean(upload) && !going;
     $("dry-run").disabled = !usable;
     $("send").disabled = !usable || $("send").dataset.ready !== "yes";
+    $("send-test").disabled = $("send").disabled;
     $("show-preview").disabled = !upload;
     $("preview-row").disabled = !upload;
     $("recipients").disabled = going;
@@ -105,7 +106,8 @@
   });
 
   async function start(mode) {
-    say("run-status", mode === "send" ? "Building the handout, then sending…" : "Building the handout, then writing the messages…");
+    const doing = {send: "sending", test: "sending the test", "dry-run": "writing the messages"}[mode];
+    say("run-status", `Building the handout, then ${doing}…`);
     $("run").hidden = false;
     $("messages").replaceChildren();
     list("run-notes", []);
@@ -113,7 +115,7 @@
     $("progress").removeAttribute("value");  // indeterminate while the handout is built
     shown = 0;
     try {
-      run = (await postJson("/api/send/runs", {...message(), mode})).run;
+      run = (await postJson("/api/send/runs", {...message(), mode, test_to: $("test-to").value})).run;
       ready(true);
       follow();
     } catch (error) {
@@ -124,6 +126,7 @@
 
   $("dry-run").addEventListener("click", () => start("dry-run"));
   $("send").addEventListener("click", () => start("send"));
+  $("send-test").addEventListener("click", () => start("test"));
   $("stop").addEventListener("click", async () => {
     say("run-status", "Stopping after the message being sent…");
     try { await postJson(`/api/send/runs/${run}/stop`, {}); } catch (error) { say("run-status", error.message, true); }
@@ -167,7 +170,7 @@
     if (state.state === "preparing" || state.state === "running") {
       setTimeout(follow, 400);
     } else {
-      $("send").textContent = state.sending && state.state === "stopped" ? "Send the rest" : "Send";
+      if (!state.test) $("send").textContent = state.sending && state.state === "stopped" ? "Send the rest" : "Send";
       ready(false);
     }
   }
