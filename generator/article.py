@@ -57,11 +57,14 @@ class Metadata:
 class Removal:
     """A block of a web page left out of the article: its kind (menu, share,
     related...), the line it began on in the source file, and its whole text,
-    so `handout import` can show the user what to put back."""
+    so `handout import` can show the user what to put back; and where to put it
+    back: `after`, how many of the body's blocks (its parts between blank lines)
+    came before it, or None when that is not known (then it goes at the end)."""
 
     kind: str
     line: int
     text: str
+    after: int | None = None
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,16 @@ def test_boilerplate_is_removed_and_each_removal_reported_with_its_line():
     assert result.diagnostics[0].message == "removed share (3 lines, 4 words): 'Share this: | Tweet | Facebook'"
 
 
+def test_each_removal_knows_how_many_of_the_bodys_blocks_came_before_it():
+    text = ("Title\n\nFirst paragraph of the article, long enough to be one, with several words in it.\n\n"
+            "Advertisement\n\nSecond paragraph of the article, after the advert, also with several words in it.\n\n"
+            "We use cookies to improve your experience.\n")
+    result = convert(text, PATH)
+    blocks = result.markdown.strip().split("\n\n")
+    assert [(r.kind, r.after) for r in result.removed] == [("ad", 1), ("cookie", 2)]
+    assert blocks[0].startswith("First paragraph") and blocks[1].startswith("Second paragraph")
+
+
 def test_article_words_that_look_like_form_labels_stay_when_no_form_is_near():
     text = "Title\n\nWebsite\nOur website lists the opening hours.\n\nComment\nShare your comment with the nurse.\n"
     result = convert(text, PATH)

@@ -227,6 +227,36 @@ def test_pasted_html_keeps_headings_lists_and_links_in_the_saved_article(site, p
     assert "All rights reserved" not in printed
 
 
+BEES_HTML = """<html lang="en"><body><nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<article><h1>Keeping bees in the city</h1>
+<p>Bees need flowers within a short flight of the hive, and city gardens give them more kinds than most farms do.</p>
+<div class="newsletter"><p>Sign up for our newsletter to get weekly gardening tips in your inbox.</p>
+<form><input type="email" aria-label="Email"><button>Subscribe</button></form></div>
+<p>A hive on a roof must be sheltered from the wind and have water close by, such as a shallow dish of stones.</p>
+<p>Neighbours should be told before the first hive arrives, since a swarm in spring can alarm people nearby.</p>
+</article><footer>Copyright 2024.</footer></body></html>"""
+
+
+def test_a_block_put_back_goes_back_where_it_was_removed_from(site, page):
+    root, address = site
+    page.goto(address + "/new")
+    paste(page, "#paste", {"text/html": BEES_HTML, "text/plain": "Keeping bees in the city"})
+    page.wait_for_selector("img.page", state="visible")
+    shown = page.get_attribute("#download-handout", "href")
+    newsletter = page.locator("#removed li", has_text="Sign up for our newsletter")
+    newsletter.locator("button").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("shown => document.getElementById('download-handout').getAttribute('href') !== shown"
+                           " && !document.getElementById('status').textContent.startsWith('Making')", arg=shown)
+    assert "Sign up for our newsletter" not in page.inner_text("#removed")
+    pdf = page.request.get(address + page.get_attribute("#download-handout", "href")).body()
+    printed = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    order = [printed.find(text) for text in ("city gardens give them more kinds", "Sign up for our newsletter",
+                                             "A hive on a roof must be sheltered")]
+    assert -1 not in order and order == sorted(order), printed
+    assert serious_violations(page) == []
+
+
 def test_a_post_without_the_pages_csrf_token_is_refused(site, page):
     root, address = site
     page.goto(address + "/")

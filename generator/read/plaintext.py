@@ -94,7 +94,9 @@ def convert(text: str, path: Path, first_line: int = 1, lang: str | None = None)
         title=title, markdown=to_markdown(blocks),
         diagnostics=tuple(sorted(diagnostics, key=lambda d: d.line or 0)),
         lang=page.lang, author=page.author, date=page.date,
-        removed=tuple(Removal(removal.kind, removal.lines[0].number, "\n".join(line.text for line in removal.lines))
+        removed=tuple(Removal(removal.kind, removal.lines[0].number, "\n".join(line.text for line in removal.lines),
+                              # to_markdown makes a block of each block, one after the other
+                              sum(lines[0].number < removal.lines[0].number for _, lines in blocks))
                       for removal in page.removals),
     )
 

@@ -14,7 +14,7 @@ user can see every word that did not reach the handout.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -90,7 +90,7 @@ def extract(data: bytes, path: Path) -> SavedPage:
     url = document.url or canonical_url(page) or saved_from(data)
     title = (document.title or "").strip() or path.stem
     markdown = tidy(without_furniture_lines(without_link_lists(document.text or "")), title, url)
-    removed = left_out(page, markdown + "\n" + title)
+    removed = left_out(page, markdown, title)
     return SavedPage(
         title=title, markdown=markdown, author=(document.author or None), date=(document.date or None),
         lang=page_language(page), url=url if url and urlsplit(url).scheme in ("http", "https") else None,
@@ -193,19 +193,35 @@ def words_of(text: str) -> str:
     return " ".join(WORD.findall(text.lower()))
 
 
-def left_out(page, kept: str) -> list[Removal]:
-    """The page's blocks that are not in the article, runs of one kind joined."""
-    kept_words = f" {words_of(LINK_TARGET.sub('', kept))} "
+def left_out(page, markdown: str, title: str) -> list[Removal]:
+    """The page's blocks that are not in the article (its Markdown and title), runs of one kind
+    joined, each with the number of the Markdown's blocks that come before where it was."""
+    kept_words = f" {words_of(LINK_TARGET.sub('', markdown + chr(10) + title))} "
+    blocks = [f" {words_of(LINK_TARGET.sub('', block))} " for block in re.split(r"\n\s*\n", markdown.strip())]
     removed: list[Removal] = []
+    after = 0  # Markdown blocks up to the last block of the page kept
     for element, text in page_blocks(page):
-        if f" {words_of(text)} " in kept_words:
+        words = words_of(text)
+        if f" {words} " in kept_words:
+            after = block_holding(blocks, words, after)
             continue
         kind = kind_of(element)
         if removed and removed[-1].kind == kind:
-            removed[-1] = Removal(kind, removed[-1].line, removed[-1].text + "\n" + text)
+            removed[-1] = replace(removed[-1], text=removed[-1].text + "\n" + text)
         else:
-            removed.append(Removal(kind, element.sourceline or 1, text))
+            removed.append(Removal(kind, element.sourceline or 1, text, after))
     return removed
+
+
+# Words at the end of a kept block of the page that find the Markdown block it became.
+ENDING_WORDS = 6
+
+
+def block_holding(blocks: list[str], words: str, after: int) -> int:
+    """The number of Markdown blocks up to the one holding the end of `words` (a block of the
+    page that was kept), looking on from `after`; `after` when none does (the title's words)."""
+    ending = f" {' '.join(words.split()[-ENDING_WORDS:])} "
+    return next((index + 1 for index in range(after and after - 1, len(blocks)) if ending in blocks[index]), after)
 
 
 def reported(removed: list[Removal], path: Path) -> list[Diagnostic]:

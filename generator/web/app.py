@@ -134,7 +134,7 @@ def read_draft(project: Project, data: dict) -> tuple[Draft, tuple[Diagnostic, .
 def draft_json(draft: Draft) -> dict:
     return {"title": draft.title, "body": draft.body, "author": draft.author, "date": draft.date,
             "lang": draft.lang, "source_url": draft.source_url, "theme": draft.theme, "paper": draft.paper,
-            "removed": [{"kind": r.kind, "line": r.line, "text": r.text} for r in draft.removed]}
+            "removed": [{"kind": r.kind, "line": r.line, "text": r.text, "after": r.after} for r in draft.removed]}
 
 
 def draft_of(data: dict) -> Draft:
@@ -142,8 +142,11 @@ def draft_of(data: dict) -> Draft:
         value = data.get(name)
         return str(value).strip() or None if value is not None else None
 
-    removed = tuple(Removal(str(r.get("kind", "")), int(r["line"]) if str(r.get("line")).isdigit() else 0,
-                            str(r.get("text", "")))
+    def number(value) -> int | None:
+        return int(value) if str(value).isdigit() else None
+
+    removed = tuple(Removal(str(r.get("kind", "")), number(r.get("line")) or 0, str(r.get("text", "")),
+                            number(r.get("after")))
                     for r in data.get("removed") or [] if isinstance(r, dict))
     return Draft(title=text("title") or "Untitled", body=str(data.get("body", "")), author=text("author"),
                  date=text("date"), lang=text("lang"), source_url=text("source_url"), theme=text("theme"),

@@ -192,14 +192,32 @@ if (box) {
       say(error.message, true);
     }
   });
-  // Put back: a block the reader left out goes back at the end of the text, and the preview is made again.
+  // Put back: a block the reader left out goes back where it was (after as many of the text's
+  // blocks as came before it; at the end when that is not known), and the preview is made again.
   document.getElementById("removed").addEventListener("click", (event) => {
     const button = event.target.closest("[data-restore]");
     if (!button) return;
-    const [block] = read.removed.splice(Number(button.dataset.restore), 1);
-    form.elements.body.value = `${form.elements.body.value.trimEnd()}\n\n${block.text}\n`;
+    const index = Number(button.dataset.restore);
+    const [block] = read.removed.splice(index, 1);
+    form.elements.body.value = withBlock(form.elements.body.value, block.text, block.after);
+    // The others' places count the block put back when they came after it.
+    read.removed.forEach((other, at) => {
+      const later = other.after > block.after || (other.after === block.after && at >= index);
+      if (block.after !== null && other.after !== null && later) other.after += 1;
+    });
     preview();
   });
+}
+
+// `text` with `block` as a block of its own after its first `after` blocks (parts between blank
+// lines); at the end when `after` is null or past the last.
+function withBlock(text, block, after) {
+  const gaps = [...text.trim().matchAll(/\n[ \t]*\n\s*/g)];
+  const start = text.length - text.trimStart().length;
+  if (after === null || after >= gaps.length + 1) return `${text.trimEnd()}\n\n${block}\n`;
+  const at = after === 0 ? start : start + gaps[after - 1].index;
+  return after === 0 ? `${text.slice(0, at)}${block}\n\n${text.slice(at)}`
+                     : `${text.slice(0, at)}\n\n${block}${text.slice(at)}`;
 }
 
 async function preview() {
@@ -209,7 +227,7 @@ async function preview() {
     showPreview(shown, read);
     document.getElementById("removed").replaceChildren(...read.removed.map((block, index) =>
       element("li", {}, element("strong", {}, `${block.kind}: `), block.text.slice(0, 300), " ",
-              element("button", {type: "button", className: "small", title: "Put this block back at the end of the article"},
+              element("button", {type: "button", className: "small", title: "Put this block back where it was in the article"},
                       "Put back", element("span", {className: "hidden"}, ` the ${block.kind} block at line ${block.line}`)))));
     document.querySelectorAll("#removed button").forEach((button, index) => { button.dataset.restore = index; });
     say(shown.ok ? `${shown.page_count} page${shown.page_count === 1 ? "" : "s"}.` : shown.error, !shown.ok);
