@@ -156,6 +156,7 @@ def test_the_preview_and_a_dry_run_list_one_message_per_recipient_and_an_eml_dow
     assert len(items) == 3
     assert "to bo@example.org: “Your handout for Thursday, Bo Lee”" in items[1]
     assert page.get_attribute("#progress", "value") == "3"
+    assert page.locator("#run-notes li").all_inner_texts() == ["content/flu.md: one handout for all 3 recipients"]
     assert page.is_hidden("#stop") and page.is_enabled("#send"), "nothing going on: Stop is gone, Send is back"
     assert serious_violations(page) == []
     with page.expect_download() as download:

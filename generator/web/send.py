@@ -195,8 +195,9 @@ class Mailroom:
             with mail.prepared(upload.path, article, template, project.config, project.options(project.output),
                                sending=run.sending) as merge:
                 run.total = len(merge.recipients.rows)
-                run.notes = [note.replace(f"{upload.path.parent}/", "") for note in merge.notices
-                             if note not in merge.recipients.notices]
+                # Files named within the project, as the rest of the page names them.
+                run.notes = [note.replace(f"{upload.path.parent}/", "").replace(f"{project.folder}/", "")
+                             for note in merge.notices if note not in merge.recipients.notices]
                 run.state = "running"
                 if run.test_to:
                     run.summary = self.test(run, merge, run.test_to)
