@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
 
 import pytest
 from conftest import REPO, page_texts, run, write
@@ -140,3 +141,30 @@ def test_stamped_handouts_are_sent_once_and_logged_with_the_bytes_sent(stamping,
             for _, content in recorder.messages]
     assert [e["attachment_sha256"] for e in log if e["status"] == "sent"] == \
            [hashlib.sha256(pdf).hexdigest() for pdf in sent]
+
+
+def test_a_stamped_handout_is_the_shared_pdf_and_an_update_that_every_reader_opens(stamping):
+    # Each recipient's PDF is the shared bytes, unchanged, with their first page appended as an
+    # incremental update: not the whole document cloned and written again for each recipient.
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md")
+    assert result.exit_code == 0, result.output
+    shared = (stamping / "output" / "personal.pdf").read_bytes()
+    pdfs = outbox_pdfs(stamping / "output" / "outbox")
+    for number, pdf in enumerate(pdfs[:2]):
+        assert pdf.startswith(shared) and len(pdf) > len(shared)
+        stamped = stamping / f"stamped-{number}.pdf"
+        stamped.write_bytes(pdf)
+        checked = subprocess.run(["qpdf", "--check", str(stamped)], capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        text = subprocess.run(["pdftotext", "-layout", str(stamped), "-"], capture_output=True, text=True,
+                              timeout=60).stdout
+        assert text.lstrip().startswith(["Prepared for Ana Ruiz, Tuesday group", "Prepared for 张伟, 周二"][number])
+        reader = PdfReader(stamped)
+        assert len(reader.pages) == len(PdfReader(io.BytesIO(shared)).pages)
+        # The stamp's fonts come with it: every font the first page names is embedded.
+        fonts = reader.pages[0]["/Resources"]["/Font"]
+        assert all("/FontFile2" in font["/DescendantFonts"][0]["/FontDescriptor"] for font in fonts.values())
+    # Two recipients' copies are told apart by the second part of their /ID, the same document by the first.
+    first, second = (PdfReader(io.BytesIO(pdf)).trailer["/ID"] for pdf in pdfs[:2])
+    assert first[0] == second[0] and first[1] != second[1]
+

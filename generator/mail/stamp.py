@@ -5,8 +5,9 @@ When the recipient fields of an article are only in its `personal:` line
 typeset once with the theme's personal area left empty (a plain build does
 that), every recipient's line is typeset in the theme's stamps.html (one page
 each, STAMPS_PER_DOCUMENT pages a document, in the article's fonts), and each
-recipient's PDF is the shared one with their page laid under its first page
-(pypdf), made when their message is made and dropped before the next. The
+recipient's PDF is the shared one's bytes with an update that lays their page
+under its first page (underlay.py), made when their message is made and
+dropped before the next. The
 personal area is drawn first on its page in a full build too, so the stamped
 PDF reads, as text, exactly as a full build for that recipient does; its
 metadata, outline and fonts are the shared PDF's.
@@ -15,19 +16,19 @@ metadata, outline and fonts are the shared PDF's.
 from __future__ import annotations
 
 import functools
-import hashlib
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
+from pypdf.generic import IndirectObject
 
 from ..errors import MailError
 from ..output.files import write_atomically
 from ..read.load import FRONT_MATTER
+from . import underlay
 from .compose import Handout
 from .recipients import Recipient
 from .templates import compile_template, fill_in
@@ -132,36 +133,35 @@ class Stamped:
         stamps = self.stamps[self.position[row] // STAMPS_PER_DOCUMENT]
         return self.shared.path.stat().st_size + stamps.stat().st_size
 
+    @functools.cached_property
+    def base(self) -> underlay.Base:
+        """The shared PDF, read and parsed once for all recipients."""
+        return underlay.Base.of(self.shared.path.read_bytes())
+
+    @functools.cached_property
+    def resources(self) -> dict[tuple[Path, int], underlay.StampResources]:
+        """The resources of the stamp document in use, written once for all its pages (WeasyPrint
+        gives the pages of a document one resources dictionary); one document at a time."""
+        return {}
+
     def handout(self, recipient: Recipient) -> Handout:
         index = self.position[recipient.row]
-        stamp = stamp_document(self.stamps[index // STAMPS_PER_DOCUMENT]).pages[index % STAMPS_PER_DOCUMENT]
-        writer = PdfWriter(clone_from=shared_document(self.shared.path))
-        writer.pages[0].merge_page(stamp, over=False)
-        buffer = io.BytesIO()
-        writer.write(buffer)
+        path = self.stamps[index // STAMPS_PER_DOCUMENT]
+        page = stamp_document(path).pages[index % STAMPS_PER_DOCUMENT]
+        shared = page.raw_get("/Resources") if "/Resources" in page else None
+        if not isinstance(shared, IndirectObject):
+            resources = underlay.stamp_resources(self.base, page)
+        elif (key := (path, shared.idnum)) in self.resources:
+            resources = self.resources[key]
+        else:
+            self.resources.clear()
+            resources = self.resources[key] = underlay.stamp_resources(self.base, page)
         target = self.folder / "stamped.pdf"
-        write_atomically(target, with_own_identifier(buffer.getvalue()))
+        write_atomically(target, underlay.laid_under(self.base, page, resources))
         return Handout.of(target, self.shared.filename)
-
-
-def with_own_identifier(data: bytes) -> bytes:
-    """The PDF with the second part of its /ID (the revision's) made from its content: the
-    first is the shared PDF's, the same document; the second tells recipients' copies apart,
-    and is the same bytes run after run."""
-    at = max(data.rfind(b"trailer"), 0)
-    found = re.compile(rb"/ID\s*\[\s*<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]+)>").search(data, at)
-    if not found:
-        return data
-    digest = hashlib.sha256(data).hexdigest()[: len(found[1])].encode()
-    return data[: found.start(1)] + digest + data[found.end(1):]
 
 
 @functools.lru_cache(maxsize=1)
 def stamp_document(path: Path) -> PdfReader:
     """One stamp document open at a time: rows come in order."""
-    return PdfReader(path)
-
-
-@functools.lru_cache(maxsize=1)
-def shared_document(path: Path) -> PdfReader:
     return PdfReader(path)
