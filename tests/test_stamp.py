@@ -9,6 +9,8 @@ import io
 import json
 import shutil
 import subprocess
+import sys
+import time
 
 import pytest
 from conftest import REPO, page_texts, run, write
@@ -168,3 +170,32 @@ def test_a_stamped_handout_is_the_shared_pdf_and_an_update_that_every_reader_ope
     first, second = (PdfReader(io.BytesIO(pdf)).trailer["/ID"] for pdf in pdfs[:2])
     assert first[0] == second[0] and first[1] != second[1]
 
+
+def test_personal_lines_that_typeset_past_the_time_limit_are_stopped_naming_the_recipients_file(stamping):
+    # The recipients' lines are text from outside: typeset under the same limit as a handout.
+    # A theme whose stamps typeset for ever stands in for a line that would.
+    write(stamping / "themes" / "slow" / "theme.toml", 'parent = "handout"\n')
+    write(stamping / "themes" / "slow" / "stamps.html", '{% for line in lines %}<table>{% for row in range(600) %}'
+          '<tr>{% for cell in range(8) %}<td>{{ line }}</td>{% endfor %}</tr>{% endfor %}</table>{% endfor %}\n')
+    write(stamping / "content" / "short.md", f"---\ntitle: Short\ntheme: slow\n{PERSONAL}\n---\nA short text.\n")
+    write(stamping / "handout.toml", "[limits]\nrender_seconds = 2\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "generator", "mail", "people.csv", "--article", "content/short.md",
+                           "--message", "message.md"], capture_output=True, text=True, timeout=90)
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "people.csv: error: rows 2-4: their personal lines (content/short.md): typesetting took longer than"
+        " 2 s and was stopped ([limits] render_seconds in handout.toml); nothing was sent")
+    assert "Traceback" not in done.stderr
+    assert not (stamping / "output" / "outbox").exists()
+
+
+def test_a_theme_whose_stamps_are_not_a_page_a_line_is_named(stamping):
+    write(stamping / "themes" / "flat" / "theme.toml", 'parent = "handout"\n')
+    write(stamping / "themes" / "flat" / "stamps.html", '{% for line in lines %}<p>{{ line }}</p>{% endfor %}\n')
+    write(stamping / "content" / "short.md", f"---\ntitle: Short\ntheme: flat\n{PERSONAL}\n---\nA short text.\n")
+    result = run("mail", "people.csv", "--article", "content/short.md", "--message", "message.md")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("themes/flat/stamps.html: error: 1 page for 3 personal lines; the theme's"
+                                     " stamps.html must print each line on a page of its own; nothing was sent")

@@ -86,7 +86,7 @@ def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplat
                 else read_message(message, config.mail.template_seconds))
     max_bytes = int((max_size_mb or config.mail.max_size_mb) * MEGABYTE)
     with private_folder() as workspace:
-        handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
+        handouts = handouts_for(article, recipients, build_options, workspace, template.seconds)
         merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices, handouts.how))
         check(merge, max_bytes)
         yield merge

@@ -4,13 +4,13 @@ When the recipient fields of an article are only in its `personal:` line
 ("Prepared for {{ recipient.name }}, {{ recipient.group }}"), the article is
 typeset once with the theme's personal area left empty (a plain build does
 that), every recipient's line is typeset in the theme's stamps.html (one page
-each, STAMPS_PER_DOCUMENT pages a document, in the article's fonts), and each
+each, STAMPS_PER_DOCUMENT pages a document, in the article's fonts, by the
+build's workers within its time limit: build.build_stamps), and each
 recipient's PDF is the shared one's bytes with an update that lays their page
 under its first page (underlay.py), made when their message is made and
-dropped before the next. The
-personal area is drawn first on its page in a full build too, so the stamped
-PDF reads, as text, exactly as a full build for that recipient does; its
-metadata, outline and fonts are the shared PDF's.
+dropped before the next. The personal area is drawn first on its page in a
+full build too, so the stamped PDF reads, as text, exactly as a full build for
+that recipient does; its metadata, outline and fonts are the shared PDF's.
 """
 
 from __future__ import annotations
@@ -82,27 +82,9 @@ def filled_lines(personal: PersonalLine, recipients: tuple[Recipient, ...], arti
         yield line
 
 
-def typeset_stamps(article: Path, lines: list[str], options, target: Path) -> Path:
-    """The lines typeset in the article's theme, one a page, as the PDF `target`."""
-    from ..config import load_config
-    from ..output.printing import system_paper
-    from ..read.load import load_article
-    from ..sandbox import read_policy
-    from ..typeset import fonts, pdf, render
-
-    config = options.config or load_config(options.project_dir)
-    source = load_article(article)
-    policy = read_policy(options.project_dir, [article.parent],
-                         [options.extra_css.resolve()] if options.extra_css else [])
-    fonts.text_fonts()
-    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css, system_paper())
-    page = renderer.render_stamps(source, tuple(lines), options.theme, options.paper)
-    write_atomically(target, pdf.typeset(page, article, policy).data)
-    return target
-
-
-def has_personal_area(article: Path, options) -> bool:
-    """Whether the article's theme declares a personal area: a stamps.html in its lineage."""
+def stamps_template(article: Path, options) -> Path | None:
+    """The stamps.html of the article's theme, its own or the nearest of its ancestors': where
+    the theme declares its personal area. None: it declares none."""
     from ..config import load_config
     from ..read.load import load_article
     from ..typeset import render
@@ -111,7 +93,8 @@ def has_personal_area(article: Path, options) -> bool:
     renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
     meta = load_article(article).meta
     theme = options.theme or meta.theme or config.defaults.theme or render.DEFAULT_THEME
-    return any(f"{t.name}/stamps.html" in renderer.template_names for t in renderer.check_theme(theme, article))
+    return next((t.folder / "stamps.html" for t in renderer.check_theme(theme, article)
+                 if f"{t.name}/stamps.html" in renderer.template_names), None)
 
 
 @dataclass(frozen=True)
