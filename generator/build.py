@@ -46,9 +46,6 @@ if TYPE_CHECKING:
 # A worker process is replaced after this many handouts, so memory stays
 # bounded however many articles a batch has.
 TASKS_PER_WORKER = 25
-# The environment typesetting reads (the PDF's dates, the font cache): each worker has
-# these exactly as the build that started it, set or not.
-SHARED_ENVIRONMENT = ("SOURCE_DATE_EPOCH", "HANDOUT_CACHE_DIR", "XDG_CACHE_HOME")
 
 
 @dataclass(frozen=True)
@@ -141,7 +138,7 @@ class Setup:
     config: Config
     policy: sandbox.ReadPolicy
     cwd: Path
-    # Each of SHARED_ENVIRONMENT: its value in the build, or None where it is not set.
+    # Each of pool.SHARED_ENVIRONMENT: its value in the build, or None where it is not set.
     environment: dict[str, str | None]
     # Where the files every handout shares live (themes, templates, fonts).
     shared_roots: tuple[Path, ...] = ()
@@ -202,7 +199,9 @@ def read_policy(paths: list[Path], options: BuildOptions, config: Config) -> san
 
 def setup_for(options: BuildOptions, config: Config, policy: sandbox.ReadPolicy, paper: str) -> Setup:
     """What every worker of this build needs, as the build has it."""
-    return Setup(options, config, policy, Path.cwd(), {name: os.environ.get(name) for name in SHARED_ENVIRONMENT},
+    from . import pool
+
+    return Setup(options, config, policy, Path.cwd(), pool.environment(),
                  shared_roots=(*themes.template_roots(options.project_dir.resolve()), *fonts.font_dirs()),
                  paper=paper)
 
@@ -352,25 +351,16 @@ class Typesetter:
 
 
 def start_worker(setup: Setup) -> Typesetter:
+    from . import pool
     from .typeset import render  # Jinja2: only where handouts are made
 
     os.chdir(setup.cwd)
-    mirror_environment(setup.environment)
+    pool.mirror_environment(setup.environment)
     if setup.scratch is not None:
         tempfile.tempdir = str(setup.scratch)
     fonts.text_fonts()
     return Typesetter(setup, render.Renderer(setup.options.project_dir, setup.config.defaults,
                                              setup.options.extra_css, setup.paper))
-
-
-def mirror_environment(environment: dict[str, str | None]) -> None:
-    """Set each variable as the build has it, and unset the ones it has not: a worker comes
-    from a fork server that may have started under another build's environment."""
-    for name, value in environment.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
 
 
 def typeset_job(typesetter: Typesetter, job: Job | StampJob) -> Typeset:

@@ -199,3 +199,24 @@ def test_a_theme_whose_stamps_are_not_a_page_a_line_is_named(stamping):
     assert result.exit_code == 1
     assert result.stderr.strip() == ("themes/flat/stamps.html: error: 1 page for 3 personal lines; the theme's"
                                      " stamps.html must print each line on a page of its own; nothing was sent")
+
+
+def test_a_long_list_has_its_messages_made_by_workers_in_the_order_of_the_rows(stamping, monkeypatch):
+    # More recipients than one worker's share: the messages are made in several processes
+    # and written in the order of the rows, each with its own recipient's handout and the date
+    # the build's environment gives (a worker may come from a fork server started before).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    names = [f"Person {n}" for n in range(25)]
+    (stamping / "people.csv").write_text(
+        "name,email,group\n" + "".join(f"{name},p{n}@example.org,Group {n}\n" for n, name in enumerate(names)),
+        encoding="utf-8")
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    outbox = sorted((stamping / "output" / "outbox").glob("*.eml"))
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox]
+    assert [m["To"].addresses[0].addr_spec for m in messages] == [f"p{n}@example.org" for n in range(25)]
+    assert {m["Date"] for m in messages} == {"Tue, 14 Nov 2023 22:13:20 -0000"}
+    for n in (0, 11, 24):
+        stamped = stamping / f"stamped-{n}.pdf"
+        stamped.write_bytes(next(messages[n].iter_attachments()).get_content())
+        assert page_texts(stamped)[0].startswith(f"Prepared for Person {n}, Group {n}\n")

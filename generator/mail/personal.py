@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -59,7 +60,7 @@ class Handouts:
 
     made: Prepared | Stamped
     how: str
-    folder: Path  # private: where the one encrypted PDF of the moment is written
+    folder: Path  # private: where the one encrypted PDF of the moment is written, one a process
 
     def most_bytes(self, row: int) -> int:
         return self.made.most_bytes(row)
@@ -67,7 +68,7 @@ class Handouts:
     def handout(self, recipient: Recipient) -> Handout:
         handout = self.made.handout(recipient)
         password = recipient.fields.get("password", "")
-        return locked(handout, password, self.folder / "locked.pdf") if password else handout
+        return locked(handout, password, self.folder / f"locked-{os.getpid()}.pdf") if password else handout
 
 
 def locked(handout: Handout, password: str, target: Path) -> Handout:

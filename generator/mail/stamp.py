@@ -15,7 +15,9 @@ that recipient does; its metadata, outline and fonts are the shared PDF's.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,7 +106,11 @@ class Stamped:
     shared: Handout
     stamps: tuple[Path, ...]  # STAMPS_PER_DOCUMENT rows a document, in the order of `rows`
     rows: tuple[int, ...]
-    folder: Path  # private: where the one stamped PDF of the moment is written
+    folder: Path  # private: where the one stamped PDF of the moment is written, one a process
+
+    def __getstate__(self) -> dict:
+        # To a process that makes messages: what it needs, not what this one read and cached.
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
     @functools.cached_property
     def position(self) -> dict[int, int]:
@@ -139,7 +145,7 @@ class Stamped:
         else:
             self.resources.clear()
             resources = self.resources[key] = underlay.stamp_resources(self.base, page)
-        target = self.folder / "stamped.pdf"
+        target = self.folder / f"stamped-{os.getpid()}.pdf"
         write_atomically(target, underlay.laid_under(self.base, page, resources))
         return Handout.of(target, self.shared.filename)
 
