@@ -37,6 +37,9 @@ from typing import Any
 # The modules every worker needs, imported once by the fork server, not once a worker.
 PRELOAD = ["generator.build", "generator.markup.html", "generator.typeset.pdf", "generator.typeset.render"]
 PR_SET_PDEATHSIG = 1
+# Held while a worker starts: runs in two threads at once (mail builds the article beside its
+# recipients' lines) must not both hide and restore the main script (main_script_hidden).
+LAUNCHING = threading.Lock()
 # What a worker sends once it is set up: the time a job may take starts when it gets one.
 READY = "ready"
 # The environment workers read (the PDF's and the messages' dates, the font cache): each worker
@@ -135,7 +138,7 @@ class Pool:
         ours, theirs = self.context.Pipe()
         process = self.context.Process(target=serve, args=(theirs, self.lifeline, self.start, self.setup, self.work),
                                        daemon=True)
-        with main_script_hidden():
+        with LAUNCHING, main_script_hidden():
             process.start()
         theirs.close()
         self.running.append(Worker(process, ours))

@@ -12,6 +12,7 @@ private, never in content/).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import os
@@ -94,20 +95,15 @@ def private_folder() -> Iterator[Path]:
 def handouts_for(article: Path, recipients: Recipients, options, workspace: Path,
                  seconds: float = TEMPLATE_SECONDS) -> Handouts:
     """Each recipient's handout. Personal ones are made inside `workspace`."""
-    from ..build import build
-
     text = read_text(article)
     personal = personal_line(text)
     rows = recipients.rows
     if not RECIPIENT_FIELDS.search(text) or personal and stamps_template(article, options):
-        (result,) = build([article], options)
-        if result.error or not result.output:
-            raise result.error or MailError("the handout was not built", article)
-        shared = Handout.of(result.output)
         if not personal:
+            shared = shared_handout(article, options)
             return Handouts(Prepared({recipient.row: shared for recipient in rows}),
                             f"{display_path(article)}: one handout for all {len(rows)} recipients", workspace)
-        return Handouts(stamped(article, shared, personal, recipients, options, workspace, seconds),
+        return Handouts(stamped(article, personal, recipients, options, workspace, seconds),
                         f"{display_path(article)}: typeset once, each recipient's personal line stamped"
                         f" onto it ({len(rows)} recipients)", workspace)
     where = "its personal line, in a theme with no personal area" if personal else "its text"
@@ -116,18 +112,35 @@ def handouts_for(article: Path, recipients: Recipients, options, workspace: Path
                     f" {len(rows)} recipients", workspace)
 
 
-def stamped(article: Path, shared: Handout, personal: PersonalLine, recipients: Recipients, options,
-            workspace: Path, seconds: float) -> Stamped:
-    """The recipients' lines typeset, STAMPS_PER_DOCUMENT to a document, in `workspace`. A batch
-    that cannot be typeset (one that runs past the time limit) is the recipients' file's error."""
+def shared_handout(article: Path, options) -> Handout:
+    """The article built as it is: the handout for all, or the one the lines are stamped onto."""
+    from ..build import build
+
+    (result,) = build([article], options)
+    if result.error or not result.output:
+        raise result.error or MailError("the handout was not built", article)
+    return Handout.of(result.output)
+
+
+def stamped(article: Path, personal: PersonalLine, recipients: Recipients, options, workspace: Path,
+            seconds: float) -> Stamped:
+    """The article built, and the recipients' lines typeset, STAMPS_PER_DOCUMENT to a document,
+    in `workspace`. A batch that cannot be typeset (one that runs past the time limit) is the
+    recipients' file's error."""
     from ..build import build_stamps
 
     lines = list(filled_lines(personal, recipients.rows, article, seconds))
     batches = [tuple(lines[at:at + STAMPS_PER_DOCUMENT]) for at in range(0, len(lines), STAMPS_PER_DOCUMENT)]
     folder = workspace / "stamps"
     folder.mkdir()
+    # The article builds beside the lines: neither needs the other, and either alone leaves
+    # cores idle (one article is one worker's work; the workers start up before they typeset).
+    with concurrent.futures.ThreadPoolExecutor(1) as beside:
+        building = beside.submit(shared_handout, article, options)
+        results = build_stamps(article, batches, folder, options)
+        shared = building.result()
     documents = []
-    for at, result in enumerate(build_stamps(article, batches, folder, options)):
+    for at, result in enumerate(results):
         if result.error or not result.output:
             rows = recipients.rows[at * STAMPS_PER_DOCUMENT:(at + 1) * STAMPS_PER_DOCUMENT]
             problem = result.error.problem if result.error else "not typeset"
