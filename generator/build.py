@@ -46,9 +46,6 @@ if TYPE_CHECKING:
 # A worker process is replaced after this many handouts, so memory stays
 # bounded however many articles a batch has.
 TASKS_PER_WORKER = 25
-# The environment typesetting reads (the PDF's dates, the font cache): each worker has
-# these exactly as the build that started it, set or not.
-SHARED_ENVIRONMENT = ("SOURCE_DATE_EPOCH", "HANDOUT_CACHE_DIR", "XDG_CACHE_HOME")
 
 
 @dataclass(frozen=True)
@@ -113,6 +110,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class StampJob:
+    """Recipients' personal lines to typeset in the article's theme, one a page (build_stamps)."""
+
+    article: Article
+    lines: tuple[str, ...]
+    target: Path
+
+
+@dataclass(frozen=True)
 class Typeset:
     """What a worker sends back: the result, and the files for the build to write.
 
@@ -132,7 +138,7 @@ class Setup:
     config: Config
     policy: sandbox.ReadPolicy
     cwd: Path
-    # Each of SHARED_ENVIRONMENT: its value in the build, or None where it is not set.
+    # Each of pool.SHARED_ENVIRONMENT: its value in the build, or None where it is not set.
     environment: dict[str, str | None]
     # Where the files every handout shares live (themes, templates, fonts).
     shared_roots: tuple[Path, ...] = ()
@@ -168,14 +174,8 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
             themes.lineage(themes.discover(project_dir), options.theme)
         except HandoutError as exc:
             raise UsageError(exc.problem) from None
-    # The project's own settings may name files elsewhere: its logo, a --css file (the file, not its folder).
-    extra_roots = [options.extra_css.resolve()] if options.extra_css else []
-    extra_roots += [config.defaults.logo] if config.defaults.logo else []
-    extra_roots += [profile] if (profile := options.printing.profile()) else []
-    policy = sandbox.read_policy(options.project_dir, paths, extra_roots, options.allow_remote,
-                                 options.trusted_networks)
+    policy = read_policy(paths, options, config)
     notify = notify or (lambda text: click.echo(text, err=True))
-    policy = dataclasses.replace(policy, max_pixels=config.limits.image_pixels)
     report = progress or (lambda result: None)
     replaced = [BuildResult(source=page, output=markdown, status="superseded")
                 for path in paths if path.is_dir() for page, markdown in superseded(path).items()]
@@ -185,6 +185,40 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     with output_lock(options.output_dir, lambda: notify(waiting)):
         return build_locked(articles, options, config, policy, report, notify) + replaced
 
+
+def read_policy(paths: list[Path], options: BuildOptions, config: Config) -> sandbox.ReadPolicy:
+    """What typesetting the articles in `paths` may read."""
+    # The project's own settings may name files elsewhere: its logo, a --css file (the file, not its folder).
+    extra_roots = [options.extra_css.resolve()] if options.extra_css else []
+    extra_roots += [config.defaults.logo] if config.defaults.logo else []
+    extra_roots += [profile] if (profile := options.printing.profile()) else []
+    policy = sandbox.read_policy(options.project_dir, paths, extra_roots, options.allow_remote,
+                                 options.trusted_networks)
+    return dataclasses.replace(policy, max_pixels=config.limits.image_pixels)
+
+
+def setup_for(options: BuildOptions, config: Config, policy: sandbox.ReadPolicy, paper: str) -> Setup:
+    """What every worker of this build needs, as the build has it."""
+    from . import pool
+
+    return Setup(options, config, policy, Path.cwd(), pool.environment(),
+                 shared_roots=(*themes.template_roots(options.project_dir.resolve()), *fonts.font_dirs()),
+                 paper=paper)
+
+
+def build_stamps(article: Path, batches: list[tuple[str, ...]], folder: Path,
+                 options: BuildOptions = BuildOptions()) -> list[BuildResult]:
+    """Each batch of recipients' personal lines typeset in the article's theme, a line a page
+    (the theme's stamps.html, for handout mail), as folder/00000.pdf, 00001.pdf, ...: one result
+    a batch, in order. Recipients' lines are text from outside, so they are typeset as a handout
+    is, in worker processes, within [limits] render_seconds and what the article may read."""
+    config = options.config or load_config(options.project_dir)
+    policy = read_policy([article], options, config)
+    source = load_article(article, config.limits.article_bytes)
+    jobs = {index: StampJob(source, lines, folder / f"{index:05d}.pdf") for index, lines in enumerate(batches)}
+    results = {index: written(typeset)
+               for index, typeset in typeset_all(jobs, setup_for(options, config, policy, system_paper()))}
+    return [results[index] for index in range(len(batches))]
 
 
 def build_locked(articles: list[Path], options: BuildOptions, config: Config, policy: sandbox.ReadPolicy,
@@ -234,9 +268,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
         else:
             jobs[index] = Job(article, target)
 
-    setup = Setup(options, config, policy, Path.cwd(), {name: os.environ.get(name) for name in SHARED_ENVIRONMENT},
-                  shared_roots=(*themes.template_roots(project_dir), *fonts.font_dirs()), paper=paper)
-    for index, typeset in typeset_all(jobs, setup):
+    for index, typeset in typeset_all(jobs, setup_for(options, config, policy, paper)):
         results[index] = result = written(typeset)
         if result.ok and result.output:
             # Saved at once: a build stopped after this still leaves a manifest true to disk.
@@ -267,7 +299,7 @@ def claim(claimed: dict[Path, tuple[Path, str]], source: Path, slug: str, option
     claimed.update((output_path(options.output_dir, slug, kind), (source, kind)) for kind in kinds)
 
 
-def typeset_all(jobs: dict[int, Job], setup: Setup):
+def typeset_all(jobs: dict[int, Job] | dict[int, StampJob], setup: Setup):
     """(index, Typeset) for each job, as each finishes, typeset in worker processes.
 
     Even one handout is typeset in a worker: the time limit kills the worker
@@ -289,11 +321,11 @@ def typeset_all(jobs: dict[int, Job], setup: Setup):
                             lost=job_lost, overran=functools.partial(job_overran, seconds), seconds=seconds)
 
 
-def job_lost(job: Job, why: str) -> Typeset:
+def job_lost(job: Job | StampJob, why: str) -> Typeset:
     return Typeset(BuildResult(source=job.article.source, status="failed", error=ArticleError(why, job.article.source)))
 
 
-def job_overran(seconds: float, job: Job) -> Typeset:
+def job_overran(seconds: float, job: Job | StampJob) -> Typeset:
     return Typeset(BuildResult(source=job.article.source, status="failed", error=ArticleError(
         f"typesetting took longer than {seconds:g} s and was stopped ([limits] render_seconds in handout.toml)",
         job.article.source)))
@@ -319,10 +351,11 @@ class Typesetter:
 
 
 def start_worker(setup: Setup) -> Typesetter:
+    from . import pool
     from .typeset import render  # Jinja2: only where handouts are made
 
     os.chdir(setup.cwd)
-    mirror_environment(setup.environment)
+    pool.mirror_environment(setup.environment)
     if setup.scratch is not None:
         tempfile.tempdir = str(setup.scratch)
     fonts.shared_fonts()
@@ -330,17 +363,9 @@ def start_worker(setup: Setup) -> Typesetter:
                                              setup.options.extra_css, setup.paper))
 
 
-def mirror_environment(environment: dict[str, str | None]) -> None:
-    """Set each variable as the build has it, and unset the ones it has not: a worker comes
-    from a fork server that may have started under another build's environment."""
-    for name, value in environment.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-def typeset_job(typesetter: Typesetter, job: Job) -> Typeset:
+def typeset_job(typesetter: Typesetter, job: Job | StampJob) -> Typeset:
+    if isinstance(job, StampJob):
+        return typeset_stamps(typesetter, job)
     # Markdown, Pygments, WeasyPrint: only where handouts are made
     from .markup import html as markup
     from .output import imposition
@@ -387,6 +412,19 @@ def typeset_job(typesetter: Typesetter, job: Job) -> Typeset:
         diagnostics=tuple(diagnostics), extras=tuple(files)[1:],
         inputs=tuple(path for path in document.files_read if not shared_file(path, setup)),
     ), tuple(files.items()))
+
+
+def typeset_stamps(typesetter: Typesetter, job: StampJob) -> Typeset:
+    from .typeset import pdf
+
+    options, source = typesetter.setup.options, job.article.source
+    try:
+        page = typesetter.renderer.render_stamps(job.article, job.lines, options.theme, options.paper)
+        document = pdf.typeset(page, source, typesetter.setup.policy)
+    except HandoutError as exc:
+        return Typeset(BuildResult(source=source, status="failed", error=exc))
+    return Typeset(BuildResult(source=source, output=job.target, pages=document.pages, size=len(document.data),
+                               theme=page.theme, paper=page.paper), ((job.target, document.data),))
 
 
 def fit_page(typesetter: Typesetter, page: render.Page, article: Article, budget: int,

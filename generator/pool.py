@@ -30,15 +30,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 # The modules every worker needs, imported once by the fork server, not once a worker.
 PRELOAD = ["generator.build", "generator.markup.html", "generator.typeset.pdf", "generator.typeset.render"]
 PR_SET_PDEATHSIG = 1
+# Held while a worker starts: runs in two threads at once (mail builds the article beside its
+# recipients' lines) must not both hide and restore the main script (main_script_hidden).
+LAUNCHING = threading.Lock()
 # What a worker sends once it is set up: the time a job may take starts when it gets one.
 READY = "ready"
+# The environment workers read (the PDF's and the messages' dates, the font cache): each worker
+# has these exactly as the process that started it, set or not.
+SHARED_ENVIRONMENT = ("SOURCE_DATE_EPOCH", "HANDOUT_CACHE_DIR", "XDG_CACHE_HOME")
 
 
 @dataclass
@@ -86,7 +92,7 @@ class SetupFailed:
 
 def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int, jobs_per_worker: int,
         lost: Callable[[Any, str], object], overran: Callable[[Any], object],
-        seconds: float | None = None) -> Iterator[tuple[object, object]]:
+        seconds: float | None = None) -> Generator[tuple[object, object], None, None]:
     """(key, work(job)) for each of `jobs`, as each finishes, in `workers` processes.
 
     Each process calls start(setup) once, then work(state, job), with the
@@ -132,7 +138,7 @@ class Pool:
         ours, theirs = self.context.Pipe()
         process = self.context.Process(target=serve, args=(theirs, self.lifeline, self.start, self.setup, self.work),
                                        daemon=True)
-        with main_script_hidden():
+        with LAUNCHING, main_script_hidden():
             process.start()
         theirs.close()
         self.running.append(Worker(process, ours))
@@ -253,6 +259,21 @@ def main_script_hidden():
         yield
     finally:
         main.__file__ = path
+
+
+def environment() -> dict[str, str | None]:
+    """Each of SHARED_ENVIRONMENT: its value here, or None where it is not set."""
+    return {name: os.environ.get(name) for name in SHARED_ENVIRONMENT}
+
+
+def mirror_environment(environment: dict[str, str | None]) -> None:
+    """Set each variable as the starting process has it, and unset the ones it has not: a
+    worker comes from a fork server that may have started under another run's environment."""
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def die_with_parent() -> None:

@@ -8,6 +8,9 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
+import time
 
 import pytest
 from conftest import REPO, page_texts, run, write
@@ -140,3 +143,80 @@ def test_stamped_handouts_are_sent_once_and_logged_with_the_bytes_sent(stamping,
             for _, content in recorder.messages]
     assert [e["attachment_sha256"] for e in log if e["status"] == "sent"] == \
            [hashlib.sha256(pdf).hexdigest() for pdf in sent]
+
+
+def test_a_stamped_handout_is_the_shared_pdf_and_an_update_that_every_reader_opens(stamping):
+    # Each recipient's PDF is the shared bytes, unchanged, with their first page appended as an
+    # incremental update: not the whole document cloned and written again for each recipient.
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md")
+    assert result.exit_code == 0, result.output
+    shared = (stamping / "output" / "personal.pdf").read_bytes()
+    pdfs = outbox_pdfs(stamping / "output" / "outbox")
+    for number, pdf in enumerate(pdfs[:2]):
+        assert pdf.startswith(shared) and len(pdf) > len(shared)
+        stamped = stamping / f"stamped-{number}.pdf"
+        stamped.write_bytes(pdf)
+        checked = subprocess.run(["qpdf", "--check", str(stamped)], capture_output=True, text=True, timeout=60)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        text = subprocess.run(["pdftotext", "-layout", str(stamped), "-"], capture_output=True, text=True,
+                              timeout=60).stdout
+        assert text.lstrip().startswith(["Prepared for Ana Ruiz, Tuesday group", "Prepared for 张伟, 周二"][number])
+        reader = PdfReader(stamped)
+        assert len(reader.pages) == len(PdfReader(io.BytesIO(shared)).pages)
+        # The stamp's fonts come with it: every font the first page names is embedded.
+        fonts = reader.pages[0]["/Resources"]["/Font"]
+        assert all("/FontFile2" in font["/DescendantFonts"][0]["/FontDescriptor"] for font in fonts.values())
+    # Two recipients' copies are told apart by the second part of their /ID, the same document by the first.
+    first, second = (PdfReader(io.BytesIO(pdf)).trailer["/ID"] for pdf in pdfs[:2])
+    assert first[0] == second[0] and first[1] != second[1]
+
+
+def test_personal_lines_that_typeset_past_the_time_limit_are_stopped_naming_the_recipients_file(stamping):
+    # The recipients' lines are text from outside: typeset under the same limit as a handout.
+    # A theme whose stamps typeset for ever stands in for a line that would.
+    write(stamping / "themes" / "slow" / "theme.toml", 'parent = "handout"\n')
+    write(stamping / "themes" / "slow" / "stamps.html", '{% for line in lines %}<table>{% for row in range(600) %}'
+          '<tr>{% for cell in range(8) %}<td>{{ line }}</td>{% endfor %}</tr>{% endfor %}</table>{% endfor %}\n')
+    write(stamping / "content" / "short.md", f"---\ntitle: Short\ntheme: slow\n{PERSONAL}\n---\nA short text.\n")
+    write(stamping / "handout.toml", "[limits]\nrender_seconds = 2\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "generator", "mail", "people.csv", "--article", "content/short.md",
+                           "--message", "message.md"], capture_output=True, text=True, timeout=90)
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "people.csv: error: rows 2-4: their personal lines (content/short.md): typesetting took longer than"
+        " 2 s and was stopped ([limits] render_seconds in handout.toml); nothing was sent")
+    assert "Traceback" not in done.stderr
+    assert not (stamping / "output" / "outbox").exists()
+
+
+def test_a_theme_whose_stamps_are_not_a_page_a_line_is_named(stamping):
+    write(stamping / "themes" / "flat" / "theme.toml", 'parent = "handout"\n')
+    write(stamping / "themes" / "flat" / "stamps.html", '{% for line in lines %}<p>{{ line }}</p>{% endfor %}\n')
+    write(stamping / "content" / "short.md", f"---\ntitle: Short\ntheme: flat\n{PERSONAL}\n---\nA short text.\n")
+    result = run("mail", "people.csv", "--article", "content/short.md", "--message", "message.md")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("themes/flat/stamps.html: error: 1 page for 3 personal lines; the theme's"
+                                     " stamps.html must print each line on a page of its own; nothing was sent")
+
+
+def test_a_long_list_has_its_messages_made_by_workers_in_the_order_of_the_rows(stamping, monkeypatch):
+    # More recipients than one worker's share: the messages are made in several processes
+    # and written in the order of the rows, each with its own recipient's handout and the date
+    # the build's environment gives (a worker may come from a fork server started before).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    names = [f"Person {n}" for n in range(25)]
+    (stamping / "people.csv").write_text(
+        "name,email,group\n" + "".join(f"{name},p{n}@example.org,Group {n}\n" for n, name in enumerate(names)),
+        encoding="utf-8")
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    outbox = sorted((stamping / "output" / "outbox").glob("*.eml"))
+    messages = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default) for p in outbox]
+    assert [m["To"].addresses[0].addr_spec for m in messages] == [f"p{n}@example.org" for n in range(25)]
+    assert {m["Date"] for m in messages} == {"Tue, 14 Nov 2023 22:13:20 -0000"}
+    for n in (0, 11, 24):
+        stamped = stamping / f"stamped-{n}.pdf"
+        stamped.write_bytes(next(messages[n].iter_attachments()).get_content())
+        assert page_texts(stamped)[0].startswith(f"Prepared for Person {n}, Group {n}\n")

@@ -311,7 +311,8 @@ def print_reports(reports: list, report_format: str, strict: bool, quiet: bool) 
                    " sent to the list or logged as sent.")
 @output_option
 @max_size_option
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes for personal handouts.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help="Worker processes for personal handouts and a dry run's messages (default: one per core).")
 def mail_command(recipients: Path | None, article: Path | None, message: Path | None, send: bool,
                  limit: int | None, resend: bool, test_to: str | None, output_dir: Path, max_size_mb: float | None,
                  jobs: int | None) -> None:

@@ -2,27 +2,34 @@
 
 Nothing is sent until every row, every template and every handout has been
 checked. Then each message is made, written (dry run) or sent, and dropped
-before the next is made, so memory does not grow with the list.
+before the next is made, so memory does not grow with the list. A dry run has
+its messages made by worker processes, a few recipients at a time (making a
+message, its handout stamped and encoded, is most of its time), and writes
+them in the order of the rows.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import os
 import re
 import signal
 import smtplib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
+from .. import pool
 from ..config import MEGABYTE
 from ..errors import HandoutError, MailError, TemplateTimeout, location
 from ..output.files import file_lock, write_atomically
 from .compose import Letter, compose
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
 from .personal import Handouts, handouts_for, private_folder
-from .recipients import Recipients, read_recipients, write_rows
+from .recipients import Recipient, Recipients, read_recipients, write_rows
 from .smtp import (
     SmtpSettings,
     connect,
@@ -46,6 +53,9 @@ MAX_PROBLEMS = 20
 OUTBOX, SEND_LOG, FAILED_ROWS = "outbox", "mail-log.jsonl", "failed.csv"
 # The progress of a letter not sent because its recipient was sent it before.
 SKIPPED = "skipped"
+# Recipients whose messages a worker process makes at a time: enough to outweigh handing them
+# out, few enough that the messages made ahead of being written stay a few MB.
+LETTERS_PER_JOB = 10
 
 
 @dataclass(frozen=True)
@@ -57,13 +67,77 @@ class Merge:
     handouts: Handouts
     settings: SmtpSettings
     notices: tuple[str, ...] = ()  # for the user, once, before anything is written or sent
+    workers: int = 1  # processes that make a dry run's messages
 
     def letters(self) -> Iterator[Letter]:
         """Each recipient's letter, filled in as it is asked for: its handout too, when it is
         made for them (stamped or encrypted), in place of the last one's."""
         for recipient in self.recipients.rows:
-            subject, body = render_for(self.template, recipient.fields, recipient.row)
-            yield Letter(recipient, subject, body, self.handouts.handout(recipient))
+            yield letter_for(self.template, self.handouts, recipient)
+
+
+def letter_for(template: MessageTemplate, handouts: Handouts, recipient: Recipient) -> Letter:
+    subject, body = render_for(template, recipient.fields, recipient.row)
+    return Letter(recipient, subject, body, handouts.handout(recipient))
+
+
+@dataclass(frozen=True)
+class MessageMaking:
+    """What a process that makes messages needs, sent to it once: plain data."""
+
+    template: MessageTemplate
+    handouts: Handouts
+    sender: str
+    cwd: Path
+    environment: dict[str, str | None]
+
+
+def start_making(making: MessageMaking) -> MessageMaking:
+    os.chdir(making.cwd)
+    pool.mirror_environment(making.environment)  # SOURCE_DATE_EPOCH dates the messages
+    return making
+
+
+def make_messages(making: MessageMaking,
+                  recipients: tuple[Recipient, ...]) -> list[tuple[Letter, bytes]] | HandoutError:
+    """Each recipient's letter and its message's bytes; or the error that stopped them."""
+    try:
+        return [(letter, compose(letter, making.sender).as_bytes())
+                for letter in (letter_for(making.template, making.handouts, r) for r in recipients)]
+    except HandoutError as exc:
+        return exc
+
+
+def messages_lost(recipients_csv: Path, recipients: tuple[Recipient, ...], why: str = "") -> MailError:
+    return MailError(f"rows {recipients[0].row}-{recipients[-1].row}: the process making their messages stopped"
+                     " (out of memory?); the messages of the rows before them were written", recipients_csv)
+
+
+def made_messages(merge: Merge) -> Generator[tuple[Letter, bytes], None, None]:
+    """Each recipient's letter and its message's bytes, in the order of the rows, made
+    LETTERS_PER_JOB at a time by `merge.workers` processes (the build's --jobs), or here
+    when they are few."""
+    rows = merge.recipients.rows
+    jobs = {at: rows[at:at + LETTERS_PER_JOB] for at in range(0, len(rows), LETTERS_PER_JOB)}
+    making = MessageMaking(merge.template, merge.handouts, merge.settings.from_address, Path.cwd(),
+                           pool.environment())
+    made: Generator[tuple[object, object], None, None]
+    if len(jobs) == 1 or merge.workers == 1:
+        made = ((at, make_messages(making, job)) for at, job in jobs.items())
+    else:
+        lost = functools.partial(messages_lost, merge.recipients.path)
+        made = pool.run(jobs, make_messages, start_making, making, min(merge.workers, len(jobs)), len(jobs),
+                        lost=lost, overran=lost)
+    finished: dict[object, object] = {}
+    with contextlib.closing(made):
+        for at in jobs:
+            while at not in finished:
+                key, result = next(made)
+                finished[key] = result
+            result = finished.pop(at)
+            if isinstance(result, HandoutError):
+                raise result
+            yield from cast(list[tuple[Letter, bytes]], result)
 
 
 @contextlib.contextmanager
@@ -86,8 +160,9 @@ def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplat
                 else read_message(message, config.mail.template_seconds))
     max_bytes = int((max_size_mb or config.mail.max_size_mb) * MEGABYTE)
     with private_folder() as workspace:
-        handouts = handouts_for(article, recipients.rows, build_options, workspace, template.seconds)
-        merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices, handouts.how))
+        handouts = handouts_for(article, recipients, build_options, workspace, template.seconds)
+        merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices, handouts.how),
+                      build_options.jobs or os.cpu_count() or 1)
         check(merge, max_bytes)
         yield merge
 
@@ -137,18 +212,19 @@ def write_outbox(merge: Merge, folder: Path, stop: threading.Event | None = None
     for old in folder.glob("*.eml"):
         old.unlink()
     outbox = Outbox(folder)
-    for number, letter in enumerate(merge.letters(), start=1):
-        if stop and stop.is_set():
-            outbox.stopped = True
-            break
-        data = compose(letter, merge.settings.from_address).as_bytes()
-        path = folder / outbox_name(number, letter.recipient.email)
-        write_atomically(path, data)
-        if progress:
-            progress(path, letter)
-        outbox.written += 1
-        outbox.size += len(data)
-        outbox.first = outbox.first or path
+    made = made_messages(merge)
+    with contextlib.closing(made):
+        for number, (letter, data) in enumerate(made, start=1):
+            if stop and stop.is_set():
+                outbox.stopped = True
+                break
+            path = folder / outbox_name(number, letter.recipient.email)
+            write_atomically(path, data)
+            if progress:
+                progress(path, letter)
+            outbox.written += 1
+            outbox.size += len(data)
+            outbox.first = outbox.first or path
     return outbox
 
 

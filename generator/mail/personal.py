@@ -12,8 +12,10 @@ private, never in content/).
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -27,15 +29,15 @@ from ..errors import MailError, display_path
 from ..output.files import write_atomically
 from ..read.load import EXTENSIONS, FRONT_MATTER, SLUG, read_text, slug_for
 from .compose import Handout
-from .recipients import Recipient
+from .recipients import Recipient, Recipients
 from .stamp import (
     RECIPIENT_FIELDS,
     STAMPS_PER_DOCUMENT,
+    PersonalLine,
     Stamped,
     filled_lines,
-    has_personal_area,
     personal_line,
-    typeset_stamps,
+    stamps_template,
 )
 from .templates import TEMPLATE_SECONDS, compile_template, fill_in
 
@@ -59,7 +61,7 @@ class Handouts:
 
     made: Prepared | Stamped
     how: str
-    folder: Path  # private: where the one encrypted PDF of the moment is written
+    folder: Path  # private: where the one encrypted PDF of the moment is written, one a process
 
     def most_bytes(self, row: int) -> int:
         return self.made.most_bytes(row)
@@ -67,7 +69,7 @@ class Handouts:
     def handout(self, recipient: Recipient) -> Handout:
         handout = self.made.handout(recipient)
         password = recipient.fields.get("password", "")
-        return locked(handout, password, self.folder / "locked.pdf") if password else handout
+        return locked(handout, password, self.folder / f"locked-{os.getpid()}.pdf") if password else handout
 
 
 def locked(handout: Handout, password: str, target: Path) -> Handout:
@@ -90,45 +92,66 @@ def private_folder() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def handouts_for(article: Path, recipients: tuple[Recipient, ...], options, workspace: Path,
+def handouts_for(article: Path, recipients: Recipients, options, workspace: Path,
                  seconds: float = TEMPLATE_SECONDS) -> Handouts:
     """Each recipient's handout. Personal ones are made inside `workspace`."""
-    from ..build import build
-
     text = read_text(article)
     personal = personal_line(text)
-    if not RECIPIENT_FIELDS.search(text) or personal and has_personal_area(article, options):
-        (result,) = build([article], options)
-        if result.error or not result.output:
-            raise result.error or MailError("the handout was not built", article)
-        shared = Handout.of(result.output)
+    rows = recipients.rows
+    if not RECIPIENT_FIELDS.search(text) or personal and stamps_template(article, options):
         if not personal:
-            return Handouts(Prepared({recipient.row: shared for recipient in recipients}),
-                            f"{display_path(article)}: one handout for all {len(recipients)} recipients", workspace)
-        return Handouts(stamped(article, shared, personal, recipients, options, workspace, seconds),
+            shared = shared_handout(article, options)
+            return Handouts(Prepared({recipient.row: shared for recipient in rows}),
+                            f"{display_path(article)}: one handout for all {len(rows)} recipients", workspace)
+        return Handouts(stamped(article, personal, recipients, options, workspace, seconds),
                         f"{display_path(article)}: typeset once, each recipient's personal line stamped"
-                        f" onto it ({len(recipients)} recipients)", workspace)
+                        f" onto it ({len(rows)} recipients)", workspace)
     where = "its personal line, in a theme with no personal area" if personal else "its text"
-    return Handouts(built_for_each(article, text, recipients, options, workspace, seconds),
+    return Handouts(built_for_each(article, text, rows, options, workspace, seconds),
                     f"{display_path(article)}: recipient fields in {where}: a full build for each of the"
-                    f" {len(recipients)} recipients", workspace)
+                    f" {len(rows)} recipients", workspace)
 
 
-def stamped(article: Path, shared: Handout, personal, recipients: tuple[Recipient, ...], options,
-            workspace: Path, seconds: float) -> Stamped:
-    """The recipients' lines typeset, STAMPS_PER_DOCUMENT to a document, in `workspace`."""
+def shared_handout(article: Path, options) -> Handout:
+    """The article built as it is: the handout for all, or the one the lines are stamped onto."""
+    from ..build import build
+
+    (result,) = build([article], options)
+    if result.error or not result.output:
+        raise result.error or MailError("the handout was not built", article)
+    return Handout.of(result.output)
+
+
+def stamped(article: Path, personal: PersonalLine, recipients: Recipients, options, workspace: Path,
+            seconds: float) -> Stamped:
+    """The article built, and the recipients' lines typeset, STAMPS_PER_DOCUMENT to a document,
+    in `workspace`. A batch that cannot be typeset (one that runs past the time limit) is the
+    recipients' file's error."""
+    from ..build import build_stamps
+
+    lines = list(filled_lines(personal, recipients.rows, article, seconds))
+    batches = [tuple(lines[at:at + STAMPS_PER_DOCUMENT]) for at in range(0, len(lines), STAMPS_PER_DOCUMENT)]
     folder = workspace / "stamps"
     folder.mkdir()
-    documents: list[Path] = []
-    lines: list[str] = []
-    for line in filled_lines(personal, recipients, article, seconds):
-        lines.append(line)
-        if len(lines) == STAMPS_PER_DOCUMENT:
-            documents.append(typeset_stamps(article, lines, options, folder / f"{len(documents):05d}.pdf"))
-            lines = []
-    if lines:
-        documents.append(typeset_stamps(article, lines, options, folder / f"{len(documents):05d}.pdf"))
-    return Stamped(shared, tuple(documents), tuple(r.row for r in recipients), workspace)
+    # The article builds beside the lines: neither needs the other, and either alone leaves
+    # cores idle (one article is one worker's work; the workers start up before they typeset).
+    with concurrent.futures.ThreadPoolExecutor(1) as beside:
+        building = beside.submit(shared_handout, article, options)
+        results = build_stamps(article, batches, folder, options)
+        shared = building.result()
+    documents = []
+    for at, result in enumerate(results):
+        if result.error or not result.output:
+            rows = recipients.rows[at * STAMPS_PER_DOCUMENT:(at + 1) * STAMPS_PER_DOCUMENT]
+            problem = result.error.problem if result.error else "not typeset"
+            raise MailError(f"rows {rows[0].row}-{rows[-1].row}: their personal lines ({display_path(article)}):"
+                            f" {problem}; nothing was sent", recipients.path)
+        if result.pages != len(batches[at]):
+            raise MailError(f"{result.pages} page{'s' * (result.pages != 1)} for {len(batches[at])} personal lines;"
+                            " the theme's stamps.html must print each line on a page of its own; nothing was sent",
+                            stamps_template(article, options))
+        documents.append(result.output)
+    return Stamped(shared, tuple(documents), tuple(r.row for r in recipients.rows), workspace)
 
 
 def built_for_each(article: Path, text: str, recipients: tuple[Recipient, ...], options, workspace: Path,

@@ -4,30 +4,33 @@ When the recipient fields of an article are only in its `personal:` line
 ("Prepared for {{ recipient.name }}, {{ recipient.group }}"), the article is
 typeset once with the theme's personal area left empty (a plain build does
 that), every recipient's line is typeset in the theme's stamps.html (one page
-each, STAMPS_PER_DOCUMENT pages a document, in the article's fonts), and each
-recipient's PDF is the shared one with their page laid under its first page
-(pypdf), made when their message is made and dropped before the next. The
-personal area is drawn first on its page in a full build too, so the stamped
-PDF reads, as text, exactly as a full build for that recipient does; its
-metadata, outline and fonts are the shared PDF's.
+each, STAMPS_PER_DOCUMENT pages a document, in the article's fonts, by the
+build's workers within its time limit: build.build_stamps), and each
+recipient's PDF is the shared one's bytes with an update that lays their page
+under its first page (underlay.py), made when their message is made and
+dropped before the next. The personal area is drawn first on its page in a
+full build too, so the stamped PDF reads, as text, exactly as a full build for
+that recipient does; its metadata, outline and fonts are the shared PDF's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import hashlib
-import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
+from pypdf.generic import IndirectObject
 
 from ..errors import MailError
 from ..output.files import write_atomically
 from ..read.load import FRONT_MATTER
+from . import underlay
 from .compose import Handout
 from .recipients import Recipient
 from .templates import compile_template, fill_in
@@ -81,27 +84,9 @@ def filled_lines(personal: PersonalLine, recipients: tuple[Recipient, ...], arti
         yield line
 
 
-def typeset_stamps(article: Path, lines: list[str], options, target: Path) -> Path:
-    """The lines typeset in the article's theme, one a page, as the PDF `target`."""
-    from ..config import load_config
-    from ..output.printing import system_paper
-    from ..read.load import load_article
-    from ..sandbox import read_policy
-    from ..typeset import fonts, pdf, render
-
-    config = options.config or load_config(options.project_dir)
-    source = load_article(article)
-    policy = read_policy(options.project_dir, [article.parent],
-                         [options.extra_css.resolve()] if options.extra_css else [])
-    fonts.shared_fonts()
-    renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css, system_paper())
-    page = renderer.render_stamps(source, tuple(lines), options.theme, options.paper)
-    write_atomically(target, pdf.typeset(page, article, policy).data)
-    return target
-
-
-def has_personal_area(article: Path, options) -> bool:
-    """Whether the article's theme declares a personal area: a stamps.html in its lineage."""
+def stamps_template(article: Path, options) -> Path | None:
+    """The stamps.html of the article's theme, its own or the nearest of its ancestors': where
+    the theme declares its personal area. None: it declares none."""
     from ..config import load_config
     from ..read.load import load_article
     from ..typeset import render
@@ -110,7 +95,8 @@ def has_personal_area(article: Path, options) -> bool:
     renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
     meta = load_article(article).meta
     theme = options.theme or meta.theme or config.defaults.theme or render.DEFAULT_THEME
-    return any(f"{t.name}/stamps.html" in renderer.template_names for t in renderer.check_theme(theme, article))
+    return next((t.folder / "stamps.html" for t in renderer.check_theme(theme, article)
+                 if f"{t.name}/stamps.html" in renderer.template_names), None)
 
 
 @dataclass(frozen=True)
@@ -120,7 +106,11 @@ class Stamped:
     shared: Handout
     stamps: tuple[Path, ...]  # STAMPS_PER_DOCUMENT rows a document, in the order of `rows`
     rows: tuple[int, ...]
-    folder: Path  # private: where the one stamped PDF of the moment is written
+    folder: Path  # private: where the one stamped PDF of the moment is written, one a process
+
+    def __getstate__(self) -> dict:
+        # To a process that makes messages: what it needs, not what this one read and cached.
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
     @functools.cached_property
     def position(self) -> dict[int, int]:
@@ -132,36 +122,35 @@ class Stamped:
         stamps = self.stamps[self.position[row] // STAMPS_PER_DOCUMENT]
         return self.shared.path.stat().st_size + stamps.stat().st_size
 
+    @functools.cached_property
+    def base(self) -> underlay.Base:
+        """The shared PDF, read and parsed once for all recipients."""
+        return underlay.Base.of(self.shared.path.read_bytes())
+
+    @functools.cached_property
+    def resources(self) -> dict[tuple[Path, int], underlay.StampResources]:
+        """The resources of the stamp document in use, written once for all its pages (WeasyPrint
+        gives the pages of a document one resources dictionary); one document at a time."""
+        return {}
+
     def handout(self, recipient: Recipient) -> Handout:
         index = self.position[recipient.row]
-        stamp = stamp_document(self.stamps[index // STAMPS_PER_DOCUMENT]).pages[index % STAMPS_PER_DOCUMENT]
-        writer = PdfWriter(clone_from=shared_document(self.shared.path))
-        writer.pages[0].merge_page(stamp, over=False)
-        buffer = io.BytesIO()
-        writer.write(buffer)
-        target = self.folder / "stamped.pdf"
-        write_atomically(target, with_own_identifier(buffer.getvalue()))
+        path = self.stamps[index // STAMPS_PER_DOCUMENT]
+        page = stamp_document(path).pages[index % STAMPS_PER_DOCUMENT]
+        shared = page.raw_get("/Resources") if "/Resources" in page else None
+        if not isinstance(shared, IndirectObject):
+            resources = underlay.stamp_resources(self.base, page)
+        elif (key := (path, shared.idnum)) in self.resources:
+            resources = self.resources[key]
+        else:
+            self.resources.clear()
+            resources = self.resources[key] = underlay.stamp_resources(self.base, page)
+        target = self.folder / f"stamped-{os.getpid()}.pdf"
+        write_atomically(target, underlay.laid_under(self.base, page, resources))
         return Handout.of(target, self.shared.filename)
-
-
-def with_own_identifier(data: bytes) -> bytes:
-    """The PDF with the second part of its /ID (the revision's) made from its content: the
-    first is the shared PDF's, the same document; the second tells recipients' copies apart,
-    and is the same bytes run after run."""
-    at = max(data.rfind(b"trailer"), 0)
-    found = re.compile(rb"/ID\s*\[\s*<[0-9A-Fa-f]+>\s*<([0-9A-Fa-f]+)>").search(data, at)
-    if not found:
-        return data
-    digest = hashlib.sha256(data).hexdigest()[: len(found[1])].encode()
-    return data[: found.start(1)] + digest + data[found.end(1):]
 
 
 @functools.lru_cache(maxsize=1)
 def stamp_document(path: Path) -> PdfReader:
     """One stamp document open at a time: rows come in order."""
-    return PdfReader(path)
-
-
-@functools.lru_cache(maxsize=1)
-def shared_document(path: Path) -> PdfReader:
     return PdfReader(path)

@@ -164,6 +164,11 @@ class MessageTemplate:
     body: jinja2.Template
     body_first_line: int
     seconds: float = TEMPLATE_SECONDS
+    written: tuple[str, str] = ("", "")  # the subject and the body as written
+
+    def __reduce__(self):
+        # Compiled templates do not pickle: a worker process that makes messages compiles the text.
+        return written_message, (*self.written, self.path, self.seconds, self.body_first_line)
 
 
 def read_message(path: Path, seconds: float = TEMPLATE_SECONDS) -> MessageTemplate:
@@ -183,8 +188,8 @@ def written_message(subject: str, body: str, path: Path, seconds: float = TEMPLA
     `path` names it in messages."""
     if not subject.strip():
         raise MailError("the message needs a subject", path)
-    return MessageTemplate(path, compile_template(subject, path),
-                           compile_template(body, path, body_first_line), body_first_line, seconds)
+    return MessageTemplate(path, compile_template(subject, path), compile_template(body, path, body_first_line),
+                           body_first_line, seconds, (subject, body))
 
 
 def render_for(template: MessageTemplate, fields: dict[str, str], row: int) -> tuple[str, str]:
