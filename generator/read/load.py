@@ -18,7 +18,6 @@ from ..config import MEGABYTE, Limits
 from ..diagnostics import Diagnostic, did_you_mean
 from ..errors import ArticleError, HandoutError, UsageError
 from ..markup.sanitize import LINK_SCHEMES
-from . import language, plaintext, savedpage
 
 KNOWN_KEYS = (
     "title", "subtitle", "author", "date", "lang", "source_url",
@@ -142,6 +141,10 @@ class TextLoader:
         """The article in pasted `text`; `path` names it in messages and gives its slug."""
         # A pasted page may start with front matter like a Markdown article's; what it
         # says (title, lang, author...) wins over what is found in the text.
+        # The readers of pasted and saved pages are imported by the loaders that use them: a
+        # no-op rebuild of Markdown articles loads each article, and needs neither.
+        from . import plaintext
+
         fields, diagnostics, text, first_line = split_front_matter(text, path)
         converted = plaintext.convert(text, path, first_line, fields.get("lang"))
         found = {"title": converted.title, "author": converted.author, "date": converted.date,
@@ -164,6 +167,8 @@ class HtmlLoader:
 
     def read(self, data: bytes, path: Path) -> Article:
         """The article in a page's HTML `data`; `path` names it in messages and gives its slug."""
+        from . import language, savedpage
+
         page = savedpage.extract(data, path)
         meta = Metadata(title=page.title, author=page.author, date=page.date,
                         lang=page.lang or language.detect(page.markdown), source_url=page.url)

@@ -27,8 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import regex
-
 from ..article import language_of
 from ..output.files import write_atomically
 
@@ -94,9 +92,15 @@ EMOJI_FAMILY = "Noto Emoji"
 # For signs Unicode shows as text by default: drawn at a text's width (the emoji font
 # draws every sign a square em, a list's ▪ too).
 TEXT_SIGN_FAMILIES = ["Noto Sans Symbols", "DejaVu Sans", EMOJI_FAMILY]
-# Signs Unicode shows as emoji by default (Unicode's Emoji_Presentation property, which
-# the standard library does not know).
-EMOJI_PRESENTATION = regex.compile(r"\p{Emoji_Presentation}")
+
+
+@functools.cache
+def emoji_presentation() -> re.Pattern:
+    """Signs Unicode shows as emoji by default (Unicode's Emoji_Presentation property, which the
+    standard library's re does not know); the regex module is imported only to typeset."""
+    import regex
+
+    return regex.compile(r"\p{Emoji_Presentation}")
 # An emoji with what changes it: the emoji form (VS16), a keycap, a skin tone, a tag
 # sequence (a region's flag), another emoji joined with ZWJ. The emoji font shapes such
 # a sequence into one glyph if it draws every character of it; the renderer must then
@@ -258,7 +262,7 @@ def fallback_fonts(text: str, lang: str) -> list[FontFile]:
     order = fallback_order(lang)
     signs = set() if language_of(lang) in CJK_LANGUAGES else {
         c for c in characters if unicodedata.category(c)[0] in "SP"}
-    emoji = {c for c in signs if EMOJI_PRESENTATION.match(c)}
+    emoji = {c for c in signs if emoji_presentation().match(c)}
     drawn_by: dict[str, set[str]] = {}
     for wanted, families in ((emoji, [EMOJI_FAMILY, *order]), (signs - emoji, TEXT_SIGN_FAMILIES + order),
                              (characters - signs, order)):
