@@ -116,3 +116,17 @@ def test_front_matter_from_pandoc_hugo_and_jekyll_builds_as_it_is(tmp_path):
         "---\ntitle: T\nauthor:\n  - name: Ana Ruiz\n    affiliation: Clinic\n  - Li Wei\n"
         "abstract: Not this one\nsummary: This one\n---\nText.\n"))
     assert (load_article(pandoc).meta.author, load_article(pandoc).meta.summary) == ("Ana Ruiz, Li Wei", "This one")
+
+
+@pytest.mark.parametrize("heading, title", [
+    ("# [Acme](https://acme.dev) **fast** `cli` :rocket: ![logo](https://x.example/l.png)", "Acme fast cli 🚀"),
+    ("# ![Acme logo](https://x.example/l.png)", "Acme logo"),
+    ("# C++ & you: a guide", "C++ & you: a guide"),
+    ('<h1 align="center">\n  <picture>\n    <source media="(prefers-color-scheme: dark)" srcset="d.svg">\n'
+     '    <img alt="Acme" src="https://x.example/l.svg" width="300">\n  </picture>\n</h1>', "Acme"),
+    ('<h1 align="center">Acme &amp; Co <img src="l.png" alt="logo"></h1>', "Acme & Co"),
+])
+def test_a_readmes_first_heading_is_its_title_as_it_reads(tmp_path, heading, title):
+    article = load_article(write(tmp_path / "readme.md", f"{heading}\n\nAcme makes things fast.\n"))
+    assert article.meta.title == title
+    assert article.body.strip() == "Acme makes things fast."

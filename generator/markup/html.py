@@ -44,6 +44,7 @@ from ..read.load import EXTENSIONS, MAX_ADDRESS, slug_for
 from ..sandbox import ReadPolicy, pixel_count
 from . import sanitize
 from .sanitize import LINK_SCHEMES
+from .shortcodes import with_emoji
 
 
 @dataclass(frozen=True)
@@ -182,18 +183,12 @@ BRACKETS = re.compile(r"\\.|[\[\]]")
 ALERT = re.compile(r"\[!(" + "|".join(CALLOUTS) + r")\][ \t]*(?:\n|$)", re.I)
 
 
-# A shortcode stands apart from the words and numbers around it: not "10:30:00" nor "a:b:c".
-SHORTCODE = re.compile(r"(?<![\w:]):[a-z0-9_+\-]+:(?![\w:])")
-
-
 def emoji_shortcodes(state: StateCore) -> None:
     """Print GitHub's emoji shortcodes (:rocket:, :+1:) as the emoji they name, outside code."""
-    import emoji
-
     for token in state.tokens:
         for child in token.children or () if token.type == "inline" else ():
-            if child.type == "text" and ":" in child.content:
-                child.content = SHORTCODE.sub(lambda code: emoji.emojize(code[0], language="alias"), child.content)
+            if child.type == "text":
+                child.content = with_emoji(child.content)
 
 
 def github_alerts(state: StateCore) -> None:

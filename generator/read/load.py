@@ -8,6 +8,7 @@ naming the file and line.
 from __future__ import annotations
 
 import datetime
+import html
 import re
 from pathlib import Path
 
@@ -39,6 +40,10 @@ MAX_ADDRESS = 2000
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 FIRST_H1 = re.compile(r"\A\s*#[ \t]+(?P<title>[^\n]+?)[ \t#]*(?:\n|\Z)")
+# A README's centred heading, written in HTML: <h1 align="center"><img alt="Acme" ...></h1>.
+FIRST_HTML_H1 = re.compile(r"\A\s*<h1(?:\s[^>]*)?>(?P<title>.{0,2000}?)</h1>[ \t]*(?:\n|\Z)", re.S | re.I)
+HTML_TAG = re.compile(r"<[^>]*>")
+HTML_ALT = re.compile(r"""<img\s[^>]*?\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 
 
 def slug_for(path: Path) -> str:
@@ -106,6 +111,34 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, list[Diagnostic], s
     return fields, diagnostics, body, body_first_line
 
 
+# What may be Markdown's inline markup in a heading; a title without any is taken as written.
+INLINE_MARKUP = re.compile(r"[\[\]*_`!<&:\\]")
+
+
+def plain_title(heading: str) -> str:
+    """A Markdown heading's words as a title: a README's '# [Acme](https://acme.dev) **fast**'
+    reads 'Acme fast'; images (a logo, a badge) are left out, shortcodes are emoji."""
+    if not INLINE_MARKUP.search(heading):
+        return heading
+    from markdown_it import MarkdownIt
+
+    from ..markup.shortcodes import with_emoji
+
+    (line,) = MarkdownIt("commonmark", {"html": True}).enable("strikethrough").parseInline(heading)
+    parts = line.children or []
+    words = "".join(child.content for child in parts if child.type in ("text", "code_inline"))
+    # A heading that is only a logo is titled by its description.
+    pictures = " ".join(child.content for child in parts if child.type == "image")
+    return with_emoji(" ".join((words if words.strip() else pictures).split())) or heading
+
+
+def html_title(heading: str) -> str:
+    """The words of an HTML heading, or the description of the logo it holds."""
+    words = " ".join(html.unescape(HTML_TAG.sub(" ", heading)).split())
+    alt = HTML_ALT.search(heading)
+    return words or (" ".join(html.unescape(alt[1] or alt[2]).split()) if alt else "")
+
+
 class MarkdownLoader:
     extensions = (".md", ".markdown")
 
@@ -118,10 +151,15 @@ class MarkdownLoader:
         if "title" not in fields:
             # Like pandoc: a leading '# Heading' is the title when the front matter has none.
             h1 = FIRST_H1.match(body)
+            html_h1 = None if h1 else FIRST_HTML_H1.match(body)
             if h1:
-                fields["title"] = h1["title"]
+                fields["title"] = plain_title(h1["title"])
                 body_first_line += body[: h1.end()].count("\n")
                 body = body[h1.end():]
+            elif html_h1 and (title := html_title(html_h1["title"])):
+                fields["title"] = title
+                body_first_line += body[: html_h1.end()].count("\n")
+                body = body[html_h1.end():]
             else:
                 fields["title"] = path.stem.replace("_", " ").replace("-", " ").strip() or "Untitled"
         slug = fields.pop("slug", None) or slug_for(path)
