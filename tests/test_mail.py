@@ -202,6 +202,9 @@ def test_limit_sends_at_most_n(merge, smtp):
     ("name,email\nAna,ana@example.org,\n", "or remove the ',' at the end of the row"),
     ("name,email\nAna\vRuiz,ana@example.org\n", "people.csv:2: the name column has the control character U+000B"),
     ("name,email\n", "people.csv: error: no recipients"),
+    # An address whose name before the @ is not ASCII needs SMTPUTF8: refused by row, not a traceback.
+    ("name,email\nAna,anä@example.org\n",
+     "people.csv:2: email 'anä@example.org' is not a valid address (Internationalized characters before the @-sign"),
 ])
 def test_bad_recipients_stop_everything_before_sending(merge, smtp, csv_text, message):
     (merge / "people.csv").write_text(csv_text)
@@ -599,3 +602,11 @@ def test_test_to_sends_the_first_message_to_one_address_and_marks_nothing_sent(m
     assert message["Subject"] == "Your handout, Ana"
     assert not (merge / "output" / "mail-log.jsonl").exists()
     assert "4 sent, 0 already sent before, 0 failed" in mail("--send").stdout
+
+
+def test_a_domain_in_another_script_is_written_as_its_ascii_form(merge):
+    (merge / "people.csv").write_text("name,email,group\nAna,ana@exämple.org,Tuesday\n", encoding="utf-8")
+    result = mail()
+    assert result.exit_code == 0, result.output
+    (message,) = (merge / "output" / "outbox").glob("*.eml")
+    assert "To: Ana <ana@xn--exmple-cua.org>" in message.read_text()

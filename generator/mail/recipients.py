@@ -184,7 +184,10 @@ def read_row(row: dict, row_number: int, width: int, delimiter: str, where: str,
         addresses[column] = []
         for address in filter(None, (a.strip() for a in fields.get(column, "").replace(";", ",").split(","))):
             try:
-                addresses[column].append(validate_email(address, check_deliverability=False).normalized)
+                # Mail goes out without SMTPUTF8, which few servers take: a name before the @ in
+                # ASCII, and a domain in other scripts written as its ASCII (punycode) form.
+                valid = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+                addresses[column].append(valid.ascii_email or valid.normalized)
             except EmailNotValidError as exc:
                 problems.append(f"{where}: {column} '{address}' is not a valid address ({exc})")
     if len(problems) > found:
