@@ -362,3 +362,31 @@ def test_an_image_named_by_reference_is_an_input_of_its_handout(project):
     assert "content/a.md -> output/a.pdf" in rebuilt.stdout and "unchanged" not in rebuilt.stdout
     entry = json.loads((project / "output" / ".handout-manifest.json").read_text())["handouts"]["a.pdf"]
     assert list(entry["inputs"]) == [str((project / "content" / "images" / "chart.png").resolve())]
+
+
+INTERRUPTED_WRITE = """
+import os, signal, sys, tempfile
+from pathlib import Path
+from generator.output.files import write_atomically
+made_file = tempfile.mkstemp
+
+def interrupted(*args, **kwargs):
+    # Ctrl-C right after the temporary file is made, before mkstemp has returned its name.
+    made = made_file(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGINT)
+    return made
+
+tempfile.mkstemp = interrupted
+target = Path(sys.argv[1]) / "a.pdf"
+try:
+    write_atomically(target, b"whole")
+except KeyboardInterrupt:
+    print("interrupted after the write")
+print(sorted(path.name for path in target.parent.iterdir()), target.read_bytes())
+"""
+
+
+def test_ctrl_c_during_a_write_leaves_the_file_whole_and_no_temporary_file(tmp_path):
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_WRITE, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.splitlines() == ["interrupted after the write", "['a.pdf'] b'whole'"], done.stderr

@@ -12,9 +12,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 from ..errors import OutputError
 
@@ -33,23 +36,49 @@ def write_atomically(target: Path, data: bytes, source: Path | None = None) -> N
 
     Each write has its own temporary name, so builds running at once never
     rename each other's half-written files. A failure is an OutputError naming
-    `source` (the article the file is made from) or else the target.
+    `source` (the article the file is made from) or else the target. Ctrl-C
+    waits for the write to end, so it leaves no temporary file behind.
     """
+    with interrupts_deferred():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+        except OSError as exc:
+            raise OutputError(f"cannot write to {target.parent} ({exc.strerror})", source or target) from None
+        try:
+            with os.fdopen(fd, "wb") as stream:
+                stream.write(data)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; a handout is for sharing
+            os.replace(temporary, target)
+        except BaseException as exc:
+            Path(temporary).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise OutputError(f"cannot write {target} ({exc.strerror})", source or target) from None
+            raise
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that comes while the block runs until it has run, then deliver it.
+
+    Python raises KeyboardInterrupt between any two steps of the main thread, in
+    tempfile.mkstemp after it made the file too, where no cleanup can see the
+    file. Only the main thread gets KeyboardInterrupt: elsewhere nothing waits.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[FrameType | None] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write to {target.parent} ({exc.strerror})", source or target) from None
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; a handout is for sharing
-        os.replace(temporary, target)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {target} ({exc.strerror})", source or target) from None
-        raise
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            if callable(previous):
+                previous(signal.SIGINT, held[0])
+            elif previous == signal.SIG_DFL:
+                os.kill(os.getpid(), signal.SIGINT)
 
 
 @contextlib.contextmanager
