@@ -85,6 +85,8 @@ def test_handouts_page_lists_articles_with_pictures_of_their_first_pages(site, p
     assert articles == sorted(p.name for p in (REPO / "content").iterdir() if p.is_file())
     assert page.locator("img.thumb").count() == len(articles)
     assert page.locator(".badge").all_inner_texts() == ["built"] * len(articles)
+    # Build all can be pressed again, without a reload.
+    page.wait_for_function("!document.querySelector('[data-build=\"\"]').disabled", timeout=10_000)
     assert list((root / "output" / ".pictures").glob("*/*.png"))
     assert "% of the words printed" in page.inner_text(".handout .findings")
     for kind, sheet_width_over_height in (("booklet", True), ("2up", True)):

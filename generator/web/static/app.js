@@ -41,7 +41,8 @@ document.addEventListener("click", async (event) => {
     say(article ? `${article}: done.` : "Every handout: done.");
   } catch (error) {
     say(error.message, true);
-    button.disabled = false;
+  } finally {
+    button.disabled = false;  // a button outside the refreshed list is pressed again later
   }
 });
 

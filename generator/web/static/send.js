@@ -10,6 +10,7 @@
   let upload = null;
   let run = null;
   let shown = 0;
+  let stopping = false;  // the server has the request to stop the run
 
   async function ask(url, options) {
     const response = await fetch(url, options);
@@ -114,6 +115,7 @@
     $("progress").value = 0;
     $("progress").removeAttribute("value");  // indeterminate while the handout is built
     shown = 0;
+    stopping = false;
     try {
       run = (await postJson("/api/send/runs", {...message(), mode, test_to: $("test-to").value})).run;
       ready(true);
@@ -128,8 +130,14 @@
   $("send").addEventListener("click", () => start("send"));
   $("send-test").addEventListener("click", () => start("test"));
   $("stop").addEventListener("click", async () => {
-    say("run-status", "Stopping after the message being sent…");
-    try { await postJson(`/api/send/runs/${run}/stop`, {}); } catch (error) { say("run-status", error.message, true); }
+    // "Stopping" is said once the server has the request, and until the run ends.
+    try {
+      await postJson(`/api/send/runs/${run}/stop`, {});
+      stopping = true;
+      say("run-status", "Stopping after the message being sent…");
+    } catch (error) {
+      say("run-status", error.message, true);
+    }
   });
 
   function entry(message) {
@@ -165,7 +173,9 @@
     }
     const what = state.sending ? "handled" : "written";
     if (state.state === "preparing") say("run-status", "Reading the recipients and building the handout…");
-    else if (state.state === "running") say("run-status", `${state.done} of ${state.total} messages ${what}…`);
+    else if (state.state === "running") {
+      say("run-status", stopping ? "Stopping after the message being sent…" : `${state.done} of ${state.total} messages ${what}…`);
+    }
     else say("run-status", state.summary, state.state === "failed");
     if (state.state === "preparing" || state.state === "running") {
       setTimeout(follow, 400);
