@@ -21,6 +21,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 STARTUP_SECONDS = 30
+# A build under a busy machine's load: generous, but bounded.
+BUILD_MS = 180_000
 
 
 def free_port() -> int:

@@ -136,3 +136,21 @@ def sample_pdf(tmp_path_factory) -> Path:
     result = CliRunner().invoke(main, ["build", str(root / "content"), "-o", str(root / "output")])
     assert result.exit_code == 0, result.output
     return root / "output" / f"{SAMPLE_SLUG}.pdf"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, shared by a module's web page tests (tests/browser.py)."""
+    from browser import chromium
+
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def page(browser):
+    """A page of its own in that browser, waiting at most a build's time for anything."""
+    from browser import BUILD_MS, fresh_page
+
+    with fresh_page(browser, BUILD_MS) as page:
+        yield page

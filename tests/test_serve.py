@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser import (
+    BUILD_MS,
     CHROMIUM,
-    chromium,
     drop_file,
-    fresh_page,
     next_line,
     paste,
     said,
@@ -36,8 +35,6 @@ from generator.web.project import Project
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="no chromium executable (Debian: apt-get install chromium)")
-# A build under a busy machine's load: generous, but bounded.
-BUILD_MS = 180_000
 
 PASTED_HTML = """<html lang="en"><body>
 <nav><a href="/">Home</a> <a href="/news">News</a></nav>
@@ -60,18 +57,6 @@ def site(tmp_path_factory):
     shutil.copytree(REPO / "content", root / "content")
     with served(root) as address:
         yield root, address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    with fresh_page(browser, BUILD_MS) as page:
-        yield page
 
 
 def test_handouts_page_lists_articles_with_pictures_of_their_first_pages(site, page):

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from browser import CHROMIUM, chromium, free_port, fresh_page, serious_violations, served
+from browser import BUILD_MS, CHROMIUM, free_port, serious_violations, served
 from conftest import write
 from pypdf import PdfReader
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                 reason="no chromium executable (Debian: apt-get install chromium)")
-# A build under a busy machine's load: generous, but bounded.
-BUILD_MS = 180_000
 PEOPLE = ["Ana Ruiz;ana@example.org;Tuesday", "Bo Lee;bo@example.org;Thursday",
           "Chloé Martin;chloe@example.org;Tuesday", "Dan Okafor;dan@example.org;Friday"]
 SUBJECT = "Your handout for {{ group }}, {{ name }}"
@@ -84,18 +82,6 @@ def site(tmp_path_factory, smtp):
     """)
     with served(root) as address:
         yield root, address
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-def page(browser):
-    with fresh_page(browser, BUILD_MS) as page:
-        yield page
 
 
 def csv_file(rows: list[str]) -> dict:
