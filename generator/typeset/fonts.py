@@ -92,15 +92,6 @@ EMOJI_FAMILY = "Noto Emoji"
 # For signs Unicode shows as text by default: drawn at a text's width (the emoji font
 # draws every sign a square em, a list's ▪ too).
 TEXT_SIGN_FAMILIES = ["Noto Sans Symbols", "DejaVu Sans", EMOJI_FAMILY]
-
-
-@functools.cache
-def emoji_presentation() -> re.Pattern:
-    """Signs Unicode shows as emoji by default (Unicode's Emoji_Presentation property, which the
-    standard library's re does not know); the regex module is imported only to typeset."""
-    import regex
-
-    return regex.compile(r"\p{Emoji_Presentation}")
 # An emoji with what changes it: the emoji form (VS16), a keycap, a skin tone, a tag
 # sequence (a region's flag), another emoji joined with ZWJ. The emoji font shapes such
 # a sequence into one glyph if it draws every character of it; the renderer must then
@@ -117,6 +108,15 @@ TEXT_FAMILY = "Noto Serif"  # what it draws needs no fallback
 
 # The weights the themes set: normal and bold.
 STATIC_WEIGHTS = (400, 700)
+
+
+@functools.cache
+def emoji_presentation() -> re.Pattern:
+    """Signs Unicode shows as emoji by default (Unicode's Emoji_Presentation property, which the
+    standard library's re does not know); the regex module is imported only to typeset."""
+    import regex
+
+    return regex.compile(r"\p{Emoji_Presentation}")
 
 
 @dataclass(frozen=True)
