@@ -23,6 +23,8 @@ import contextlib
 import ctypes
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
+import multiprocessing.forkserver
 import multiprocessing.reduction
 import os
 import select
@@ -126,8 +128,7 @@ class Pool:
 
     def __init__(self, jobs: dict, work: Callable, start: Callable, setup: object, jobs_per_worker: int,
                  lost: Callable[[Any, str], object], overran: Callable[[Any], object], seconds: float | None):
-        self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(PRELOAD)
+        self.context = fork_server()
         self.jobs, self.work, self.start, self.setup = jobs, work, start, setup
         self.jobs_per_worker, self.lost, self.overran, self.seconds = jobs_per_worker, lost, overran, seconds
         self.waiting = list(jobs)
@@ -237,6 +238,20 @@ def serve(connection, build: Lifeline | None, start: Callable, setup: object, wo
             return
         key, job = message
         connection.send((key, work(state, job)))
+
+
+def fork_server() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOAD)
+    return context
+
+
+def start_early() -> None:
+    """Start the fork server now, so that it imports PRELOAD (half a second) while this process
+    reads its input, not when the first worker is asked for. Workers come later from it."""
+    fork_server()
+    with LAUNCHING, main_script_hidden():
+        multiprocessing.forkserver.ensure_running()
 
 
 @contextlib.contextmanager

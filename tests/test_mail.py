@@ -586,6 +586,22 @@ def test_every_message_has_a_date_and_a_message_id(merge, smtp, monkeypatch):
     assert len({m["Message-ID"] for m in messages}) == 4
 
 
+def test_lines_like_the_boundaries_keep_the_message_whole(merge, smtp):
+    # The boundaries are given, not searched for: a body that writes lines like them (a
+    # signature's "-- " too) must still be one text part, and the handout one attachment.
+    lines = ["--==handout-mixed-0123456789abcdef01234567==", "--==handout-alternative-0123==--", "-- ", "Ana"]
+    write(merge / "message.md", "---\nsubject: Hi\n---\n" + "\n\n".join(lines) + "\n")
+    assert mail("--send", "--limit", "1").exit_code == 0
+    ((_, raw),) = smtp.messages
+    # Six lines are boundaries (two parts open and close, the others start): no line of the body.
+    assert sum(line.startswith(b"--==handout-") for line in raw.splitlines()) == 6
+    (message,) = received(smtp)
+    assert [part.get_content_type() for part in message.walk()] == [
+        "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "application/pdf"]
+    assert message.get_body(("plain",)).get_content().replace("\r\n", "\n").strip().split("\n\n") == lines
+    assert next(message.iter_attachments()).get_content().startswith(b"%PDF-")
+
+
 def test_the_send_log_proves_which_handout_each_person_received(merge, smtp):
     assert mail("--send").exit_code == 0
     log = [json.loads(line) for line in (merge / "output" / "mail-log.jsonl").read_text().splitlines()]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
@@ -27,20 +27,44 @@ MAX_NAME = 40
 
 @dataclass(frozen=True)
 class Handout:
-    """The PDF a recipient gets: where it is, the name it is attached under, its bytes' SHA-256,
-    and the SHA-256 of what it says: of the PDF before it was encrypted with the recipient's
-    password (encryption is new bytes each time, the same handout)."""
+    """The PDF a recipient gets: where it is (or its bytes, when it is made for one recipient as
+    their message is: never written), the name it is attached under, its bytes' SHA-256, and the
+    SHA-256 of what it says: of the PDF before it was encrypted with the recipient's password
+    (encryption is new bytes each time, the same handout)."""
 
-    path: Path
+    path: Path | None
     filename: str
     digest: bytes
     content: bytes
+    held: bytes | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, path: Path, filename: str | None = None, content: bytes | None = None) -> Handout:
+    def of(cls, path: Path, filename: str | None = None) -> Handout:
         with path.open("rb") as pdf:
             digest = hashlib.file_digest(pdf, "sha256").digest()
-        return cls(path, filename or path.name, digest, content or digest)
+        return cls(path, filename or path.name, digest, digest)
+
+    @classmethod
+    def of_bytes(cls, data: bytes, filename: str, content: bytes | None = None) -> Handout:
+        digest = hashlib.sha256(data).digest()
+        return cls(None, filename, digest, content or digest, data)
+
+    @property
+    def size(self) -> int:
+        if self.held is not None:
+            return len(self.held)
+        assert self.path is not None, "a handout is a file or bytes"
+        return self.path.stat().st_size
+
+    def data(self) -> bytes:
+        if self.held is not None:
+            return self.held
+        assert self.path is not None, "a handout is a file or bytes"
+        return self.path.read_bytes()
+
+    def light(self) -> Handout:
+        """This handout without the bytes it holds: what the letter says of it, to pass on."""
+        return replace(self, held=None)
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,8 @@ def compose(letter: Letter, sender: str) -> Message:
     non-ASCII ones are encoded (RFC 2047) as EmailMessage would.
     """
     recipient = letter.recipient
-    message = MIMEMultipart("mixed")
+    key = letter.key
+    message = MIMEMultipart("mixed", boundary=boundary(key, "mixed"))
     message["Subject"] = header(letter.subject)  # type: ignore[assignment]  # typeshed: str only; Header is the API
     message["From"] = formataddr(parseaddr(sender), charset="utf-8")
     # Mail programs sort and spam filters score by Date; SOURCE_DATE_EPOCH fixes it, as it does the PDFs'.
@@ -91,19 +116,30 @@ def compose(letter: Letter, sender: str) -> Message:
     message["To"] = formataddr((recipient.fields.get("name", ""), recipient.email), charset="utf-8")
     if recipient.cc:
         message["Cc"] = ", ".join(recipient.cc)
-    text = MIMEMultipart("alternative")
+    text = MIMEMultipart("alternative", boundary=boundary(key, "alternative"))
     text.attach(text_part(letter.body, "plain"))
     text.attach(text_part(f"<!DOCTYPE html><html><body>{html_of(letter.body)}</body></html>", "html"))
-    attachment = MIMEApplication(letter.handout.path.read_bytes(), "pdf")
+    attachment = MIMEApplication(letter.handout.data(), "pdf")
     attachment.add_header("Content-Disposition", "attachment", filename=letter.attachment_name)
     for part in (text, *text.get_payload(), attachment):
         del part["MIME-Version"]  # the message's own says it; email.mime gives every part one
     message.attach(text)
     message.attach(attachment)
-    key = letter.key
     message["Message-ID"] = make_msgid(idstring=key[:20], domain=parseaddr(sender)[1].rpartition("@")[2] or "handout")
     message["X-Handout-Key"] = key
     return message
+
+
+def boundary(key: str, part: str) -> str:
+    """The boundary of a multipart part of the message, the same each time it is made.
+
+    Given, the email package does not search the whole message for a boundary that
+    no line holds (a fifth of the time it took to write the message). None can: the
+    boundary holds "==", and so can no line of a part here. Text parts are
+    quoted-printable, which writes each "=" as "=3D"; the handout is base64,
+    whose lines hold "=" only at the end and never begin with "--".
+    """
+    return f"==handout-{part}-{key[:24]}=="
 
 
 def text_part(text: str, subtype: str) -> MIMENonMultipart:

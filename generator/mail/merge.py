@@ -102,7 +102,7 @@ def make_messages(making: MessageMaking,
                   recipients: tuple[Recipient, ...]) -> list[tuple[Letter, bytes]] | HandoutError:
     """Each recipient's letter and its message's bytes; or the error that stopped them."""
     try:
-        return [(letter, compose(letter, making.sender).as_bytes())
+        return [(replace(letter, handout=letter.handout.light()), compose(letter, making.sender).as_bytes())
                 for letter in (letter_for(making.template, making.handouts, r) for r in recipients)]
     except HandoutError as exc:
         return exc
@@ -149,6 +149,7 @@ def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplat
 
     Personal handouts live in a private folder for as long as the block lasts.
     """
+    pool.start_early()  # handouts are made by workers: most of a run, for a long list
     notices = []
     if sending:
         settings = for_sending(smtp_settings(config.mail))

@@ -15,7 +15,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import io
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -26,8 +25,8 @@ import yaml
 from pypdf import PdfReader, PdfWriter
 
 from ..errors import MailError, display_path
-from ..output.files import write_atomically
 from ..read.load import EXTENSIONS, FRONT_MATTER, SLUG, read_text, slug_for
+from . import underlay
 from .compose import Handout
 from .recipients import Recipient, Recipients
 from .stamp import (
@@ -49,7 +48,7 @@ class Prepared:
     by_row: dict[int, Handout]
 
     def most_bytes(self, row: int) -> int:
-        return self.by_row[row].path.stat().st_size
+        return self.by_row[row].size
 
     def handout(self, recipient: Recipient) -> Handout:
         return self.by_row[recipient.row]
@@ -61,7 +60,6 @@ class Handouts:
 
     made: Prepared | Stamped
     how: str
-    folder: Path  # private: where the one encrypted PDF of the moment is written, one a process
 
     def most_bytes(self, row: int) -> int:
         return self.made.most_bytes(row)
@@ -69,17 +67,16 @@ class Handouts:
     def handout(self, recipient: Recipient) -> Handout:
         handout = self.made.handout(recipient)
         password = recipient.fields.get("password", "")
-        return locked(handout, password, self.folder / f"locked-{os.getpid()}.pdf") if password else handout
+        return locked(handout, password) if password else handout
 
 
-def locked(handout: Handout, password: str, target: Path) -> Handout:
+def locked(handout: Handout, password: str) -> Handout:
     """The handout encrypted with AES-256 (pypdf): it opens only with `password`."""
-    writer = PdfWriter(clone_from=PdfReader(handout.path))
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(handout.data())))
     writer.encrypt(user_password=password, algorithm="AES-256")
     buffer = io.BytesIO()
     writer.write(buffer)
-    write_atomically(target, buffer.getvalue())
-    return Handout.of(target, handout.filename, content=handout.content)
+    return Handout.of_bytes(buffer.getvalue(), handout.filename, content=handout.content)
 
 
 @contextlib.contextmanager
@@ -102,14 +99,14 @@ def handouts_for(article: Path, recipients: Recipients, options, workspace: Path
         if not personal:
             shared = shared_handout(article, options)
             return Handouts(Prepared({recipient.row: shared for recipient in rows}),
-                            f"{display_path(article)}: one handout for all {len(rows)} recipients", workspace)
+                            f"{display_path(article)}: one handout for all {len(rows)} recipients")
         return Handouts(stamped(article, personal, recipients, options, workspace, seconds),
                         f"{display_path(article)}: typeset once, each recipient's personal line stamped"
-                        f" onto it ({len(rows)} recipients)", workspace)
+                        f" onto it ({len(rows)} recipients)")
     where = "its personal line, in a theme with no personal area" if personal else "its text"
     return Handouts(built_for_each(article, text, rows, options, workspace, seconds),
                     f"{display_path(article)}: recipient fields in {where}: a full build for each of the"
-                    f" {len(rows)} recipients", workspace)
+                    f" {len(rows)} recipients")
 
 
 def shared_handout(article: Path, options) -> Handout:
@@ -146,12 +143,13 @@ def stamped(article: Path, personal: PersonalLine, recipients: Recipients, optio
             problem = result.error.problem if result.error else "not typeset"
             raise MailError(f"rows {rows[0].row}-{rows[-1].row}: their personal lines ({display_path(article)}):"
                             f" {problem}; nothing was sent", recipients.path)
-        if result.pages != len(batches[at]):
-            raise MailError(f"{result.pages} page{'s' * (result.pages != 1)} for {len(batches[at])} personal lines;"
-                            " the theme's stamps.html must print each line on a page of its own; nothing was sent",
-                            stamps_template(article, options))
+        drawn = sum(len(underlay.drawings_on(page)) for page in PdfReader(result.output).pages)
+        if drawn != len(batches[at]):
+            raise MailError(f"{drawn} line{'s' * (drawn != 1)} drawn apart for {len(batches[at])} personal lines;"
+                            " the theme's stamps.html must print each line in an element of its own whose opacity"
+                            " is below 1, and nothing else; nothing was sent", stamps_template(article, options))
         documents.append(result.output)
-    return Stamped(shared, tuple(documents), tuple(r.row for r in recipients.rows), workspace)
+    return Stamped(shared, tuple(documents), tuple(r.row for r in recipients.rows))
 
 
 def built_for_each(article: Path, text: str, recipients: tuple[Recipient, ...], options, workspace: Path,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,10 +24,8 @@ from pathlib import Path
 
 import yaml
 from pypdf import PdfReader
-from pypdf.generic import IndirectObject
 
 from ..errors import MailError
-from ..output.files import write_atomically
 from ..read.load import FRONT_MATTER
 from . import underlay
 from .compose import Handout
@@ -106,7 +103,6 @@ class Stamped:
     shared: Handout
     stamps: tuple[Path, ...]  # STAMPS_PER_DOCUMENT rows a document, in the order of `rows`
     rows: tuple[int, ...]
-    folder: Path  # private: where the one stamped PDF of the moment is written, one a process
 
     def __getstate__(self) -> dict:
         # To a process that makes messages: what it needs, not what this one read and cached.
@@ -120,37 +116,21 @@ class Stamped:
     def most_bytes(self, row: int) -> int:
         """At most the size of the row's PDF: the shared one and its whole stamp document."""
         stamps = self.stamps[self.position[row] // STAMPS_PER_DOCUMENT]
-        return self.shared.path.stat().st_size + stamps.stat().st_size
+        return self.shared.size + stamps.stat().st_size
 
     @functools.cached_property
     def base(self) -> underlay.Base:
         """The shared PDF, read and parsed once for all recipients."""
-        return underlay.Base.of(self.shared.path.read_bytes())
-
-    @functools.cached_property
-    def resources(self) -> dict[tuple[Path, int], underlay.StampResources]:
-        """The resources of the stamp document in use, written once for all its pages (WeasyPrint
-        gives the pages of a document one resources dictionary); one document at a time."""
-        return {}
+        return underlay.Base.of(self.shared.data())
 
     def handout(self, recipient: Recipient) -> Handout:
         index = self.position[recipient.row]
-        path = self.stamps[index // STAMPS_PER_DOCUMENT]
-        page = stamp_document(path).pages[index % STAMPS_PER_DOCUMENT]
-        shared = page.raw_get("/Resources") if "/Resources" in page else None
-        if not isinstance(shared, IndirectObject):
-            resources = underlay.stamp_resources(self.base, page)
-        elif (key := (path, shared.idnum)) in self.resources:
-            resources = self.resources[key]
-        else:
-            self.resources.clear()
-            resources = self.resources[key] = underlay.stamp_resources(self.base, page)
-        target = self.folder / f"stamped-{os.getpid()}.pdf"
-        write_atomically(target, underlay.laid_under(self.base, page, resources))
-        return Handout.of(target, self.shared.filename)
+        sheet = stamp_sheet(self.base, self.stamps[index // STAMPS_PER_DOCUMENT])
+        return Handout.of_bytes(underlay.laid_under(self.base, sheet, index % STAMPS_PER_DOCUMENT),
+                                self.shared.filename)
 
 
 @functools.lru_cache(maxsize=1)
-def stamp_document(path: Path) -> PdfReader:
-    """One stamp document open at a time: rows come in order."""
-    return PdfReader(path)
+def stamp_sheet(base: underlay.Base, path: Path) -> underlay.Sheet:
+    """One stamp document read at a time: rows come in order."""
+    return underlay.Sheet.of(base, PdfReader(path))

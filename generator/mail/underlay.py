@@ -1,13 +1,15 @@
-"""A page laid under the first page of a PDF, written as an incremental update of that PDF.
+"""A line's drawing laid under the first page of a PDF, written as an incremental update of that PDF.
 
-A recipient's stamped handout is the shared PDF's bytes, unchanged, followed by
-an update (PDF 32000-1, 7.5.6) that holds a new first page: the shared page's
-dictionary with the stamp's content drawn first and the stamp's resources
-added, under names of their own. Every reader (pypdf, poppler, qpdf, Acrobat)
-reads the two as one document, with the shared PDF's outline, metadata and
-fonts. Writing it costs the stamp's few objects, not the whole document again:
-the shared bytes are read and parsed once for all recipients, and a stamp
-document's fonts are written once for all its pages.
+A stamp document draws each recipient's line as a form of its own (a form
+XObject), all on one page. A recipient's stamped handout is the shared PDF's
+bytes, unchanged, followed by an update (PDF 32000-1, 7.5.6) that holds their
+line's form and a new first page: the shared page's dictionary with the form
+drawn first, where the stamp document's page drew it. Every reader (pypdf,
+poppler, qpdf, Acrobat) reads the two as one document, with the shared PDF's
+outline, metadata and fonts. Writing it costs the line's few objects, not the
+whole document again: the shared bytes are read and parsed once for all
+recipients, and a stamp document once for all its lines, whose fonts are
+written once.
 
 The update's cross-reference section is a stream, as the shared PDF's is (WeasyPrint writes
 the PDF versions handout asks for so, as typeset/pdf.py's with_identifier relies on too).
@@ -35,12 +37,14 @@ from pypdf.generic import (
     StreamObject,
 )
 
-# What the shared page's resources may hold; the stamp's are added to each under new names.
-RESOURCE_KINDS = ("/Font", "/ExtGState", "/ColorSpace", "/Pattern", "/Shading", "/XObject", "/Properties")
 STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+# Entries of a form that are not its drawing's: /Group makes it a transparency group, which the
+# opacity that cut the line out asked for and its drawing here does not (no alpha is applied).
+NOT_DRAWN = ("/Group",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one PDF, read once: cached by its identity
 class Base:
     """The shared PDF, read once: its bytes and what an update of its first page needs."""
 
@@ -70,16 +74,117 @@ class Base:
         """The first page's resources, each kind resolved (a dictionary of names, mostly)."""
         return {kind: value.get_object() for kind, value in dictionary_of(self.page.get("/Resources")).items()}
 
+    @functools.cached_property
+    def form_name(self) -> str:
+        """The name the first page's resources give a line's drawing: one of no form of its own."""
+        name = "/handout-stamp"
+        while name in dictionary_of(self.resources.get("/XObject")):
+            name += "-x"
+        return name
+
+    @functools.cached_property
+    def page_entries(self) -> bytes:
+        """The first page's dictionary, written, but for its contents and resources and the closing >>."""
+        return dictionary({k: v for k, v in self.page.items() if k not in ("/Contents", "/Resources")}, kept)[:-2]
+
+    @functools.cached_property
+    def resources_kept(self) -> bytes:
+        """The first page's resources, written, but for its forms (/XObject) and the closing >>."""
+        return dictionary({k: v for k, v in self.resources.items() if k != "/XObject"}, kept)[2:-2] + b" "
+
+    @functools.cached_property
+    def forms(self) -> bytes:
+        """The first page's own forms, written as entries of an /XObject dictionary."""
+        return dictionary(dictionary_of(self.resources.get("/XObject")), kept)[2:-2]
+
 
 @dataclass(frozen=True)
-class StampResources:
-    """A stamp page's resources, renamed so as not to meet the shared page's, and the objects
-    they lead to, numbered after the shared PDF's and written once."""
+class Drawing:
+    """One line of a stamp document: the form it is drawn as, and the matrix its page draws it with."""
 
-    names: dict[str, NameObject]  # the stamp's name -> its name on the stamped page
-    kinds: dict[str, bytes]  # resource kind -> its entries, written: "/new-name value ..."
-    objects: tuple[tuple[int, bytes], ...]  # (new object number, "n 0 obj ... endobj")
+    form: IndirectObject
+    matrix: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A stamp document read once for updates of a shared PDF: each line's drawing, in the order of
+    the lines, and the objects the drawings share (their fonts), numbered after the shared PDF's
+    objects and written once for all the lines."""
+
+    drawings: tuple[Drawing, ...]
+    numbers: dict[tuple[int, int], int]  # a shared object's (number, generation) -> its new number
+    objects: tuple[tuple[int, bytes], ...]  # (new number, "n 0 obj ... endobj") of each
     next_number: int
+
+    @classmethod
+    def of(cls, base: Base, reader: PdfReader) -> Sheet:
+        found = tuple(drawing for page in reader.pages for drawing in drawings_on(page))
+        seen: dict[tuple[int, int], int] = {}
+        order: dict[tuple[int, int], IndirectObject] = {}
+        for drawing in found:
+            for reference in reachable(dictionary_of(drawing.form), set()):
+                key = (reference.idnum, reference.generation)
+                seen[key] = seen.get(key, 0) + 1
+                order.setdefault(key, reference)
+        shared = [reference for key, reference in order.items() if seen[key] > 1]
+        numbers = {(r.idnum, r.generation): base.size + at for at, r in enumerate(shared)}
+
+        def number(reference: IndirectObject) -> int:
+            return numbers[(reference.idnum, reference.generation)]
+
+        objects = tuple((number(r), indirect(number(r), serialized(r.get_object(), number))) for r in shared)
+        return cls(found, numbers, objects, base.size + len(shared))
+
+
+def drawings_on(page: PageObject) -> list[Drawing]:
+    """The forms the page draws, in the order it draws them, each with the transformation
+    matrix in effect where it is drawn."""
+    forms = dictionary_of(dictionary_of(page.get("/Resources")).get("/XObject"))
+    contents = page.get_contents()
+    found: list[Drawing] = []
+    if contents is None:
+        return found
+    matrix: tuple[float, ...] = IDENTITY
+    saved = []
+    for operands, operator in ContentStream(contents, page.pdf).operations:
+        if operator == b"q":
+            saved.append(matrix)
+        elif operator == b"Q":
+            matrix = saved.pop() if saved else IDENTITY
+        elif operator == b"cm":
+            matrix = concatenated(tuple(float(n) for n in operands), matrix)
+        elif operator == b"Do" and isinstance(form := forms.raw_get(operands[0]) if operands[0] in forms else None,
+                                               IndirectObject):
+            if dictionary_of(form).get("/Subtype") == "/Form":
+                found.append(Drawing(form, matrix))
+    return found
+
+
+def concatenated(m: tuple[float, ...], ctm: tuple[float, ...]) -> tuple[float, ...]:
+    """The matrix of `cm m` applied in a state whose matrix is `ctm` (PDF 32000-1, 8.3.4)."""
+    a, b, c, d, e, f = m
+    A, B, C, D, E, F = ctm  # noqa: N806 (the standard's names)
+    return (a * A + b * C, a * B + b * D, c * A + d * C, c * B + d * D, e * A + f * C + E, e * B + f * D + F)
+
+
+def reachable(value: PdfObject | None, seen: set[tuple[int, int]]) -> list[IndirectObject]:
+    """The objects `value` refers to, directly or through others, each once, in the order met."""
+    found: list[IndirectObject] = []
+    if isinstance(value, IndirectObject):
+        key = (value.idnum, value.generation)
+        if key in seen:
+            return found
+        seen.add(key)
+        found.append(value)
+        value = value.get_object()
+    if isinstance(value, DictionaryObject):  # streams too
+        for item in value.values():
+            found += reachable(item, seen)
+    elif isinstance(value, ArrayObject):
+        for item in value:
+            found += reachable(item, seen)
+    return found
 
 
 def dictionary_of(value: PdfObject | None) -> DictionaryObject:
@@ -88,57 +193,22 @@ def dictionary_of(value: PdfObject | None) -> DictionaryObject:
     return value if isinstance(value, DictionaryObject) else DictionaryObject()
 
 
-def stamp_resources(base: Base, page: PageObject) -> StampResources:
-    """The stamp page's resources for updates of `base`."""
-    resources = {kind: dictionary_of(page_resources.get(kind))
-                 for page_resources in [dictionary_of(page.get("/Resources"))]
-                 for kind in RESOURCE_KINDS if kind in page_resources}
-    taken = {str(name) for kind in base.resources.values() if isinstance(kind, DictionaryObject) for name in kind}
-    prefix = "/stamp-"
-    stamp_names = {str(name) for kind in resources.values() for name in kind}
-    while any(prefix + name[1:] in taken for name in stamp_names):
-        prefix += "x-"
-    names = {name: NameObject(prefix + name[1:]) for name in stamp_names}
-    numbers: dict[tuple[int, int], int] = {}
-    order: list[IndirectObject] = []
-
-    def renumbered(reference: IndirectObject) -> int:
-        key = (reference.idnum, reference.generation)
-        if key not in numbers:
-            numbers[key] = base.size + len(numbers)
-            order.append(reference)
-        return numbers[key]
-
-    kinds = {kind: b" ".join(serialized(names[str(name)], renumbered) + b" " + serialized(value, renumbered)
-                             for name, value in entries.items())
-             for kind, entries in resources.items()}
-    objects = []
-    # Each object written may name others: numbered, and written in turn, until none is new.
-    written = 0
-    while written < len(order):
-        reference = order[written]
-        objects.append((numbers[(reference.idnum, reference.generation)],
-                        indirect(numbers[(reference.idnum, reference.generation)],
-                                 serialized(reference.get_object(), renumbered))))
-        written += 1
-    return StampResources(names, kinds, tuple(objects), base.size + len(numbers))
-
-
-def serialized(value: PdfObject | None, number: Callable[[IndirectObject], int]) -> bytes:
+def serialized(value: PdfObject | None, number: Callable[[IndirectObject], int],
+               leave_out: tuple[str, ...] = ()) -> bytes:
     """`value` as PDF syntax, each reference to an object given the number `number` gives it
-    (None, the object of a reference to nothing, is null). Streams are written decoded and
-    compressed again: their data is the same."""
+    (None, the object of a reference to nothing, is null), without the entries `leave_out`
+    names. Streams are written decoded and compressed again: their data is the same."""
     if value is None:
         return b"null"
     if isinstance(value, IndirectObject):
         return b"%d 0 R" % number(value)
     if isinstance(value, StreamObject):
         data = zlib.compress(value.get_data())
-        entries = {k: v for k, v in value.items() if k not in ("/Length", "/Filter", "/DecodeParms")}
+        entries = {k: v for k, v in value.items() if k not in ("/Length", "/Filter", "/DecodeParms", *leave_out)}
         return (dictionary(entries, number, b"/Filter /FlateDecode /Length %d" % len(data))
                 + b"\nstream\n" + data + b"\nendstream")
     if isinstance(value, DictionaryObject):
-        return dictionary(value, number)
+        return dictionary({k: v for k, v in value.items() if k not in leave_out}, number)
     if isinstance(value, ArrayObject):
         return b"[" + b" ".join(serialized(item, number) for item in value) + b"]"
     stream = io.BytesIO()
@@ -160,37 +230,40 @@ def kept(reference: IndirectObject) -> int:
     return reference.idnum
 
 
-def laid_under(base: Base, page: PageObject, resources: StampResources) -> bytes:
-    """The shared PDF with `page` (of a stamp document, whose resources are `resources`)
-    drawn under its first page: the shared bytes and an update."""
-    drawing = page.get_contents()
-    content = ContentStream(ArrayObject() if drawing is None else drawing, page.pdf)
-    for operands, _ in content.operations:
-        for at, operand in enumerate(operands):
-            if isinstance(operand, NameObject) and operand in resources.names:
-                operands[at] = resources.names[operand]
-    drawn = zlib.compress(b"q\n" + content.get_data() + b"\nQ\n")
-    contents_number = resources.next_number
+def laid_under(base: Base, sheet: Sheet, line: int) -> bytes:
+    """The shared PDF with the drawing of `line` of `sheet` drawn under its first page, as its
+    stamp document's page drew it: the shared bytes and an update."""
+    drawing = sheet.drawings[line]
+    mine: dict[tuple[int, int], int] = {}
+    order: list[IndirectObject] = []
+
+    def number(reference: IndirectObject) -> int:
+        key = (reference.idnum, reference.generation)
+        if key in sheet.numbers:
+            return sheet.numbers[key]
+        if key not in mine:
+            mine[key] = sheet.next_number + len(mine)
+            order.append(reference)
+        return mine[key]
+
+    form_number = number(drawing.form)
+    objects = list(sheet.objects)
+    # Each object written may name others: numbered, and written in turn, until none is new.
+    for reference in order:
+        own = mine[(reference.idnum, reference.generation)]
+        objects.append((own, indirect(own, serialized(reference.get_object(), number,
+                                                      NOT_DRAWN if own == form_number else ()))))
+    contents_number = sheet.next_number + len(mine)
+    matrix = b" ".join(b"%.6f" % value for value in drawing.matrix)
+    drawn = zlib.compress(b"q %s cm %s Do Q\n" % (matrix, base.form_name.encode()))
     existing = base.page.get("/Contents")
     existing = existing if isinstance(existing, ArrayObject) else [existing] if existing is not None else []
-    merged = {}
-    for kind in sorted({*base.resources, *resources.kinds}):
-        theirs = base.resources.get(kind, DictionaryObject())
-        mine = resources.kinds.get(kind)
-        if mine is None:
-            merged[kind] = serialized(NameObject(kind), kept) + b" " + serialized(theirs, kept)
-        else:
-            entries = [serialized(NameObject(k), kept) + b" " + serialized(v, kept)
-                       for k, v in dictionary_of(theirs).items()]
-            merged[kind] = serialized(NameObject(kind), kept) + b" <<" + b" ".join([*entries, mine]) + b">>"
-    page_entries = {k: v for k, v in base.page.items() if k not in ("/Contents", "/Resources")}
     contents = b"[%d 0 R %s]" % (contents_number, b" ".join(serialized(c, kept) for c in existing))
-    new_page = dictionary(page_entries, kept, b"/Contents " + contents + b" /Resources <<"
-                          + b" ".join(merged.values()) + b">>")
-    objects = [*resources.objects,
-               (contents_number, indirect(contents_number, b"<</Filter /FlateDecode /Length %d>>\nstream\n"
-                                          % len(drawn) + drawn + b"\nendstream")),
-               (base.page_number, indirect(base.page_number, new_page))]
+    forms = b"/XObject <<%s %s %d 0 R>>" % (base.forms, base.form_name.encode(), form_number)
+    new_page = base.page_entries + b" /Contents " + contents + b" /Resources <<" + base.resources_kept + forms + b">>>>"
+    objects += [(contents_number, indirect(contents_number, b"<</Filter /FlateDecode /Length %d>>\nstream\n"
+                                           % len(drawn) + drawn + b"\nendstream")),
+                (base.page_number, indirect(base.page_number, new_page))]
     return base.data + update(base, objects, contents_number + 1)
 
 
