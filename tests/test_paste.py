@@ -159,3 +159,27 @@ def test_front_matter_lang_wins_over_the_detected_language(project):
     (project / "content" / "lac.txt").write_text("---\nlang: fr-CA\n---\n" + page, encoding="utf-8")
     assert run("build").exit_code == 0
     assert PdfReader(project / "output" / "lac.pdf").trailer["/Root"]["/Lang"] == "fr-CA"
+
+
+def test_the_language_model_kept_uncompressed_in_the_cache_reads_as_the_shipped_one(tmp_path, monkeypatch):
+    # py3langid's model is kept uncompressed in handout's cache (30 ms to map, 0.4 s to decompress);
+    # what it says must be what the model it ships says, and a damaged copy is made again.
+    import py3langid
+    from generator.read import language
+
+    monkeypatch.setenv("HANDOUT_CACHE_DIR", str(tmp_path))
+    samples = [(PASTED / name).read_text(encoding="utf-8")[:3000] for name in ("lac-fr.txt", *sorted(
+        p.name for p in PASTED.glob("*.txt")))[:4]] + ["Wash your hands with soap.", "Lávese las manos con jabón."]
+    shipped = [py3langid.classify(sample) for sample in samples]
+    from py3langid import modelio
+
+    decompress = modelio.load_model
+    for damage, allowed in ((None, True), (None, False), (b"not an array", True)):  # made, read back, made again
+        language.made_identifier.cache_clear()
+        if damage:
+            (next((tmp_path / "language").glob("*/nextmove.npy"))).write_bytes(damage)
+        monkeypatch.setattr(modelio, "load_model", decompress if allowed else None)
+        kept = language.identifier()
+        assert [kept.classify(sample) for sample in samples] == shipped
+        assert {p.name for p in (tmp_path / "language").glob("*/*.npy")} == {f"{n}.npy" for n in language.MODEL_PARTS}
+    language.made_identifier.cache_clear()

@@ -120,14 +120,12 @@ class Sheet:
     @classmethod
     def of(cls, base: Base, reader: PdfReader) -> Sheet:
         found = tuple(drawing for page in reader.pages for drawing in drawings_on(page))
-        seen: dict[tuple[int, int], int] = {}
-        order: dict[tuple[int, int], IndirectObject] = {}
-        for drawing in found:
-            for reference in reachable(dictionary_of(drawing.form), set()):
-                key = (reference.idnum, reference.generation)
-                seen[key] = seen.get(key, 0) + 1
-                order.setdefault(key, reference)
-        shared = [reference for key, reference in order.items() if seen[key] > 1]
+        # What the first line's drawing and the last's both use (their fonts) is taken as what
+        # all share: reading every drawing to be sure costs more than the update of a line
+        # that does not use it all (or uses more, written with it) ever could.
+        first, last = ([{(r.idnum, r.generation): r for r in reachable(dictionary_of(drawing.form), set())}
+                        for drawing in (found[0], found[-1])] if found else [{}, {}])
+        shared = [reference for key, reference in first.items() if key in last]
         numbers = {(r.idnum, r.generation): base.size + at for at, r in enumerate(shared)}
 
         def number(reference: IndirectObject) -> int:

@@ -25,6 +25,14 @@ from ..errors import OutputError
 KINDS = {"": "handout", "booklet": "booklet", "2up": "2-up sheets", "4up": "4-up sheets"}
 
 
+def cache_root() -> Path:
+    """The folder handout keeps what it makes once for all later runs (static fonts, the
+    language model uncompressed): HANDOUT_CACHE_DIR, else the user's cache folder's handout/."""
+    if os.environ.get("HANDOUT_CACHE_DIR"):
+        return Path(os.environ["HANDOUT_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "handout"
+
+
 def output_path(output_dir: Path, slug: str, kind: str = "") -> Path:
     """The file an article's handout (kind "") or its booklet or n-up sheets ("booklet",
     "2up", "4up") is written to: the one answer to where an output goes, for build and check."""

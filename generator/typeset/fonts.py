@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import os
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..article import language_of
-from ..output.files import write_atomically
+from ..output.files import cache_root, write_atomically
 
 # HarfBuzz and fontTools are imported where fonts are made or read: a build with nothing to
 # make never loads them.
@@ -153,9 +152,7 @@ def packaged_fonts() -> tuple[FontFile, ...]:
 
 
 def cache_dir() -> Path:
-    if os.environ.get("HANDOUT_CACHE_DIR"):
-        return Path(os.environ["HANDOUT_CACHE_DIR"]) / "fonts"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "handout" / "fonts"
+    return cache_root() / "fonts"
 
 
 def instance_path(font: FontFile, weight: int) -> Path:
