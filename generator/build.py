@@ -28,7 +28,7 @@ from .article import Article
 from .config import FILENAME as CONFIG_FILE
 from .config import Config, load_config
 from .diagnostics import Diagnostic
-from .errors import ArticleError, HandoutError, OutputError, UsageError, display_path
+from .errors import ArticleError, HandoutError, OutputError, ThemeError, UsageError, display_path
 from .output.files import KINDS, output_lock, output_path, write_atomically
 from .output.manifest import Manifest, article_digest, build_digest, diagnostics_of
 from .output.printing import PAPER_POINTS, PrintOptions, system_paper
@@ -415,12 +415,21 @@ def typeset_job(typesetter: Typesetter, job: Job | StampJob) -> Typeset:
 
 
 def typeset_stamps(typesetter: Typesetter, job: StampJob) -> Typeset:
+    """The lines typeset; a ThemeError naming its stamps.html when they are not drawn apart, as
+    handout mail needs them (here, in the workers: reading the drawings is not free)."""
+    from .mail import underlay
     from .typeset import pdf
 
     options, source = typesetter.setup.options, job.article.source
     try:
         page = typesetter.renderer.render_stamps(job.article, job.lines, options.theme, options.paper)
         document = pdf.typeset(page, source, typesetter.setup.policy)
+        drawn = underlay.lines_drawn(document.data)
+        if drawn != len(job.lines):
+            raise ThemeError(f"{drawn} line{'s' * (drawn != 1)} drawn apart for {len(job.lines)} personal lines; the"
+                             " theme's stamps.html must print each line in an element of its own whose opacity is"
+                             " below 1, and nothing else",
+                             typesetter.renderer.template_file(page.theme, "stamps.html", source))
     except HandoutError as exc:
         return Typeset(BuildResult(source=source, status="failed", error=exc))
     return Typeset(BuildResult(source=source, output=job.target, pages=document.pages, size=len(document.data),

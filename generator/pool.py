@@ -27,6 +27,7 @@ import multiprocessing.context
 import multiprocessing.forkserver
 import multiprocessing.reduction
 import os
+import queue
 import select
 import signal
 import sys
@@ -121,6 +122,51 @@ def run(jobs: dict, work: Callable, start: Callable, setup: object, workers: int
             pool.stop(worker, kill=True)
         if pool.lifeline:
             os.close(pool.lifeline.fd)
+
+
+def ahead(items: Generator, most: int) -> Generator:
+    """`items`, taken in a thread of their own, at most `most` ahead of the caller.
+
+    run() hands a worker its next job only when asked for the next answer: a
+    caller that writes each answer (handout mail's messages) would leave the
+    workers waiting while it writes. Taken ahead, their answers wait instead.
+    Closed, it stops taking and closes `items` (run() then stops its workers).
+    """
+    taken: queue.Queue = queue.Queue(most)
+    stop = threading.Event()
+
+    def offer(entry: tuple) -> bool:
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                taken.put(entry, timeout=0.1)
+                return True
+        return False
+
+    def take() -> None:
+        try:
+            for item in items:
+                if not offer((True, item)):
+                    return
+            offer((False, None))
+        except BaseException as exc:  # the caller's to raise
+            offer((False, exc))
+        finally:
+            items.close()
+
+    thread = threading.Thread(target=take, daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = taken.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        # A worker in the middle of a job answers first; one that never does dies with this process.
+        thread.join(timeout=10)
 
 
 class Pool:

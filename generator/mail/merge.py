@@ -126,8 +126,9 @@ def made_messages(merge: Merge) -> Generator[tuple[Letter, bytes], None, None]:
         made = ((at, make_messages(making, job)) for at, job in jobs.items())
     else:
         lost = functools.partial(messages_lost, merge.recipients.path)
-        made = pool.run(jobs, make_messages, start_making, making, min(merge.workers, len(jobs)), len(jobs),
-                        lost=lost, overran=lost)
+        workers = min(merge.workers, len(jobs))
+        made = pool.ahead(pool.run(jobs, make_messages, start_making, making, workers, len(jobs),
+                                   lost=lost, overran=lost), 2 * workers)
     finished: dict[object, object] = {}
     with contextlib.closing(made):
         for at in jobs:

@@ -24,9 +24,8 @@ from pathlib import Path
 import yaml
 from pypdf import PdfReader, PdfWriter
 
-from ..errors import MailError, display_path
+from ..errors import MailError, ThemeError, display_path
 from ..read.load import EXTENSIONS, FRONT_MATTER, SLUG, read_text, slug_for
-from . import underlay
 from .compose import Handout
 from .recipients import Recipient, Recipients
 from .stamp import (
@@ -138,16 +137,13 @@ def stamped(article: Path, personal: PersonalLine, recipients: Recipients, optio
         shared = building.result()
     documents = []
     for at, result in enumerate(results):
+        if isinstance(result.error, ThemeError):
+            raise MailError(f"{result.error.problem}; nothing was sent", result.error.path, result.error.line)
         if result.error or not result.output:
             rows = recipients.rows[at * STAMPS_PER_DOCUMENT:(at + 1) * STAMPS_PER_DOCUMENT]
             problem = result.error.problem if result.error else "not typeset"
             raise MailError(f"rows {rows[0].row}-{rows[-1].row}: their personal lines ({display_path(article)}):"
                             f" {problem}; nothing was sent", recipients.path)
-        drawn = sum(len(underlay.drawings_on(page)) for page in PdfReader(result.output).pages)
-        if drawn != len(batches[at]):
-            raise MailError(f"{drawn} line{'s' * (drawn != 1)} drawn apart for {len(batches[at])} personal lines;"
-                            " the theme's stamps.html must print each line in an element of its own whose opacity"
-                            " is below 1, and nothing else; nothing was sent", stamps_template(article, options))
         documents.append(result.output)
     return Stamped(shared, tuple(documents), tuple(r.row for r in recipients.rows))
 

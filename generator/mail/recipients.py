@@ -77,9 +77,9 @@ def read_recipients(path: Path) -> Recipients:
         reader.fieldnames = columns
         notices += [f"{location(path, 1)}: note: the '{header[columns.index(known)]}' column is read as"
                     f" '{known}'" for known in taken]
+        shown = location(path)  # once: for a long list, resolving the path each row is most of the reading
         for row_number, row in enumerate(reader, start=2):
-            recipient = read_row(row, row_number, len(columns), dialect.delimiter, f"{location(path, row_number)}",
-                                 problems)
+            recipient = read_row(row, row_number, len(columns), dialect.delimiter, f"{shown}:{row_number}", problems)
             if recipient is None:
                 continue
             if recipient.email.lower() in seen:

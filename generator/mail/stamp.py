@@ -92,8 +92,7 @@ def stamps_template(article: Path, options) -> Path | None:
     renderer = render.Renderer(options.project_dir, config.defaults, options.extra_css)
     meta = load_article(article).meta
     theme = options.theme or meta.theme or config.defaults.theme or render.DEFAULT_THEME
-    return next((t.folder / "stamps.html" for t in renderer.check_theme(theme, article)
-                 if f"{t.name}/stamps.html" in renderer.template_names), None)
+    return renderer.template_file(theme, "stamps.html", article)
 
 
 @dataclass(frozen=True)

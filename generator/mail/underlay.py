@@ -135,6 +135,11 @@ class Sheet:
         return cls(found, numbers, objects, base.size + len(shared))
 
 
+def lines_drawn(data: bytes) -> int:
+    """How many lines a stamp document draws apart: the forms its pages draw."""
+    return sum(len(drawings_on(page)) for page in PdfReader(io.BytesIO(data)).pages)
+
+
 def drawings_on(page: PageObject) -> list[Drawing]:
     """The forms the page draws, in the order it draws them, each with the transformation
     matrix in effect where it is drawn."""

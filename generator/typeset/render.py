@@ -84,6 +84,11 @@ class Renderer:
     def check_theme(self, theme: str, source: Path | None = None) -> list[themes.Theme]:
         return themes.lineage(self.themes, theme, source)
 
+    def template_file(self, theme: str, name: str, source: Path | None = None) -> Path | None:
+        """The file of the theme's template `name`: its own or its nearest ancestor's; None if none has one."""
+        return next((t.folder / name for t in self.check_theme(theme, source)
+                     if f"{t.name}/{name}" in self.template_names), None)
+
     def metadata(self, meta: Metadata) -> Metadata:
         """Front matter, with the project's defaults where it is silent."""
         return dataclasses.replace(
@@ -104,8 +109,8 @@ class Renderer:
 
     def render_stamps(self, article: Article, lines: tuple[str, ...], theme: str | None = None,
                       paper: str | None = None) -> Page:
-        """Fill the theme's stamps.html: a page for each line, printed where article.html
-        prints `personal:` on the article's first page, and nothing else."""
+        """Fill the theme's stamps.html: each line drawn apart (a form of its own), where
+        article.html prints `personal:` on the article's first page, and nothing else."""
         return self.page(article, "stamps.html", {"lines": lines}, "\n".join(lines), theme, paper)
 
     def page(self, article: Article, template: str, own: dict, text: str, theme: str | None,
