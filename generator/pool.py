@@ -33,7 +33,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,16 +286,18 @@ def serve(connection, build: Lifeline | None, start: Callable, setup: object, wo
         connection.send((key, work(state, job)))
 
 
-def fork_server() -> multiprocessing.context.ForkServerContext:
+def fork_server(also: Sequence[str] = ()) -> multiprocessing.context.ForkServerContext:
+    """The context workers start in; the fork server imports PRELOAD and `also` when it starts
+    (once a process: what later calls ask it to import is not)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(PRELOAD)
+    context.set_forkserver_preload([*PRELOAD, *also])
     return context
 
 
-def start_early() -> None:
-    """Start the fork server now, so that it imports PRELOAD (half a second) while this process
-    reads its input, not when the first worker is asked for. Workers come later from it."""
-    fork_server()
+def start_early(also: Sequence[str] = ()) -> None:
+    """Start the fork server now, so that it imports PRELOAD and `also` (half a second) while
+    this process reads its input, not when the first worker is asked for."""
+    fork_server(also)
     with LAUNCHING, main_script_hidden():
         multiprocessing.forkserver.ensure_running()
 

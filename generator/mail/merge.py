@@ -150,7 +150,8 @@ def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplat
 
     Personal handouts live in a private folder for as long as the block lasts.
     """
-    pool.start_early()  # handouts are made by workers: most of a run, for a long list
+    # Workers make the handouts and messages: most of a long run.
+    pool.start_early(also=["generator.mail", "generator.typeset.warmup"])
     notices = []
     if sending:
         settings = for_sending(smtp_settings(config.mail))

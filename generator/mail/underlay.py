@@ -141,8 +141,8 @@ def lines_drawn(data: bytes) -> int:
 
 
 def drawings_on(page: PageObject) -> list[Drawing]:
-    """The forms the page draws, in the order it draws them, each with the transformation
-    matrix in effect where it is drawn."""
+    """The forms (XObjects) the page draws, in the order it draws them, each with the
+    transformation matrix in effect where it is drawn."""
     forms = dictionary_of(dictionary_of(page.get("/Resources")).get("/XObject"))
     contents = page.get_contents()
     found: list[Drawing] = []
@@ -159,8 +159,9 @@ def drawings_on(page: PageObject) -> list[Drawing]:
             matrix = concatenated(tuple(float(n) for n in operands), matrix)
         elif operator == b"Do" and isinstance(form := forms.raw_get(operands[0]) if operands[0] in forms else None,
                                                IndirectObject):
-            if dictionary_of(form).get("/Subtype") == "/Form":
-                found.append(Drawing(form, matrix))
+            # A form, in a stamp document: at the page's level it holds only the lines' forms
+            # (and an image there, outside every line, would be something else printed).
+            found.append(Drawing(form, matrix))
     return found
 
 
