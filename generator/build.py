@@ -9,17 +9,15 @@ article's failure is recorded in its result and the others still build.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import gc
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -110,8 +108,17 @@ class Job:
 
 
 @dataclass(frozen=True)
+class StampBatch:
+    """Recipients' personal lines to typeset in an article's theme, each drawn apart (the
+    theme's stamps.html, for handout mail), and the file they are written to."""
+
+    lines: tuple[str, ...]
+    target: Path
+
+
+@dataclass(frozen=True)
 class StampJob:
-    """Recipients' personal lines to typeset in the article's theme, one a page (build_stamps)."""
+    """A StampBatch of an article, sent to a worker."""
 
     article: Article
     lines: tuple[str, ...]
@@ -152,7 +159,9 @@ class Setup:
 
 def build(paths: list[Path], options: BuildOptions = BuildOptions(),
           progress: Callable[[BuildResult], None] | None = None,
-          notify: Callable[[str], None] | None = None) -> list[BuildResult]:
+          notify: Callable[[str], None] | None = None,
+          stamps: Sequence[StampBatch] = (), stamped: Callable[[int, BuildResult], None] | None = None,
+          ) -> list[BuildResult]:
     """Build a handout for each article in `paths` (files or folders).
 
     Returns one result per article, in order, then one per stale handout
@@ -160,11 +169,20 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
     `progress` is called with each result as it comes;
     `notify` with what the user should know of the build as a whole (standard
     error by default), as that it waits for another build of the project.
+
+    `stamps` (with one article) are typeset in its theme by the same workers,
+    beside it, for handout mail: recipients' lines are text from outside, so
+    typeset as a handout is, within [limits] render_seconds and what the
+    article may read. `stamped` is told of each batch's result, by its index.
+    A worker's first typesetting costs a third of a second of fonts and
+    stylesheets: workers of their own would each pay it again.
     """
     paths = [Path(p) for p in paths]
     articles = find_articles(paths)
     if not articles:
         raise UsageError(f"no articles ({', '.join(EXTENSIONS)}) in {', '.join(map(str, paths))}")
+    if stamps and len(articles) != 1:
+        raise ValueError("stamps are typeset beside one article")
     config = options.config or load_config(options.project_dir)
     if options.extra_css and not options.extra_css.is_file():
         raise UsageError(f"no such stylesheet: {options.extra_css}")
@@ -183,7 +201,8 @@ def build(paths: list[Path], options: BuildOptions = BuildOptions(),
         report(result)
     waiting = f"{display_path(options.output_dir)}/: another build of this project is running; waiting"
     with output_lock(options.output_dir, lambda: notify(waiting)):
-        return build_locked(articles, options, config, policy, report, notify) + replaced
+        return build_locked(articles, options, config, policy, report, notify, stamps,
+                            stamped or (lambda index, result: None)) + replaced
 
 
 def read_policy(paths: list[Path], options: BuildOptions, config: Config) -> sandbox.ReadPolicy:
@@ -206,23 +225,9 @@ def setup_for(options: BuildOptions, config: Config, policy: sandbox.ReadPolicy,
                  paper=paper)
 
 
-def build_stamps(article: Path, batches: list[tuple[str, ...]], folder: Path,
-                 options: BuildOptions = BuildOptions()) -> list[BuildResult]:
-    """Each batch of recipients' personal lines typeset in the article's theme, a line a page
-    (the theme's stamps.html, for handout mail), as folder/00000.pdf, 00001.pdf, ...: one result
-    a batch, in order. Recipients' lines are text from outside, so they are typeset as a handout
-    is, in worker processes, within [limits] render_seconds and what the article may read."""
-    config = options.config or load_config(options.project_dir)
-    policy = read_policy([article], options, config)
-    source = load_article(article, config.limits.article_bytes)
-    jobs = {index: StampJob(source, lines, folder / f"{index:05d}.pdf") for index, lines in enumerate(batches)}
-    results = {index: written(typeset)
-               for index, typeset in typeset_all(jobs, setup_for(options, config, policy, system_paper()))}
-    return [results[index] for index in range(len(batches))]
-
-
 def build_locked(articles: list[Path], options: BuildOptions, config: Config, policy: sandbox.ReadPolicy,
-                 report: Callable[[BuildResult], None], notify: Callable[[str], None]) -> list[BuildResult]:
+                 report: Callable[[BuildResult], None], notify: Callable[[str], None],
+                 stamps: Sequence[StampBatch], stamped: Callable[[int, BuildResult], None]) -> list[BuildResult]:
     """build(), once this build alone writes the output folder."""
     project_dir = options.project_dir.resolve()
     manifest = Manifest(options.output_dir)
@@ -245,7 +250,7 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
               options.booklet, options.n_up, options.printing, options.fit)),
     )
     results: dict[int, BuildResult] = {}
-    jobs: dict[int, Job] = {}
+    jobs: dict[object, Job | StampJob] = {}
     fingerprints: dict[int, str] = {}
     # Each output name, booklets and n-up sheets too, is made by one article of a build.
     claimed: dict[Path, tuple[Path, str]] = {}
@@ -267,8 +272,14 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
             report(results[index])
         else:
             jobs[index] = Job(article, target)
+        # After the article's job: workers take the longest first, and the article is.
+        jobs.update({("stamps", at): StampJob(article, batch.lines, batch.target) for at, batch in enumerate(stamps)})
 
-    for index, typeset in typeset_all(jobs, setup_for(options, config, policy, paper)):
+    for key, typeset in typeset_all(jobs, setup_for(options, config, policy, paper)):
+        if isinstance(key, tuple):
+            stamped(key[1], written(typeset))
+            continue
+        index = cast(int, key)
         results[index] = result = written(typeset)
         if result.ok and result.output:
             # Saved at once: a build stopped after this still leaves a manifest true to disk.
@@ -299,7 +310,7 @@ def claim(claimed: dict[Path, tuple[Path, str]], source: Path, slug: str, option
     claimed.update((output_path(options.output_dir, slug, kind), (source, kind)) for kind in kinds)
 
 
-def typeset_all(jobs: dict[int, Job] | dict[int, StampJob], setup: Setup):
+def typeset_all(jobs: dict[object, Job | StampJob], setup: Setup):
     """(index, Typeset) for each job, as each finishes, typeset in worker processes.
 
     Even one handout is typeset in a worker: the time limit kills the worker
@@ -367,6 +378,7 @@ def typeset_job(typesetter: Typesetter, job: Job | StampJob) -> Typeset:
     if isinstance(job, StampJob):
         return typeset_stamps(typesetter, job)
     # Markdown, Pygments, WeasyPrint: only where handouts are made
+    from . import pool
     from .markup import html as markup
     from .output import imposition
     from .typeset import pdf, render
@@ -387,7 +399,7 @@ def typeset_job(typesetter: Typesetter, job: Job | StampJob) -> Typeset:
         # Fitted for a folded booklet, the pages are the booklet's own: half the sheet, not shrunk.
         half_size = bool(budget and options.booklet == "a5")
         page = typesetter.renderer.render(article, body, options.theme, options.paper, half_size)
-        with cycle_collection_paused():
+        with pool.cycle_collection_paused():
             fitted = fit_page(typesetter, page, article, budget, half_size) if budget else None
             document = pdf.typeset(page, source, policy, options.printing, fitted.css if fitted else "")
         diagnostics.extend(document.diagnostics)
@@ -417,13 +429,15 @@ def typeset_job(typesetter: Typesetter, job: Job | StampJob) -> Typeset:
 def typeset_stamps(typesetter: Typesetter, job: StampJob) -> Typeset:
     """The lines typeset; a ThemeError naming its stamps.html when they are not drawn apart, as
     handout mail needs them (here, in the workers: reading the drawings is not free)."""
+    from . import pool
     from .mail import underlay
     from .typeset import pdf
 
     options, source = typesetter.setup.options, job.article.source
     try:
         page = typesetter.renderer.render_stamps(job.article, job.lines, options.theme, options.paper)
-        document = pdf.typeset(page, source, typesetter.setup.policy)
+        with pool.cycle_collection_paused():
+            document = pdf.typeset(page, source, typesetter.setup.policy)
         drawn = underlay.lines_drawn(document.data)
         if drawn != len(job.lines):
             raise ThemeError(f"{drawn} line{'s' * (drawn != 1)} drawn apart for {len(job.lines)} personal lines; the"
@@ -473,27 +487,6 @@ def shared_file(path: Path, setup: Setup) -> bool:
     stylesheet, a font): the build's shared digest covers those."""
     resolved = path.resolve()
     return any(resolved.is_relative_to(root.resolve()) for root in setup.shared_roots)
-
-
-@contextlib.contextmanager
-def cycle_collection_paused():
-    """Typeset with Python's cycle collector paused, and collect once after.
-
-    WeasyPrint makes millions of objects while it typesets a handout, and the
-    collector would scan the live ones again and again: a tenth of the time.
-    All the handout's objects are still in the youngest generation after, so
-    collecting that one frees what the handout left in reference cycles
-    without scanning the rest of the process (16 ms a handout, not 41).
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.collect(0)
 
 
 def stale_handouts(manifest: Manifest, options: BuildOptions, built: set[Path],

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -39,6 +40,8 @@ from typing import Any
 
 # The modules every worker needs, imported once by the fork server, not once a worker.
 PRELOAD = ["generator.build", "generator.markup.html", "generator.typeset.pdf", "generator.typeset.render"]
+# And those a run of handout mail's workers need (start_early): they make the messages too.
+MAIL_PRELOAD = ("generator.mail", "generator.typeset.warmup")
 PR_SET_PDEATHSIG = 1
 # Held while a worker starts: runs in two threads at once (mail builds the article beside its
 # recipients' lines) must not both hide and restore the main script (main_script_hidden).
@@ -284,6 +287,28 @@ def serve(connection, build: Lifeline | None, start: Callable, setup: object, wo
             return
         key, job = message
         connection.send((key, work(state, job)))
+
+
+@contextlib.contextmanager
+def cycle_collection_paused():
+    """Run a job with Python's cycle collector paused, and collect once after.
+
+    A job makes many objects (WeasyPrint millions while it typesets a handout;
+    the email package thousands for ten messages), and the collector would scan
+    the live ones again and again: a tenth of the time. All the job's objects
+    are still in the youngest generation after, so collecting that one frees
+    what the job left in reference cycles without scanning the rest of the
+    process (16 ms a handout, not 41).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect(0)
 
 
 def fork_server(also: Sequence[str] = ()) -> multiprocessing.context.ForkServerContext:

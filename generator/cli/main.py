@@ -322,6 +322,9 @@ def mail_command(recipients: Path | None, article: Path | None, message: Path | 
     HANDOUT_SMTP_SECURITY, HANDOUT_SMTP_USER, HANDOUT_MAIL_FROM (which win), and the
     password only from HANDOUT_SMTP_PASSWORD.
     """
+    from .. import pool
+
+    pool.start_early(also=pool.MAIL_PRELOAD)  # before importing mail: the server's imports overlap this one's
     from .. import mail
 
     config = project_config()

@@ -102,8 +102,9 @@ def make_messages(making: MessageMaking,
                   recipients: tuple[Recipient, ...]) -> list[tuple[Letter, bytes]] | HandoutError:
     """Each recipient's letter and its message's bytes; or the error that stopped them."""
     try:
-        return [(replace(letter, handout=letter.handout.light()), compose(letter, making.sender).as_bytes())
-                for letter in (letter_for(making.template, making.handouts, r) for r in recipients)]
+        with pool.cycle_collection_paused():
+            return [(replace(letter, handout=letter.handout.light()), compose(letter, making.sender).as_bytes())
+                    for letter in (letter_for(making.template, making.handouts, r) for r in recipients)]
     except HandoutError as exc:
         return exc
 
@@ -150,8 +151,7 @@ def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplat
 
     Personal handouts live in a private folder for as long as the block lasts.
     """
-    # Workers make the handouts and messages: most of a long run.
-    pool.start_early(also=["generator.mail", "generator.typeset.warmup"])
+    pool.start_early(also=pool.MAIL_PRELOAD)  # workers make the handouts and messages: most of a long run
     notices = []
     if sending:
         settings = for_sending(smtp_settings(config.mail))

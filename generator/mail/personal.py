@@ -12,14 +12,14 @@ private, never in content/).
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import io
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pypdf import PdfReader, PdfWriter
@@ -38,6 +38,9 @@ from .stamp import (
     stamps_template,
 )
 from .templates import TEMPLATE_SECONDS, compile_template, fill_in
+
+if TYPE_CHECKING:
+    from ..build import BuildResult, StampBatch
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,13 @@ def handouts_for(article: Path, recipients: Recipients, options, workspace: Path
                     f" {len(rows)} recipients")
 
 
-def shared_handout(article: Path, options) -> Handout:
-    """The article built as it is: the handout for all, or the one the lines are stamped onto."""
+def shared_handout(article: Path, options, stamps: Sequence[StampBatch] = (),
+                   stamped: Callable[[int, BuildResult], None] | None = None) -> Handout:
+    """The article built as it is: the handout for all, or the one the lines are stamped onto
+    (`stamps`, typeset beside it: build())."""
     from ..build import build
 
-    (result,) = build([article], options)
+    (result,) = build([article], options, stamps=stamps, stamped=stamped)
     if result.error or not result.output:
         raise result.error or MailError("the handout was not built", article)
     return Handout.of(result.output)
@@ -120,21 +125,19 @@ def shared_handout(article: Path, options) -> Handout:
 
 def stamped(article: Path, personal: PersonalLine, recipients: Recipients, options, workspace: Path,
             seconds: float) -> Stamped:
-    """The article built, and the recipients' lines typeset, STAMPS_PER_DOCUMENT to a document,
-    in `workspace`. A batch that cannot be typeset (one that runs past the time limit) is the
-    recipients' file's error."""
-    from ..build import build_stamps
+    """The article built, and the recipients' lines typeset beside it, STAMPS_PER_DOCUMENT to a
+    document, in `workspace`. A batch that cannot be typeset (one that runs past the time
+    limit) is the recipients' file's error."""
+    from ..build import StampBatch
 
     lines = list(filled_lines(personal, recipients.rows, article, seconds))
-    batches = [tuple(lines[at:at + STAMPS_PER_DOCUMENT]) for at in range(0, len(lines), STAMPS_PER_DOCUMENT)]
     folder = workspace / "stamps"
     folder.mkdir()
-    # The article builds beside the lines: neither needs the other, and either alone leaves
-    # cores idle (one article is one worker's work; the workers start up before they typeset).
-    with concurrent.futures.ThreadPoolExecutor(1) as beside:
-        building = beside.submit(shared_handout, article, options)
-        results = build_stamps(article, batches, folder, options)
-        shared = building.result()
+    batches = [StampBatch(tuple(lines[at:at + STAMPS_PER_DOCUMENT]), folder / f"{at // STAMPS_PER_DOCUMENT:05d}.pdf")
+               for at in range(0, len(lines), STAMPS_PER_DOCUMENT)]
+    stamps: dict[int, BuildResult] = {}
+    shared = shared_handout(article, options, batches, stamps.__setitem__)
+    results = [stamps[at] for at in range(len(batches))]
     documents = []
     for at, result in enumerate(results):
         if isinstance(result.error, ThemeError):

@@ -3,14 +3,15 @@
 When the recipient fields of an article are only in its `personal:` line
 ("Prepared for {{ recipient.name }}, {{ recipient.group }}"), the article is
 typeset once with the theme's personal area left empty (a plain build does
-that), every recipient's line is typeset in the theme's stamps.html (one page
-each, STAMPS_PER_DOCUMENT pages a document, in the article's fonts, by the
-build's workers within its time limit: build.build_stamps), and each
-recipient's PDF is the shared one's bytes with an update that lays their page
-under its first page (underlay.py), made when their message is made and
-dropped before the next. The personal area is drawn first on its page in a
-full build too, so the stamped PDF reads, as text, exactly as a full build for
-that recipient does; its metadata, outline and fonts are the shared PDF's.
+that), and every recipient's line is typeset in the theme's stamps.html, each
+drawn apart as a form of its own, STAMPS_PER_DOCUMENT lines a document, in the
+article's fonts, by the build's workers beside the article and within its time
+limit (build.build). Each recipient's PDF is the shared one's bytes with an
+update that draws their line's form first on its first page (underlay.py),
+made when their message is made and dropped before the next. The personal area
+is drawn first on its page in a full build too, so the stamped PDF reads, as
+text, exactly as a full build for that recipient does; its metadata, outline
+and fonts are the shared PDF's.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from .compose import Handout
 from .recipients import Recipient
 from .templates import compile_template, fill_in
 
-# Recipients' lines typeset in one document: a few seconds of WeasyPrint, and a few MB of
-# memory however long the list is.
+# Recipients' lines typeset in one document: a fifth of a second of WeasyPrint, and a few MB
+# of memory however long the list is.
 STAMPS_PER_DOCUMENT = 250
 # A personal line is a line: longer than this, it would run into the page below its area.
 MAX_PERSONAL = 200

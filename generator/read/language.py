@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import functools
 import io
+import os
 import threading
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def identifier():
 
 @functools.cache
 def made_identifier():
+    # One thread for NumPy's BLAS, set before NumPy starts it: classifying a text is one small
+    # product, and an idle BLAS thread spins on a core the build's workers need.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from py3langid import langid, modelio
 
     model = langid.MODEL_DIR / langid.MODEL_FILE
