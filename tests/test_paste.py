@@ -165,6 +165,7 @@ def test_the_language_model_kept_uncompressed_in_the_cache_reads_as_the_shipped_
     # py3langid's model is kept uncompressed in handout's cache (30 ms to map, 0.4 s to decompress);
     # what it says must be what the model it ships says, and a damaged copy is made again.
     import py3langid
+
     from generator.read import language
 
     monkeypatch.setenv("HANDOUT_CACHE_DIR", str(tmp_path))
