@@ -95,6 +95,25 @@ def test_bad_input_is_one_clear_error_naming_file_and_line(tmp_path, name, data,
     assert f"{where}: error: {message}" in error.format_message()
 
 
+@pytest.mark.parametrize("opening", [
+    '<p align="center">\n    <img width="248" src="https://x.example/logo.png" alt="Acme logo">\n</p>\n\n',
+    "[![PyPI](https://img.shields.io/pypi/v/x.svg)](https://pypi.org/x) [![CI](https://x.example/b.svg)](https://x.example)\n\n",
+    "![Acme](logo.png)\n",
+])
+def test_a_readmes_heading_under_its_logo_or_badges_is_its_title(tmp_path, opening):
+    text = f"{opening}# Acme\n\nAcme makes things fast.\n\n![missing](gone.png)\n"
+    article = load_article(write(tmp_path / "readme.md", text))
+    assert article.meta.title == "Acme"
+    # The logo stays, the heading goes, and the lines after it keep their numbers.
+    assert article.body.startswith(opening) and "# Acme" not in article.body
+    assert article.body.splitlines().index("![missing](gone.png)") == text.splitlines().index("![missing](gone.png)")
+
+
+def test_a_heading_under_text_is_no_title(tmp_path):
+    for opening in ("Acme is fast.\n\n", "<p>Acme is fast.</p>\n\n"):
+        assert load_article(write(tmp_path / "readme.md", f"{opening}# Acme\n")).meta.title == "readme"
+
+
 @pytest.mark.parametrize(
     "name, slug",
     [("Flu Season 2024.md", "flu-season-2024"), ("../x/a b.txt", "a-b"), ("статья.md", "статья"),
@@ -125,6 +144,7 @@ def test_front_matter_from_pandoc_hugo_and_jekyll_builds_as_it_is(tmp_path):
     ('<h1 align="center">\n  <picture>\n    <source media="(prefers-color-scheme: dark)" srcset="d.svg">\n'
      '    <img alt="Acme" src="https://x.example/l.svg" width="300">\n  </picture>\n</h1>', "Acme"),
     ('<h1 align="center">Acme &amp; Co <img src="l.png" alt="logo"></h1>', "Acme & Co"),
+    ('<h1 align="center">\n\n![Acme](https://x.example/banner.svg)\n\n</h1>', "Acme"),
 ])
 def test_a_readmes_first_heading_is_its_title_as_it_reads(tmp_path, heading, title):
     article = load_article(write(tmp_path / "readme.md", f"{heading}\n\nAcme makes things fast.\n"))

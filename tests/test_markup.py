@@ -163,6 +163,24 @@ def test_a_readmes_rows_of_badges_are_left_out_when_they_cannot_be_fetched():
     assert "A chart (https://example.org/chart.png)" in text and "Only one" in text
 
 
+def test_a_table_of_badges_named_by_its_header_cells_is_left_out():
+    # Pillow's README: a table whose header cells name rows of linked status images.
+    badge = '<a href="https://x.example/{0}"><img alt="{0} status" src="https://x.example/{0}.svg"></a>'
+    table = ("<table>\n  <tr>\n    <th>docs</th>\n    <td>\n      " + badge.format("docs") + "\n    </td>\n  </tr>\n"
+             "  <tr>\n    <th>tests</th>\n    <td>\n      " + badge.format("lint") + "\n      " + badge.format("ci")
+             + "\n    </td>\n  </tr>\n</table>\n")
+    body = to_html(article(f"Acme.\n\n{table}\nAcme makes things fast.\n"))
+    assert "status" not in body.html and "<table" not in body.html and "Acme makes things fast." in body.html
+    assert [d.message for d in body.diagnostics if "row of" in d.message] == [
+        "left out a row of 3 badges, remote images not fetched (https://x.example/docs.svg, ...; --allow-remote"
+        " fetches them)"]
+    # A table whose cells say something is the article's: a header's sentence, a cell's words.
+    for cells in ("<th>What the tests of this package check each night</th><td>{}</td>",
+                  "<th>docs</th><td>Read them: {}</td>"):
+        kept = f"<table>\n<tr>{cells.format(badge.format('docs') + badge.format('ci'))}</tr>\n</table>\n"
+        assert "docs status" in to_html(article(f"Acme.\n\n{kept}")).html
+
+
 def test_rows_of_badges_print_as_pictures_with_the_network_allowed():
     body = to_html(article(BADGES), ReadPolicy(roots=(Path("."),), allow_remote=True))
     assert body.html.count("<img") == 6

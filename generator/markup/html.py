@@ -624,15 +624,19 @@ def badge_row(children: list[Token]) -> list[str]:
 
 
 class BadgeScanner(HTMLParser):
-    """Whether a raw HTML block holds only linked images (in paragraphs, divs, line breaks)."""
+    """Whether a raw HTML block holds only linked images (in paragraphs, divs, line breaks, or a
+    table whose header cells name its rows: "docs", "tests", "package")."""
 
-    WRAPPERS = {"p", "div", "span", "br", "picture", "source"}
+    WRAPPERS = {"p", "div", "span", "br", "picture", "source", "table", "thead", "tbody", "tr", "td", "th"}
+    # A header cell's words longer than this are the table's content, not a row's name.
+    MAX_LABEL = 40
 
     def __init__(self):
         super().__init__()
         self.images: list[str] = []
         self.other = False
         self.link_depth = 0
+        self.label: list[str] | None = None  # the words of the header cell being read
 
     @classmethod
     def sources(cls, html_block: str) -> list[str]:
@@ -646,15 +650,22 @@ class BadgeScanner(HTMLParser):
             self.link_depth += 1
         elif tag == "img" and self.link_depth:
             self.images.append(dict(attrs).get("src") or "")
+        elif tag == "th":
+            self.label = []
         elif tag not in self.WRAPPERS:
             self.other = True
 
     def handle_endtag(self, tag):
         if tag == "a":
             self.link_depth = max(0, self.link_depth - 1)
+        elif tag == "th" and self.label is not None:
+            self.other = self.other or len(" ".join(self.label)) > self.MAX_LABEL
+            self.label = None
 
     def handle_data(self, data):
-        if data.strip():
+        if data.strip() and self.label is not None and not self.link_depth:
+            self.label += data.split()
+        elif data.strip():
             self.other = True
 
 

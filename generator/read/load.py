@@ -42,6 +42,11 @@ FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<yaml>.*?\n)?(?:---|\.\.\.)[ \t]*(?:
 FIRST_H1 = re.compile(r"\A\s*#[ \t]+(?P<title>[^\n]+?)[ \t#]*(?:\n|\Z)")
 # A README's centred heading, written in HTML: <h1 align="center"><img alt="Acme" ...></h1>.
 FIRST_HTML_H1 = re.compile(r"\A\s*<h1(?:\s[^>]*)?>(?P<title>.{0,2000}?)</h1>[ \t]*(?:\n|\Z)", re.S | re.I)
+# What a README may open with before its heading: a logo, a row of badges, as HTML tags with no
+# text between them or as Markdown images (linked or not) alone on their lines.
+LEADING_PICTURES = re.compile(
+    r"""\A(?:[ \t]*\n|[ \t]*(?:(?:<(?:p|div|a|img|picture|source|br)\b[^<>]*>|</(?:p|div|a|picture)>)[ \t]*)+\n"""
+    r"""|[ \t]*(?:\[?!\[[^\]\n]*\]\([^()\s]*\)(?:\]\([^()\s]*\))?[ \t]*)+\n)+""", re.I)
 HTML_TAG = re.compile(r"<[^>]*>")
 HTML_ALT = re.compile(r"""<img\s[^>]*?\balt\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 
@@ -133,10 +138,11 @@ def plain_title(heading: str) -> str:
 
 
 def html_title(heading: str) -> str:
-    """The words of an HTML heading, or the description of the logo it holds."""
+    """The words of an HTML heading, or the description of the logo it holds; Markdown in it
+    (GitHub reads `<h1>\\n\\n![urllib3](banner.svg)\\n\\n</h1>` so) read as plain_title does."""
     words = " ".join(html.unescape(HTML_TAG.sub(" ", heading)).split())
     alt = HTML_ALT.search(heading)
-    return words or (" ".join(html.unescape(alt[1] or alt[2]).split()) if alt else "")
+    return plain_title(words) if words else (" ".join(html.unescape(alt[1] or alt[2]).split()) if alt else "")
 
 
 class MarkdownLoader:
@@ -152,10 +158,18 @@ class MarkdownLoader:
             # Like pandoc: a leading '# Heading' is the title when the front matter has none.
             h1 = FIRST_H1.match(body)
             html_h1 = None if h1 else FIRST_HTML_H1.match(body)
+            pictures = LEADING_PICTURES.match(body)
+            at = pictures.end() if pictures and not h1 and not html_h1 else len(body)
+            below = FIRST_H1.match(body[at:])
             if h1:
                 fields["title"] = plain_title(h1["title"])
                 body_first_line += body[: h1.end()].count("\n")
                 body = body[h1.end():]
+            elif below:
+                # Under a README's logo or badges: the heading is the title; they stay, and its
+                # lines are left blank so that later lines keep their numbers.
+                fields["title"] = plain_title(below["title"])
+                body = body[:at] + "\n" * below[0].count("\n") + body[at + below.end():]
             elif html_h1 and (title := html_title(html_h1["title"])):
                 fields["title"] = title
                 body_first_line += body[: html_h1.end()].count("\n")
