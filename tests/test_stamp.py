@@ -73,6 +73,23 @@ def test_stamped_handouts_read_as_full_builds(stamping):
     assert checked.exit_code == 0, checked.output
 
 
+@pytest.mark.parametrize("theme", ["large-print", "tufte", "two-column"])
+def test_each_built_in_theme_stamps_the_line_where_a_full_build_prints_it(stamping, theme):
+    text = (stamping / "content" / "personal.md").read_text(encoding="utf-8")
+    write(stamping / "content" / "personal.md", text.replace("---\n", f"---\ntheme: {theme}\n", 1))
+    (stamping / "people.csv").write_text("name,email,group\nAna Ruiz,ana@example.org,Tuesday group\n",
+                                         encoding="utf-8")
+    result = run("mail", "people.csv", "--article", "content/personal.md", "--message", "message.md")
+    assert result.exit_code == 0, result.output
+    (pdf,) = outbox_pdfs(stamping / "output" / "outbox")
+    stamped = stamping / "stamped.pdf"
+    stamped.write_bytes(pdf)
+    line = "Prepared for Ana Ruiz, Tuesday group"
+    full = full_build(stamping, "r", line)
+    assert page_texts(stamped) == page_texts(full)
+    assert places(stamped, line) == places(full, line) and places(full, line)
+
+
 def places(pdf, line: str) -> list[tuple[str, int, int]]:
     """Where the first page prints the words of `line`, rounded to points, as poppler reads it
     (through the forms a page draws, with their matrices)."""
