@@ -103,6 +103,15 @@ def test_repeated_heading_titles_get_numbered_anchors():
     assert [h.anchor for h in body.headings] == ["step", "step-1", "step-1-1", "step-2"]
 
 
+def test_a_headings_anchor_is_no_id_the_raw_html_gives():
+    # Ruff's README: '## Support<a id="support"></a>', and a contents list linking '#support'.
+    body = to_html(article('[Support](#support)\n\n## Support<a id="support"></a>\n\n'
+                           "<p><a name='license'></a></p>\n\n## License\n"))
+    ids = re.findall(r"""\b(?:id|name)=["']([^"']+)""", body.html)
+    assert len(ids) == len(set(ids)) and {"support", "license"} <= set(ids)
+    assert [h.anchor for h in body.headings] == ["support-1", "license-1"]
+
+
 # Each took minutes before (the anchors plugin, html.parser over raw HTML left
 # open, markdown-it's scan from each '['); a subprocess bounds the wait.
 @pytest.mark.parametrize("body, outcome", [

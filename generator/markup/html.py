@@ -211,14 +211,23 @@ def github_alerts(state: StateCore) -> None:
             tokens[index + 1].hidden = tokens[index + 3].hidden = True
 
 
+# An id or name that raw HTML gives an element: a README's '## Support<a id="support"></a>'.
+HTML_ID = re.compile(r"""\b(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
+
+
 def add_anchors(state: StateCore) -> None:
-    """Give each heading an id from its text, made unique with -1, -2...
+    """Give each heading an id from its text, made unique with -1, -2..., and unlike the ids
+    the article's raw HTML gives (a link to '#support' then leads to the article's own anchor,
+    in the heading, and no id is on the page twice).
 
     mdit-py-plugins' anchors plugin tries each number in turn for each
     repeated title: 100,000 '# Step' headings took minutes. Here each title
     remembers the next number to try.
     """
-    used: set[str] = set()
+    raw = [token.content for block in state.tokens
+           for token in (block.children or []) if token.type == "html_inline"]
+    raw += [block.content for block in state.tokens if block.type == "html_block"]
+    used = {a or b for html_text in raw if "=" in html_text for a, b in HTML_ID.findall(html_text)}
     next_number: dict[str, int] = {}
     for index, token in enumerate(state.tokens):
         if token.type != "heading_open":
