@@ -17,7 +17,9 @@ process, as a user's would run, building the handout too:
      so a sample's time a recipient overstates a full build's: the two samples give
      the time each further recipient adds, and from it the time --recipients full
      builds would take, which the stamped run's time is compared with;
-  3. stamped again for --large recipients, for the peak memory.
+  3. the same two without the messages: each recipient's handout made as the dry run
+     makes it, and nothing else (what the handouts alone cost, stamped or in full);
+  4. stamped again for --large recipients, for the peak memory.
 It prints the time per recipient, the peak resident memory of the largest
 process of each run and the outbox's size, and the ratios against the issue's
 targets: stamped at least 20x faster per recipient than a full build; 10,000
@@ -34,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,15 +98,33 @@ def large_handout_project(folder: Path, recipients: int, megabytes: float) -> No
                                          encoding="utf-8")
 
 
-def dry_run(project: Path, article: str, recipients: int) -> Run:
-    """One dry run in a fresh process, and what it took."""
+# Each recipient's handout made as a dry run makes it, through the same API, and no message:
+# what the handouts alone cost, stamped or built in full.
+HANDOUTS_ONLY = """
+import sys
+from pathlib import Path
+from generator.build import BuildOptions
+from generator.config import load_config
+from generator.mail import prepared
+config = load_config(Path("."))
+options = BuildOptions(project_dir=Path("."), output_dir=Path("output"), config=config)
+with prepared(Path("people.csv"), Path(sys.argv[1]), Path("message.md"), config, options) as merge:
+    for recipient in merge.recipients.rows:
+        merge.handouts.handout(recipient)
+"""
+
+
+def dry_run(project: Path, article: str, recipients: int, handouts_only: bool = False) -> Run:
+    """One dry run in a fresh process, and what it took; or, `handouts_only`, the same run's
+    handouts made and no message."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"),
                                                                                 str(REPO)]))}
+    run = ([sys.executable, "-c", HANDOUTS_ONLY, f"content/{article}"] if handouts_only else
+           [sys.executable, "-m", "generator", "mail", "people.csv", "--article", f"content/{article}",
+            "--message", "message.md"])
     # A child of its own, so ru_maxrss of the children is this run's alone (in KiB on Linux).
     command = [sys.executable, "-c", "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True);"
-               " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
-               sys.executable, "-m", "generator", "mail", "people.csv", "--article", f"content/{article}",
-               "--message", "message.md"]
+               " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)", *run]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -117,11 +136,26 @@ def dry_run(project: Path, article: str, recipients: int) -> Run:
     return Run(recipients, seconds, peak, outbox, how)
 
 
-def personal(folder: Path, article: str, recipients: int) -> Run:
-    project = folder / "project"
-    shutil.rmtree(project, ignore_errors=True)
+def personal(folder: Path, article: str, recipients: int, handouts_only: bool = False) -> Run:
+    """A run in a project of its own: a folder new to the file system, as a user's first run's is
+    (creating files where thousands were just deleted costs ext4 more)."""
+    project = Path(tempfile.mkdtemp(prefix="project-", dir=folder))
     personal_project(project, recipients)
-    return dry_run(project, article, recipients)
+    return dry_run(project, article, recipients, handouts_only)
+
+
+def compared(folder: Path, recipients: int, sample: int, handouts_only: bool = False) -> tuple[Run, float]:
+    """The stamped run of `recipients`, and the time `recipients` full builds would take: the
+    time each further one adds (from `sample` and three times as many), after the first `sample`."""
+    stamped = personal(folder, "stamped.txt", recipients, handouts_only)
+    full = personal(folder, "full.txt", sample, handouts_only)
+    more = personal(folder, "full.txt", 3 * sample, handouts_only)
+    each = (more.seconds - full.seconds) / (more.recipients - full.recipients)
+    print(full.line("full builds"))
+    print(more.line("full builds"))
+    print(f"each further full build adds {each * 1000:.1f} ms: {recipients} in full would take"
+          f" {full.seconds + each * (recipients - full.recipients):.1f} s")
+    return stamped, full.seconds + each * (recipients - full.recipients)
 
 
 def main() -> None:
@@ -143,19 +177,16 @@ def main() -> None:
             return
         recipients = arguments.recipients or 1000
         personal(Path(folder), "stamped.txt", 2)  # the fonts' cache, made once, outside the figures
-        stamped = personal(Path(folder), "stamped.txt", recipients)
-        full = personal(Path(folder), "full.txt", arguments.sample)
-        more = personal(Path(folder), "full.txt", 3 * arguments.sample)
-        each = (more.seconds - full.seconds) / (more.recipients - full.recipients)
-        all_in_full = full.seconds + each * (recipients - full.recipients)
+        stamped, all_in_full = compared(Path(folder), recipients, arguments.sample)
         print(stamped.how)
         print(stamped.line("stamped"))
-        print(full.line("full builds"))
-        print(more.line("full builds"))
-        print(f"each further full build adds {each * 1000:.1f} ms: {recipients} in full would take"
-              f" {all_in_full:.1f} s")
         print(f"stamped is {all_in_full / stamped.seconds:.1f}x faster for {recipients} recipients"
               " (target: at least 20x)")
+        print("The handouts alone, made as the dry run makes them, and no message:")
+        alone, alone_in_full = compared(Path(folder), recipients, arguments.sample, handouts_only=True)
+        print(alone.line("stamped"))
+        print(f"the handouts alone: stamped is {alone_in_full / alone.seconds:.1f}x faster for {recipients}"
+              " recipients")
         if arguments.large:
             large = personal(Path(folder), "stamped.txt", arguments.large)
             print(large.line("stamped"))
