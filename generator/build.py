@@ -275,7 +275,8 @@ def build_locked(articles: list[Path], options: BuildOptions, config: Config, po
         # After the article's job: workers take the longest first, and the article is.
         jobs.update({("stamps", at): StampJob(article, batch.lines, batch.target) for at, batch in enumerate(stamps)})
 
-    for key, typeset in typeset_all(jobs, setup_for(options, config, policy, paper)):
+    # A build with nothing to typeset (a no-op rebuild) starts no workers, nor loads what they need.
+    for key, typeset in typeset_all(jobs, setup_for(options, config, policy, paper)) if jobs else ():
         if isinstance(key, tuple):
             stamped(key[1], written(typeset))
             continue

@@ -16,7 +16,6 @@ from ..config import EMAIL_BUDGET_MB, MIN_DPI, Config, load_config
 from ..diagnostics import with_removals_summarised
 from ..errors import MailError, display_path
 from ..output.printing import BOOKLETS, DEFAULT_BOOKLET, MARKS, N_UP, VARIANTS, PrintOptions
-from ..read.importer import import_article
 from ..read.load import MAX_FIT
 from ..typeset.themes import discover as list_themes
 
@@ -435,6 +434,8 @@ def import_command(source: str, content_dir: Path, force: bool, allow_remote: bo
 
     What was left out of the page is listed in a comment at the end of the Markdown.
     """
+    from ..read.importer import import_article  # and the network modules: only this command
+
     check_network_options(allow_remote, trusted_networks)
     result = import_article(source, content_dir, overwrite=force, allow_remote=allow_remote,
                             trusted_networks=trusted_networks)

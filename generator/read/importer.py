@@ -21,7 +21,8 @@ from ..article import Article, Metadata, Removal
 from ..diagnostics import Diagnostic
 from ..errors import OutputError, Refused, UsageError
 from ..output.files import write_atomically
-from ..sandbox import fetch_remote, read_policy
+from ..remote import fetch_remote
+from ..sandbox import read_policy
 from .load import EXTENSIONS, HtmlLoader, MarkdownLoader, TextLoader, check_size, decoded, slug_for, slugify
 
 IMPORTERS = {ext: loader for loader in (TextLoader(), HtmlLoader()) for ext in loader.extensions}

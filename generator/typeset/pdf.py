@@ -22,7 +22,8 @@ from weasyprint.urls import URLFetcherResponse
 from ..diagnostics import Diagnostic
 from ..errors import ArticleError, Refused, display_path
 from ..output.printing import PrintOptions
-from ..sandbox import ReadPolicy, fetch_remote, pixel_count
+from ..remote import fetch_remote
+from ..sandbox import ReadPolicy, pixel_count
 from .render import Page
 
 
