@@ -109,6 +109,15 @@ def test_a_readmes_heading_under_its_logo_or_badges_is_its_title(tmp_path, openi
     assert article.body.splitlines().index("![missing](gone.png)") == text.splitlines().index("![missing](gone.png)")
 
 
+def test_a_readmes_html_heading_in_its_centred_block_is_its_title(tmp_path):
+    text = ('<div align="center">\n  <img src="https://x.example/logo.svg" width="120" alt="">\n'
+            "  <h1>Acme</h1>\n  <p><b>Small tasks, done.</b></p>\n</div>\n\nAcme makes things fast.\n")
+    article = load_article(write(tmp_path / "readme.md", text))
+    assert article.meta.title == "Acme"
+    assert "<h1>" not in article.body and "<p><b>Small tasks, done.</b></p>" in article.body
+    assert len(article.body.splitlines()) == len(text.splitlines())
+
+
 def test_a_heading_under_text_is_no_title(tmp_path):
     for opening in ("Acme is fast.\n\n", "<p>Acme is fast.</p>\n\n"):
         assert load_article(write(tmp_path / "readme.md", f"{opening}# Acme\n")).meta.title == "readme"

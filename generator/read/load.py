@@ -145,6 +145,16 @@ def html_title(heading: str) -> str:
     return plain_title(words) if words else (" ".join(html.unescape(alt[1] or alt[2]).split()) if alt else "")
 
 
+def first_heading(text: str) -> tuple[re.Match | None, str]:
+    """The heading `text` opens with, a Markdown '# ' one or an HTML <h1>, and its words as a
+    title; (None, "") when it opens with none, or with one that has no words nor logo."""
+    if h1 := FIRST_H1.match(text):
+        return h1, plain_title(h1["title"])
+    if (html_h1 := FIRST_HTML_H1.match(text)) and (title := html_title(html_h1["title"])):
+        return html_h1, title
+    return None, ""
+
+
 class MarkdownLoader:
     extensions = (".md", ".markdown")
 
@@ -155,25 +165,20 @@ class MarkdownLoader:
         """The article in Markdown `text`; `path` names it in messages and gives its slug."""
         fields, diagnostics, body, body_first_line = split_front_matter(text, path)
         if "title" not in fields:
-            # Like pandoc: a leading '# Heading' is the title when the front matter has none.
-            h1 = FIRST_H1.match(body)
-            html_h1 = None if h1 else FIRST_HTML_H1.match(body)
+            # Like pandoc: a leading '# Heading' is the title when the front matter has none; so
+            # is a README's, in Markdown or HTML, under the logo or badges it may open with.
             pictures = LEADING_PICTURES.match(body)
-            at = pictures.end() if pictures and not h1 and not html_h1 else len(body)
-            below = FIRST_H1.match(body[at:])
-            if h1:
-                fields["title"] = plain_title(h1["title"])
-                body_first_line += body[: h1.end()].count("\n")
-                body = body[h1.end():]
-            elif below:
-                # Under a README's logo or badges: the heading is the title; they stay, and its
-                # lines are left blank so that later lines keep their numbers.
-                fields["title"] = plain_title(below["title"])
-                body = body[:at] + "\n" * below[0].count("\n") + body[at + below.end():]
-            elif html_h1 and (title := html_title(html_h1["title"])):
+            at = pictures.end() if pictures and pictures[0].strip() else 0
+            heading, title = first_heading(body[at:])
+            if heading and not at:
                 fields["title"] = title
-                body_first_line += body[: html_h1.end()].count("\n")
-                body = body[html_h1.end():]
+                body_first_line += body[: heading.end()].count("\n")
+                body = body[heading.end():]
+            elif heading:
+                # The pictures stay, and the heading's lines are left blank: later lines keep
+                # their numbers.
+                fields["title"] = title
+                body = body[:at] + "\n" * heading[0].count("\n") + body[at + heading.end():]
             else:
                 fields["title"] = path.stem.replace("_", " ").replace("-", " ").strip() or "Untitled"
         slug = fields.pop("slug", None) or slug_for(path)
