@@ -27,6 +27,7 @@ CODES = {
     "W107": ("warning", "a remote resource was not fetched (no network without --allow-remote, or refused)"),
     "W108": ("warning", "unsafe raw HTML removed (scripts, event handlers, javascript: links, forms...)"),
     "W109": ("warning", "raw HTML formatting for a screen left out (widths, borders, font tags, no-wrap...)"),
+    "W110": ("warning", "TeX math that matplotlib's mathtext cannot draw, printed as its TeX source"),
     "W120": ("warning", "a raw HTML style that hides text on paper left out"
                         " (font-size 0, text coloured like its background, a negative margin)"),
     "W130": ("warning", "`--fit` or `fit:` changed the layout to fit the pages asked for (what it changed is listed)"),

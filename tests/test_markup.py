@@ -211,3 +211,20 @@ def test_githubs_emoji_shortcodes_print_as_emoji_outside_code():
                            " and `:tada:` in code.\n"))
     assert "Ship it \U0001F680" in body.html and "Done \u2705 at 10:30:00, ratio a:b:c, :nothing_here:," in body.html
     assert "<code>:tada:</code>" in body.html
+
+
+def test_tex_math_is_drawn_and_money_is_not_math():
+    body = to_html(article("Energy $E = mc^2$ costs from $5 to $10 in $HOME.\n\n"
+                           "$$\n\\int_0^1 x\\,dx = \\frac{1}{2}\n$$\n\n```math\n\\sqrt{2}\n```\n"))
+    pictures = re.findall(r'<img class="math" alt="([^"]*)" src="data:image/svg\+xml;base64,', body.html)
+    assert pictures == ["E = mc^2", "\\int_0^1 x\\,dx = \\frac{1}{2}", "\\sqrt{2}"]
+    assert body.html.count('<p class="math-display">') == 2
+    text = re.sub(r"<[^>]+>", " ", body.html)
+    assert "from $5 to $10 in $HOME." in html_module.unescape(text)
+    assert not body.diagnostics
+
+
+def test_math_mathtext_cannot_draw_prints_as_its_tex_with_a_warning():
+    body = to_html(article("Text.\n\n$$\n\\begin{align} x &= 1 \\end{align}\n$$\n", first_line=3))
+    assert '<pre class="math"><code class="math">\\begin{align} x &amp;= 1 \\end{align}</code></pre>' in body.html
+    assert [(d.code, d.line) for d in body.diagnostics] == [("W110", 5)]

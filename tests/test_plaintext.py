@@ -7,6 +7,7 @@ from pathlib import Path
 from conftest import run
 from markdown_it import MarkdownIt
 
+from generator.markup.html import PARSER
 from generator.read.plaintext import convert
 
 PATH = Path("pasted.txt")
@@ -26,8 +27,8 @@ def headings(markdown: str) -> list[str]:
 
 
 def rendered_text(markdown: str) -> str:
-    """What a reader sees of the Markdown: its text with the markup gone."""
-    tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(markdown)
+    """What a reader sees of the Markdown, as handout reads it: its text with the markup gone."""
+    tokens = PARSER.parse(markdown)
     return " ".join(
         child.content for token in tokens if token.children
         for child in token.children if child.type == "text"
@@ -118,6 +119,7 @@ def test_markdown_characters_in_pasted_text_print_as_themselves():
     text = (
         "Title\n\n"
         "Use *only* 2 tablets, not 3_4 or _five_; see [note] <b>here</b> & &amp; ~this~ `x` a|b \\n.\n\n"
+        "Save to $HOME/$USER, $x$ is no formula.\n\n"
         "# not a heading, just a hash.\n\n"
         "1. not a list item, a sentence.\n\n"
         "- dash at the start, also text.\n"
@@ -125,7 +127,8 @@ def test_markdown_characters_in_pasted_text_print_as_themselves():
     markdown = convert(text, PATH).markdown
     expected = (
         "Use *only* 2 tablets, not 3_4 or _five_; see [note] <b>here</b> & &amp; ~this~ `x` a|b \\n. "
-        "# not a heading, just a hash. 1. not a list item, a sentence. - dash at the start, also text."
+        "Save to $HOME/$USER, $x$ is no formula. # not a heading, just a hash. 1. not a list item, a sentence."
+        " - dash at the start, also text."
     )
     assert rendered_text(markdown) == expected
 

@@ -27,6 +27,7 @@ from mdit_py_plugins.anchors.index import slugify
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import format as format_tokens
@@ -256,6 +257,9 @@ def markdown_parser(nesting: int) -> MarkdownIt:
         .use(deflist_plugin)
         .use(tasklists_plugin)
         .use(attrs_plugin, after=("image",))
+        # $x^2$ and $$...$$ as GitHub and pandoc read them: '$' then no space opens, no space
+        # then '$' closes, and never before a digit ('from $5 to $10' is money).
+        .use(dollarmath_plugin, allow_labels=False, allow_space=False, allow_digits=False)
     )
     parser.core.ruler.before("inline", "check_brackets", check_brackets)
     parser.core.ruler.before("inline", "github_alerts", github_alerts)
@@ -327,6 +331,35 @@ def check_nesting(conversion: Conversion) -> None:
             raise ArticleError(
                 f"lists or quotes nested more than {limit} levels deep ([limits] nesting in handout.toml)",
                 article.source, line)
+
+
+def draw_math(conversion: Conversion) -> None:
+    """Each formula ($...$, $$...$$, a ```math block) as the picture math.py draws of it; one it
+    cannot draw as its TeX, word for word, with a warning naming its line.
+
+    After raw_html_removals: the HTML made here is handout's own, not the article's.
+    """
+    from . import math
+
+    article = conversion.article
+
+    def html_of(tex: str, display: bool, block: Token) -> str:
+        drawn = math.math_html(tex, display)
+        if drawn is not None:
+            return drawn
+        line = article.body_first_line + block.map[0] if block.map else None
+        shown = " ".join(tex.split())
+        conversion.diagnostics.append(Diagnostic(
+            "W110", f"math it cannot draw, printed as its TeX: {shown[:60]}{'…' * (len(shown) > 60)}",
+            article.source, line))
+        return math.tex_html(tex, display)
+
+    for block in conversion.tokens:
+        if block.type in ("math_block", "math_block_label") or (block.type == "fence" and block.info.strip() == "math"):
+            block.type, block.content = "html_block", html_of(block.content, True, block)
+        for child in block.children or ():
+            if child.type in ("math_inline", "math_inline_double"):
+                child.type, child.content = "html_inline", html_of(child.content, child.type.endswith("double"), block)
 
 
 def raw_html_removals(conversion: Conversion) -> None:
@@ -747,6 +780,7 @@ TOKEN_PASSES: tuple[tuple[str, Callable[[Conversion], None]], ...] = (
     ("nesting", check_nesting),
     ("badges", leave_out_badge_rows),
     ("raw_html", raw_html_removals),
+    ("math", draw_math),
     ("headings", demote_headings),
     ("images", place_images),
     ("links", check_links),

@@ -256,7 +256,8 @@ def to_markdown(blocks: Blocks) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>~|])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|&(?=#?\w+;)")
+# '$' too: pasted text is never TeX math ("$HOME/$USER" would open and close a formula).
+MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>~|$])|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|&(?=#?\w+;)")
 LINE_START_SPECIAL = re.compile(r"^([#>+=:-]|\d+(?=[.)]))")
 
 
