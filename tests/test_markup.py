@@ -225,6 +225,20 @@ def test_tex_math_is_drawn_and_money_is_not_math():
 
 
 def test_math_mathtext_cannot_draw_prints_as_its_tex_with_a_warning():
-    body = to_html(article("Text.\n\n$$\n\\begin{align} x &= 1 \\end{align}\n$$\n", first_line=3))
+    nested = "{" * 500 + "x" + "}" * 500  # deeper than mathtext's parser can recurse
+    body = to_html(article(f"Text.\n\n$$\n\\begin{{align}} x &= 1 \\end{{align}}\n$$\n\nAnd ${nested}$.\n",
+                           first_line=3))
     assert '<pre class="math"><code class="math">\\begin{align} x &amp;= 1 \\end{align}</code></pre>' in body.html
-    assert [(d.code, d.line) for d in body.diagnostics] == [("W110", 5)]
+    assert f'<code class="math">{nested}</code>' in body.html
+    assert [(d.code, d.line) for d in body.diagnostics] == [("W110", 5), ("W110", 9)]
+
+
+def test_math_past_an_articles_budget_prints_as_tex_with_one_warning(monkeypatch):
+    from generator.markup import math
+
+    monkeypatch.setattr(math, "MAX_DRAWN_TEX", 7)  # `handout check` draws without a time limit
+    body = to_html(article("$a+b$ and $c+d$.\n\n$e+f$ and $g+h$.\n"))
+    assert re.findall(r'class="math" alt="([^"]+)"', body.html) == ["a+b", "c+d"]
+    assert re.findall(r'<code class="math">([^<]+)</code>', body.html) == ["e+f", "g+h"]
+    assert [(d.code, d.line) for d in body.diagnostics] == [("W110", 3)]
+    assert "more math than the 7 characters" in body.diagnostics[0].message

@@ -342,16 +342,24 @@ def draw_math(conversion: Conversion) -> None:
     from . import math
 
     article = conversion.article
+    budget = [math.MAX_DRAWN_TEX]  # the TeX still to be drawn, of this article
 
     def html_of(tex: str, display: bool, block: Token) -> str:
-        drawn = math.math_html(tex, display)
+        over = budget[0] < 0
+        budget[0] -= len(tex)
+        drawn = math.math_html(tex, display) if budget[0] >= 0 else None
         if drawn is not None:
             return drawn
         line = article.body_first_line + block.map[0] if block.map else None
         shown = " ".join(tex.split())
-        conversion.diagnostics.append(Diagnostic(
-            "W110", f"math it cannot draw, printed as its TeX: {shown[:60]}{'…' * (len(shown) > 60)}",
-            article.source, line))
+        shown = f"{shown[:60]}{'…' * (len(shown) > 60)}"
+        if budget[0] >= 0:
+            conversion.diagnostics.append(Diagnostic(
+                "W110", f"math it cannot draw, printed as its TeX: {shown}", article.source, line))
+        elif not over:  # once: the first formula past the budget, and all after it
+            conversion.diagnostics.append(Diagnostic(
+                "W110", f"more math than the {math.MAX_DRAWN_TEX:,} characters of TeX drawn an article: from"
+                f" here on printed as its TeX ({shown})", article.source, line))
         return math.tex_html(tex, display)
 
     for block in conversion.tokens:

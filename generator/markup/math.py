@@ -23,6 +23,10 @@ from dataclasses import dataclass
 DRAWN_PT = 10.0
 # Longer TeX is no formula of a handout; and mathtext's parser is not made for hostile input.
 MAX_TEX = 2000
+# The TeX an article may have drawn in all: mathtext takes up to half a millisecond a
+# character, and `handout check` reads the article without the build's time limit. Past it,
+# the rest of the article's math prints as TeX.
+MAX_DRAWN_TEX = 10_000
 # A formula on its own is drawn this much larger than one in a line, and its fractions as
 # \dfrac: mathtext has no display style of its own.
 DISPLAY_SCALE = 1.1
@@ -53,7 +57,7 @@ def drawn(tex: str) -> Formula | None:
     font = FontProperties(size=DRAWN_PT, math_fontfamily="dejavuserif")
     try:
         width, height, depth, _, _ = MathTextParser("path").parse(source, dpi=72, prop=font)
-    except ValueError:  # mathtext's ParseFatalException: a command or a brace it cannot read
+    except (ValueError, RecursionError):  # ParseFatalException: what it cannot read; or nesting too deep
         return None
     figure = Figure(figsize=(width / 72, height / 72))
     figure.text(0, depth / height, source, fontproperties=font)
