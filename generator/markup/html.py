@@ -342,18 +342,18 @@ def draw_math(conversion: Conversion) -> None:
     from . import math
 
     article = conversion.article
-    budget = [math.MAX_DRAWN_TEX]  # the TeX still to be drawn, of this article
+    left = math.MAX_DRAWN_TEX  # the TeX this article may still have drawn
 
     def html_of(tex: str, display: bool, block: Token) -> str:
-        over = budget[0] < 0
-        budget[0] -= len(tex)
-        drawn = math.math_html(tex, display) if budget[0] >= 0 else None
+        nonlocal left
+        over, left = left < 0, left - len(tex)
+        drawn = math.math_html(tex, display) if left >= 0 else None
         if drawn is not None:
             return drawn
         line = article.body_first_line + block.map[0] if block.map else None
         shown = " ".join(tex.split())
         shown = f"{shown[:60]}{'…' * (len(shown) > 60)}"
-        if budget[0] >= 0:
+        if left >= 0:
             conversion.diagnostics.append(Diagnostic(
                 "W110", f"math it cannot draw, printed as its TeX: {shown}", article.source, line))
         elif not over:  # once: the first formula past the budget, and all after it
