@@ -9,7 +9,8 @@ article's text, M4xx from reading the recipients of a mail merge.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,8 @@ CODES = {
     "W106": ("warning", "a file outside the project's content, templates, themes and assets folders was not read"),
     "W107": ("warning", "a remote resource was not fetched (no network without --allow-remote, or refused)"),
     "W108": ("warning", "unsafe raw HTML removed (scripts, event handlers, javascript: links, forms...)"),
-    "W109": ("warning", "raw HTML formatting for a screen left out (widths, borders, font tags, no-wrap...)"),
+    "W109": ("warning", "raw HTML formatting for a screen left out (widths, borders, font tags, no-wrap...;"
+                        " one line per article; each with --verbose)"),
     "W110": ("warning", "TeX math that matplotlib's mathtext cannot draw, printed as its TeX source"),
     "W120": ("warning", "a raw HTML style that hides text on paper left out"
                         " (font-size 0, text coloured like its background, a negative margin)"),
@@ -95,8 +97,13 @@ class Diagnostic:
 
 
 def with_removals_summarised(diagnostics: tuple[Diagnostic, ...]) -> list[Diagnostic]:
-    """The diagnostics with an article's removals (W102) told in one line, by kind:
-    a whole web page can lose hundreds of blocks, and each is one line under --verbose."""
+    """The diagnostics with an article's removals told in one line each, by kind: its web page
+    furniture (W102: a whole page can lose hundreds of blocks) and its raw HTML's screen
+    formatting (W109: a README centres each block); each is one line under --verbose."""
+    return screen_formatting_summarised(furniture_summarised(diagnostics))
+
+
+def furniture_summarised(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
     removals = [d for d in diagnostics if d.code == "W102"]
     if len(removals) < 2:
         return list(diagnostics)
@@ -110,8 +117,25 @@ def with_removals_summarised(diagnostics: tuple[Diagnostic, ...]) -> list[Diagno
         "W102", f"removed {len(removals)} blocks of web page furniture"
                 f"{f', {words} words ({kinds})' if words else ''}; --verbose lists each",
         removals[0].path, words=words)
-    first = diagnostics.index(removals[0])
-    return [*diagnostics[:first], summary, *(d for d in diagnostics[first:] if d.code != "W102")]
+    return in_place_of(diagnostics, removals, summary)
+
+
+def screen_formatting_summarised(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    left_out = [d for d in diagnostics if d.code == "W109" and d.kind]
+    if len(left_out) < 2:
+        return list(diagnostics)
+    counts = Counter(d.kind for d in left_out)
+    kinds = ", ".join(f"{kind} {count}" if count > 1 else str(kind) for kind, count in counts.most_common())
+    summary = Diagnostic("W109", f"left out screen formatting in {len(left_out)} places ({kinds}; the theme lays"
+                                 " out the page); --verbose lists each", left_out[0].path)
+    return in_place_of(diagnostics, left_out, summary)
+
+
+def in_place_of(diagnostics: Sequence[Diagnostic], told: list[Diagnostic], summary: Diagnostic) -> list[Diagnostic]:
+    """The diagnostics with `summary` where the first of `told` was, and none of the others."""
+    first = list(diagnostics).index(told[0])
+    skipped = {id(d) for d in told}
+    return [*diagnostics[:first], summary, *(d for d in diagnostics[first:] if id(d) not in skipped)]
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -106,3 +106,16 @@ def test_the_command_starts_without_the_saved_page_reader():
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
                             check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_a_readmes_screen_formatting_is_told_in_one_line_and_each_with_verbose(project):
+    write(project / "content" / "readme.md", '<p align="center">Fast.</p>\n\n<p align="center">Small.</p>\n\n'
+          '<div align="right"><a href="https://x.example" target="_blank">Site</a></div>\n')
+    quiet, verbose = run("build"), run("build", "--force", "--verbose")
+    assert quiet.exit_code == verbose.exit_code == 0
+    told = [line for line in quiet.stderr.splitlines() if "[W109]" in line]
+    assert told == ["content/readme.md: warning: left out screen formatting in 4 places (align attribute of <p> 2,"
+                    " align attribute of <div>, target attribute of <a>; the theme lays out the page); --verbose"
+                    " lists each [W109]"]
+    assert verbose.stderr.count("[W109]") == 4
+    assert run("build").stderr.count("[W109]") == 1  # a rebuild with nothing to do tells it alike

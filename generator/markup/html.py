@@ -385,7 +385,7 @@ def raw_html_removals(conversion: Conversion) -> None:
                     else Diagnostic("W108", f"removed unsafe HTML: {removed.what}", article.source,
                                     line) if removed.unsafe
                     else Diagnostic("W109", f"left out screen formatting: {removed.what} (the theme lays out the page)",
-                                    article.source, line))
+                                    article.source, line, kind=removed.what))
 
 
 def inline_text(token: Token) -> str:
