@@ -242,3 +242,12 @@ def test_math_past_an_articles_budget_prints_as_tex_with_one_warning(monkeypatch
     assert re.findall(r'<code class="math">([^<]+)</code>', body.html) == ["e+f", "g+h"]
     assert [(d.code, d.line) for d in body.diagnostics] == [("W110", 3)]
     assert "more math than the 7 characters" in body.diagnostics[0].message
+
+
+def test_a_messages_html_part_prints_math_as_its_tex():
+    # Mail programs draw no SVG picture reliably: a message's math is its TeX, as code.
+    from generator.mail.compose import html_of
+
+    assert html_of("Dose $d \\times w$ mg.\n\n$$\n\\frac{1}{2}\n$$\n") == (
+        '<p>Dose <code class="math">d \\times w</code> mg.</p>\n'
+        '<pre class="math"><code class="math">\\frac{1}{2}</code></pre>\n')

@@ -271,7 +271,16 @@ def markdown_parser(nesting: int) -> MarkdownIt:
                            code_block(tokens[index].content, tokens[index].info))
     parser.add_render_rule("code_block", lambda renderer, tokens, index, options, env:
                            code_block(tokens[index].content))
+    # Math not drawn (a message's HTML part: draw_math draws a handout's) is its TeX, as code.
+    for name in ("math_inline", "math_inline_double", "math_block", "math_block_label"):
+        parser.add_render_rule(name, tex_rule)
     return parser
+
+
+def tex_rule(renderer, tokens: list[Token], index: int, options, env) -> str:
+    from .math import tex_html
+
+    return tex_html(tokens[index].content, display=tokens[index].type != "math_inline")
 
 
 # For rendering, and for reading articles that to_html has read under their limits.
