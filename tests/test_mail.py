@@ -626,3 +626,16 @@ def test_a_domain_in_another_script_is_written_as_its_ascii_form(merge):
     assert result.exit_code == 0, result.output
     (message,) = (merge / "output" / "outbox").glob("*.eml")
     assert "To: Ana <ana@xn--exmple-cua.org>" in message.read_text()
+
+
+def test_the_attachment_is_the_part_the_email_package_makes_of_the_pdf():
+    # pdf_part encodes from base64 text, not from the bytes MIMEApplication escapes twice first:
+    # the same part, byte for byte, for any PDF (a line's worth, an empty one, one ending a line).
+    from email.mime.application import MIMEApplication
+
+    from generator.mail.compose import pdf_part
+
+    for data in (os.urandom(36_000), os.urandom(57 * 10), b"%PDF-1.7\n", b"", os.urandom(100) + b"\n"):
+        expected = MIMEApplication(data, "pdf")
+        expected.add_header("Content-Disposition", "attachment", filename="hand-hygiene-ana ruiz.pdf")
+        assert pdf_part(data, "hand-hygiene-ana ruiz.pdf").as_bytes() == expected.as_bytes()

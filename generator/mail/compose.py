@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import re
@@ -9,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
-from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
@@ -119,8 +119,7 @@ def compose(letter: Letter, sender: str) -> Message:
     text = MIMEMultipart("alternative", boundary=boundary(key, "alternative"))
     text.attach(text_part(letter.body, "plain"))
     text.attach(text_part(f"<!DOCTYPE html><html><body>{html_of(letter.body)}</body></html>", "html"))
-    attachment = MIMEApplication(letter.handout.data(), "pdf")
-    attachment.add_header("Content-Disposition", "attachment", filename=letter.attachment_name)
+    attachment = pdf_part(letter.handout.data(), letter.attachment_name)
     for part in (text, *text.get_payload(), attachment):
         del part["MIME-Version"]  # the message's own says it; email.mime gives every part one
     message.attach(text)
@@ -128,6 +127,19 @@ def compose(letter: Letter, sender: str) -> Message:
     message["Message-ID"] = make_msgid(idstring=key[:20], domain=parseaddr(sender)[1].rpartition("@")[2] or "handout")
     message["X-Handout-Key"] = key
     return message
+
+
+def pdf_part(data: bytes, filename: str) -> MIMENonMultipart:
+    """The handout attached, in base64, as email.mime's MIMEApplication makes it.
+
+    Made from its base64 text: MIMEApplication takes the PDF's bytes through two
+    surrogate-escaped copies of them before encoding, most of the time a message took.
+    """
+    part = MIMENonMultipart("application", "pdf")
+    part.set_payload(base64.encodebytes(data).decode("ascii"))  # as email.encoders.encode_base64 does
+    part["Content-Transfer-Encoding"] = "base64"
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
 
 
 def boundary(key: str, part: str) -> str:
