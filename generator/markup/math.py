@@ -70,7 +70,8 @@ def drawn(tex: str) -> Formula | None:
 def math_html(tex: str, display: bool) -> str | None:
     """The formula as HTML: a picture on the line, or centred in a paragraph of its own
     (`display`); None where mathtext cannot draw it."""
-    formula = drawn(TEXT_FRACTION.sub(r"\\dfrac", " ".join(tex.split())) if display else " ".join(tex.split()))
+    one_line = " ".join(tex.split())
+    formula = drawn(TEXT_FRACTION.sub(r"\\dfrac", one_line) if display else one_line)
     if formula is None:
         return None
     source = base64.b64encode(formula.svg).decode()
