@@ -6,12 +6,15 @@ import asyncio
 import email
 import email.policy
 import hashlib
+import io
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import ssl
+import string
 import subprocess
 import sys
 import threading
@@ -639,3 +642,43 @@ def test_the_attachment_is_the_part_the_email_package_makes_of_the_pdf():
         expected = MIMEApplication(data, "pdf")
         expected.add_header("Content-Disposition", "attachment", filename="hand-hygiene-ana ruiz.pdf")
         assert pdf_part(data, "hand-hygiene-ana ruiz.pdf").as_bytes() == expected.as_bytes()
+
+
+def test_a_message_is_written_as_the_email_package_writes_it():
+    # message_bytes writes the attachment whole and short headers unfolded: the same bytes as
+    # the email package's own writer, for names and subjects short, long, quoted and in other scripts.
+    from email.generator import BytesGenerator
+
+    from generator.mail.compose import Handout, Letter, MessageWriter, compose, message_bytes
+    from generator.mail.recipients import Recipient
+
+    handout = Handout.of_bytes(os.urandom(20_000), "hand-hygiene.pdf")
+    names = ["Ana", "", 'Ana "the nurse" Ruiz', "张伟 " * 12, "A" * 90, "Nguyễn Văn An", "O'Brien, Pat"]
+    subjects = ["Your handout", "Your handout, " + "x" * 80, "Ihr Merkblatt für heute", "a\tb  c "]
+    for name in names:
+        for subject in subjects:
+            recipient = Recipient(2, "person@example.org", {"name": name}, cc=("cc@example.org",))
+            message = compose(Letter(recipient, subject, f"Dear {name},\n\n**Read** it.\n", handout),
+                              "Clinic Ünited <news@example.org>")
+            assert message_bytes(message) == message.as_bytes()
+            for linesep in ("\r\n", "\n"):
+                ours, theirs = io.BytesIO(), io.BytesIO()
+                MessageWriter(ours, mangle_from_=False).flatten(message, linesep=linesep)
+                BytesGenerator(theirs, mangle_from_=False).flatten(message, linesep=linesep)
+                assert ours.getvalue() == theirs.getvalue()
+
+
+def test_headers_that_fit_their_line_are_written_as_compat32_folds_them():
+    from email.header import Header
+    from email.policy import compat32
+
+    from generator.mail.compose import SHORT_HEADERS_AS_THEY_ARE
+
+    generator = random.Random(7)
+    alphabet = string.ascii_letters + string.digits + " \t;=\"',.<>@()-_/:\\"
+    values: list[object] = ["", " ", "a  b", " leading", "trailing ", "x" * 76, "x" * 77, "two words " * 9,
+                            "é", Header("Ünïcode", "utf-8"), "line\nbreak"]
+    values += ["".join(generator.choice(alphabet) for _ in range(generator.randint(0, 90))) for _ in range(5000)]
+    for value in values:
+        for name in ("Subject", "X-Handout-Key", "To"):
+            assert SHORT_HEADERS_AS_THEY_ARE.fold_binary(name, value) == compat32.fold_binary(name, value), value

@@ -26,7 +26,7 @@ from .. import pool
 from ..config import MEGABYTE
 from ..errors import HandoutError, MailError, TemplateTimeout, location
 from ..output.files import file_lock, write_atomically
-from .compose import Letter, compose
+from .compose import Letter, compose, message_bytes
 from .log import FAILED, SENT, UNCONFIRMED, SendLog
 from .personal import Handouts, handouts_for, private_folder
 from .recipients import Recipient, Recipients, read_recipients, write_rows
@@ -103,7 +103,7 @@ def make_messages(making: MessageMaking,
     """Each recipient's letter and its message's bytes; or the error that stopped them."""
     try:
         with pool.cycle_collection_paused():
-            return [(replace(letter, handout=letter.handout.light()), compose(letter, making.sender).as_bytes())
+            return [(replace(letter, handout=letter.handout.light()), message_bytes(compose(letter, making.sender)))
                     for letter in (letter_for(making.template, making.handouts, r) for r in recipients)]
     except HandoutError as exc:
         return exc
