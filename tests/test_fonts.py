@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -187,3 +189,35 @@ def test_signs_in_latin_text_come_from_the_symbol_fonts_not_a_full_width_cjk_fon
     assert any(name.startswith("Noto-Emoji") for name in latin), latin
     # Japanese text keeps its own full-width forms of the signs.
     assert any(name.startswith("Noto-Sans-JP") for name in embedded_fonts(project / "output" / "japanese.pdf"))
+
+
+LOADED_LIBRARIES = """
+import sys
+events = []
+sys.addaudithook(lambda event, args: events.append(args[0]) if event == "subprocess.Popen" else None)
+{imports}
+print(sorted(events))
+print(sorted({{line.split()[-1] for line in open("/proc/self/maps") if line.split()[-1].startswith(("/usr/lib", "/lib"))}}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the library lookups are Linux's")
+def test_weasyprint_loads_its_libraries_without_looking_them_up_in_other_programs():
+    # WeasyPrint imported as handout imports it opens the same C libraries as a plain import,
+    # without the ldconfig, gcc and ld runs that looked up names of other systems' libraries.
+    def loaded(imports: str) -> tuple[str, str]:
+        result = subprocess.run([sys.executable, "-c", LOADED_LIBRARIES.format(imports=imports)],
+                                capture_output=True, text=True, check=True)
+        programs, libraries = result.stdout.splitlines()
+        return programs, libraries
+
+    programs, libraries = loaded("import generator.typeset.engine")
+    plain_programs, plain_libraries = loaded("import weasyprint")
+    assert "libpango" in libraries and "libharfbuzz" in libraries
+    assert libraries == plain_libraries
+    assert programs == "[]"
+    assert plain_programs != "[]"  # what is saved: a plain import runs them
+    import ctypes.util
+
+    import generator.typeset.engine  # noqa: F401 - imported: find_library is itself again
+    assert ctypes.util.find_library("c")

@@ -15,15 +15,13 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import PIL.Image
-import weasyprint
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcherResponse
 
 from ..diagnostics import Diagnostic
 from ..errors import ArticleError, Refused, display_path
 from ..output.printing import PrintOptions
 from ..remote import fetch_remote
 from ..sandbox import ReadPolicy, pixel_count
+from .engine import FontConfiguration, URLFetcherResponse, weasyprint
 from .render import Page
 
 

@@ -8,6 +8,6 @@ paid, and a run of handout mail starts five. The document has its own font
 configuration, gone before anything forks: the workers make theirs.
 """
 
-import weasyprint
+from .engine import weasyprint
 
 weasyprint.HTML(string="<p>Prepared for <b>you</b>: 1 <i>page</i>.</p>").write_pdf()
