@@ -222,6 +222,7 @@ def test_template_error_and_size_budget_stop_everything(merge, smtp):
     write(merge / "message.md", "---\nsubject: Hi {{ nickname }}\n---\nText.\n")
     result = mail("--send")
     assert result.exit_code == 1 and "'nickname' is undefined" in result.stderr
+    assert not list(merge.glob("output/*.pdf"))  # said before the handout is typeset
     write(merge / "message.md", "---\nsubject: Hi\n---\nText.\n")
     result = mail("--send", "--max-size", "0.001")
     assert result.exit_code == 1 and "over the 0.0 MB budget" in result.stderr

@@ -162,29 +162,46 @@ def prepared(recipients_csv: Path, article: Path, message: Path | MessageTemplat
     template = (message if isinstance(message, MessageTemplate)
                 else read_message(message, config.mail.template_seconds))
     max_bytes = int((max_size_mb or config.mail.max_size_mb) * MEGABYTE)
+    # Before the handouts are typeset: a letter that cannot be filled in stops the run at once
+    # (and this process has the time, while the workers' server starts).
+    check_letters(recipients, template)
     with private_folder() as workspace:
         handouts = handouts_for(article, recipients, build_options, workspace, template.seconds)
         merge = Merge(recipients, template, handouts, settings, (*notices, *recipients.notices, handouts.how),
                       build_options.jobs or os.cpu_count() or 1)
-        check(merge, max_bytes)
+        check_sizes(merge, max_bytes)
         yield merge
 
 
-def check(merge: Merge, max_bytes: int) -> None:
-    """Every letter fills in, and every handout fits the email budget; the problems of up to
-    MAX_PROBLEMS rows at once (a template too slow for one row stops the check there)."""
+def check_letters(recipients: Recipients, template: MessageTemplate) -> None:
+    """Every letter fills in; the problems of up to MAX_PROBLEMS rows at once (a template too
+    slow for one row stops the check there)."""
     problems: list[MailError] = []
-    for recipient in merge.recipients.rows:
-        size = merge.handouts.most_bytes(recipient.row)
+    for recipient in recipients.rows:
         try:
-            if size > max_bytes:
-                raise MailError(f"row {recipient.row}: the handout is {size / MEGABYTE:.1f} MB,"
-                                f" over the {max_bytes / MEGABYTE:.1f} MB budget")
-            render_for(merge.template, recipient.fields, recipient.row)
+            render_for(template, recipient.fields, recipient.row)
         except MailError as exc:
             problems.append(exc)
             if isinstance(exc, TemplateTimeout) or len(problems) == MAX_PROBLEMS:
                 break
+    stop_with(problems)
+
+
+def check_sizes(merge: Merge, max_bytes: int) -> None:
+    """Every handout fits the email budget; the problems of up to MAX_PROBLEMS rows at once."""
+    problems: list[MailError] = []
+    for recipient in merge.recipients.rows:
+        size = merge.handouts.most_bytes(recipient.row)
+        if size > max_bytes:
+            problems.append(MailError(f"row {recipient.row}: the handout is {size / MEGABYTE:.1f} MB,"
+                                      f" over the {max_bytes / MEGABYTE:.1f} MB budget"))
+            if len(problems) == MAX_PROBLEMS:
+                break
+    stop_with(problems)
+
+
+def stop_with(problems: list[MailError]) -> None:
+    """Stop the run, nothing sent, with the problems found, if any."""
     if len(problems) == 1:
         raise MailError(f"{problems[0].problem}; nothing was sent", problems[0].path, problems[0].line)
     if problems:

@@ -113,10 +113,15 @@ class Stamped:
         """Row -> its place in `rows`: looked up for every recipient, so not searched for."""
         return {row: place for place, row in enumerate(self.rows)}
 
+    @functools.cached_property
+    def most_bytes_by_document(self) -> tuple[int, ...]:
+        """At most the size of a PDF stamped from each stamp document: the shared PDF and the whole
+        stamp document (read once, not for every row)."""
+        shared = self.shared.size
+        return tuple(shared + stamps.stat().st_size for stamps in self.stamps)
+
     def most_bytes(self, row: int) -> int:
-        """At most the size of the row's PDF: the shared one and its whole stamp document."""
-        stamps = self.stamps[self.position[row] // STAMPS_PER_DOCUMENT]
-        return self.shared.size + stamps.stat().st_size
+        return self.most_bytes_by_document[self.position[row] // STAMPS_PER_DOCUMENT]
 
     @functools.cached_property
     def base(self) -> underlay.Base:
