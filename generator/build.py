@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import tempfile
 import time
@@ -439,16 +440,18 @@ def typeset_stamps(typesetter: Typesetter, job: StampJob) -> Typeset:
         page = typesetter.renderer.render_stamps(job.article, job.lines, options.theme, options.paper)
         with pool.cycle_collection_paused():
             document = pdf.typeset(page, source, typesetter.setup.policy)
-        drawn = underlay.lines_drawn(document.data)
-        if drawn != len(job.lines):
-            raise ThemeError(f"{drawn} line{'s' * (drawn != 1)} drawn apart for {len(job.lines)} personal lines; the"
+        drawn = underlay.drawn_in(document.data)
+        if len(drawn) != len(job.lines):
+            raise ThemeError(f"{len(drawn)} line{'s' * (len(drawn) != 1)} drawn apart for {len(job.lines)} personal"
+                             " lines; the"
                              " theme's stamps.html must print each line in an element of its own whose opacity is"
                              " below 1, and nothing else",
                              typesetter.renderer.template_file(page.theme, "stamps.html", source))
     except HandoutError as exc:
         return Typeset(BuildResult(source=source, status="failed", error=exc))
     return Typeset(BuildResult(source=source, output=job.target, pages=document.pages, size=len(document.data),
-                               theme=page.theme, paper=page.paper), ((job.target, document.data),))
+                               theme=page.theme, paper=page.paper),
+                   ((job.target, document.data), (underlay.drawings_file(job.target), json.dumps(drawn).encode())))
 
 
 def fit_page(typesetter: Typesetter, page: render.Page, article: Article, budget: int,

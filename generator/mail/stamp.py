@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,4 +139,5 @@ class Stamped:
 @functools.lru_cache(maxsize=1)
 def stamp_sheet(base: underlay.Base, path: Path) -> underlay.Sheet:
     """One stamp document read at a time: rows come in order."""
-    return underlay.Sheet.of(base, PdfReader(path))
+    drawn = json.loads(underlay.drawings_file(path).read_bytes())
+    return underlay.Sheet.of(base, PdfReader(path), tuple((n, g, tuple(matrix)) for n, g, matrix in drawn))

@@ -24,6 +24,7 @@ import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from pypdf import PageObject, PdfReader
@@ -98,6 +99,10 @@ class Base:
         return dictionary(dictionary_of(self.resources.get("/XObject")), kept)[2:-2]
 
 
+# Each form a stamp document draws: its object number and generation, and the matrix it is drawn with.
+Drawn = tuple[tuple[int, int, tuple[float, ...]], ...]
+
+
 @dataclass(frozen=True)
 class Drawing:
     """One line of a stamp document: the form it is drawn as, and the matrix its page draws it with."""
@@ -118,8 +123,11 @@ class Sheet:
     next_number: int
 
     @classmethod
-    def of(cls, base: Base, reader: PdfReader) -> Sheet:
-        found = tuple(drawing for page in reader.pages for drawing in drawings_on(page))
+    def of(cls, base: Base, reader: PdfReader, drawn: Drawn) -> Sheet:
+        """The stamp document `reader` reads, whose pages draw `drawn` (drawn_in: found once, by
+        the worker that typeset it; reading the pages' drawing again took as long as the rest)."""
+        found = tuple(Drawing(IndirectObject(number, generation, reader), matrix)
+                      for number, generation, matrix in drawn)
         # What the first line's drawing and the last's both use (their fonts) is taken as what
         # all share: reading every drawing to be sure costs more than the update of a line
         # that does not use it all (or uses more, written with it) ever could.
@@ -135,9 +143,16 @@ class Sheet:
         return cls(found, numbers, objects, base.size + len(shared))
 
 
-def lines_drawn(data: bytes) -> int:
-    """How many lines a stamp document draws apart: the forms its pages draw."""
-    return sum(len(drawings_on(page)) for page in PdfReader(io.BytesIO(data)).pages)
+def drawn_in(data: bytes) -> Drawn:
+    """The forms a stamp document's pages draw, the lines it draws apart, in order: plain data,
+    kept beside it (drawings_file)."""
+    return tuple((drawing.form.idnum, drawing.form.generation, drawing.matrix)
+                 for page in PdfReader(io.BytesIO(data)).pages for drawing in drawings_on(page))
+
+
+def drawings_file(stamps: Path) -> Path:
+    """Where drawn_in of the stamp document `stamps` is kept."""
+    return stamps.with_suffix(".json")
 
 
 def drawings_on(page: PageObject) -> list[Drawing]:
