@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # The modules every worker needs, imported once by the fork server, not once a worker.
-PRELOAD = ["generator.build", "generator.markup.html", "generator.typeset.pdf", "generator.typeset.render"]
+PRELOAD = ["generator.server_exit", "generator.build", "generator.markup.html", "generator.typeset.pdf",
+           "generator.typeset.render"]
 # And those a run of handout mail's workers need (start_early): they make the messages too.
 MAIL_PRELOAD = ("generator.mail", "generator.typeset.warmup")
 PR_SET_PDEATHSIG = 1
