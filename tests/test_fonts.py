@@ -197,7 +197,8 @@ events = []
 sys.addaudithook(lambda event, args: events.append(args[0]) if event == "subprocess.Popen" else None)
 {imports}
 print(sorted(events))
-print(sorted({{line.split()[-1] for line in open("/proc/self/maps") if line.split()[-1].startswith(("/usr/lib", "/lib"))}}))
+mapped = {{line.split()[-1] for line in open("/proc/self/maps")}}
+print(sorted(path for path in mapped if path.startswith(("/usr/lib", "/lib"))))
 """
 
 
