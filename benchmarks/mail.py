@@ -29,7 +29,10 @@ With --handout-mb it measures instead one handout of about that size (an image
 of random pixels, which no compression shrinks) sent to all --recipients: the
 email package encoding that many large attachments, and memory flat in their
 number. To measure other code, put it first on PYTHONPATH. Nothing here is a
-test: figures vary by machine.
+test: figures vary by machine. Run it on a quiet file system: for minutes after
+thousands of files are deleted (as this benchmark's own projects are when it
+ends), ext4 creates each new file several times as slowly, which slows a stamped
+run of 1,000 by a fifth.
 """
 
 from __future__ import annotations

@@ -593,12 +593,12 @@ def test_every_message_has_a_date_and_a_message_id(merge, smtp, monkeypatch):
 def test_lines_like_the_boundaries_keep_the_message_whole(merge, smtp):
     # The boundaries are given, not searched for: a body that writes lines like them (a
     # signature's "-- " too) must still be one text part, and the handout one attachment.
-    lines = ["--==handout-mixed-0123456789abcdef01234567==", "--==handout-alternative-0123==--", "-- ", "Ana"]
+    lines = ["--==mixed-0123456789ab==", "--==alternative-0123==--", "-- ", "Ana"]
     write(merge / "message.md", "---\nsubject: Hi\n---\n" + "\n\n".join(lines) + "\n")
     assert mail("--send", "--limit", "1").exit_code == 0
     ((_, raw),) = smtp.messages
     # Six lines are boundaries (two parts open and close, the others start): no line of the body.
-    assert sum(line.startswith(b"--==handout-") for line in raw.splitlines()) == 6
+    assert sum(line.startswith((b"--==mixed-", b"--==alternative-")) for line in raw.splitlines()) == 6
     (message,) = received(smtp)
     assert [part.get_content_type() for part in message.walk()] == [
         "multipart/mixed", "multipart/alternative", "text/plain", "text/html", "application/pdf"]
@@ -681,5 +681,5 @@ def test_headers_that_fit_their_line_are_written_as_compat32_folds_them():
                             "é", Header("Ünïcode", "utf-8"), "line\nbreak"]
     values += ["".join(generator.choice(alphabet) for _ in range(generator.randint(0, 90))) for _ in range(5000)]
     for value in values:
-        for name in ("Subject", "X-Handout-Key", "To"):
+        for name in ("Subject", "X-Handout-Id", "To"):
             assert SHORT_HEADERS_AS_THEY_ARE.fold_binary(name, value) == compat32.fold_binary(name, value), value
