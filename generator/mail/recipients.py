@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from email_validator import EmailNotValidError, validate_email
-
 from ..diagnostics import Diagnostic
 from ..errors import MailError, location
 from ..output.files import write_atomically
@@ -167,6 +165,10 @@ def known_columns(header: list[str]) -> tuple[list[str], list[str]]:
 def read_row(row: dict, row_number: int, width: int, delimiter: str, where: str,
              problems: list[str]) -> Recipient | None:
     """One row as a Recipient, or None with its problems added to `problems`."""
+    # Here, not at the top: the workers' fork server imports this module (mail's messages name
+    # recipients) and reads no rows, and email_validator takes 15 ms to import.
+    from email_validator import EmailNotValidError, validate_email
+
     if None in row:  # csv.DictReader keeps a row's extra fields under None
         count = width + len(row[None])
         problems.append(f"{where}: {count} fields where the header has {width}: quote a value that holds"
