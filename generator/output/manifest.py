@@ -17,7 +17,6 @@ its handout be built again.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import stat
@@ -74,6 +73,8 @@ def files_digest(roots: list[Path]) -> str:
 
 def build_digest(template_roots: list[Path], settings: list[Path], options: str) -> str:
     """What every handout of a build shares: handout, its fonts, templates, settings, options."""
+    import importlib.metadata  # here: the workers' fork server imports this module, and never this (16 ms)
+
     versions = [
         f"{name}={importlib.metadata.version(name)}"
         for name in ("weasyprint", "pygments", "markdown-it-py", "mdit-py-plugins", "uharfbuzz", *fonts.font_packages())
