@@ -683,3 +683,18 @@ def test_headers_that_fit_their_line_are_written_as_compat32_folds_them():
     for value in values:
         for name in ("Subject", "X-Handout-Id", "To"):
             assert SHORT_HEADERS_AS_THEY_ARE.fold_binary(name, value) == compat32.fold_binary(name, value), value
+
+
+def test_large_handouts_are_made_into_messages_a_few_at_a_time(merge, monkeypatch):
+    # The messages a worker makes ahead of their writing are a job's: fewer of them when each is
+    # large, so memory stays a few MB whatever the handout; and the outbox keeps the rows' order.
+    from generator.mail import merge as merging
+
+    assert merging.letters_per_job(150_000) == merging.LETTERS_PER_JOB
+    assert merging.letters_per_job(1_500_000) == 2
+    assert merging.letters_per_job(50 * 1024 * 1024) == 1
+    monkeypatch.setattr(merging, "JOB_BYTES", 1)  # a job a recipient: four jobs for two workers
+    assert mail("--jobs", "2").exit_code == 0
+    outbox = sorted((merge / "output" / "outbox").glob("*.eml"))
+    to = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["To"] for p in outbox]
+    assert to == ["Ana <ana@example.org>", "Bo <bo@example.org>", "Cy <cy@example.org>", "Dee <dee@example.org>"]

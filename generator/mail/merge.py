@@ -54,8 +54,10 @@ OUTBOX, SEND_LOG, FAILED_ROWS = "outbox", "mail-log.jsonl", "failed.csv"
 # The progress of a letter not sent because its recipient was sent it before.
 SKIPPED = "skipped"
 # Recipients whose messages a worker process makes at a time: enough to outweigh handing them
-# out, few enough that the messages made ahead of being written stay a few MB.
+# out, few enough that the messages made ahead of being written stay a few MB...
 LETTERS_PER_JOB = 10
+# ...and fewer when the handouts are large: the messages of a job take at most about this much.
+JOB_BYTES = 4 * MEGABYTE
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,19 @@ def messages_lost(recipients_csv: Path, recipients: tuple[Recipient, ...], why: 
                      " (out of memory?); the messages of the rows before them were written", recipients_csv)
 
 
+def letters_per_job(largest_handout: int) -> int:
+    """Recipients a job makes the messages of, when the largest handout is this many bytes."""
+    attached = largest_handout * 4 // 3  # in base64
+    return max(1, min(LETTERS_PER_JOB, JOB_BYTES // max(1, attached)))
+
+
 def made_messages(merge: Merge) -> Generator[tuple[Letter, bytes], None, None]:
     """Each recipient's letter and its message's bytes, in the order of the rows, made
-    LETTERS_PER_JOB at a time by `merge.workers` processes (the build's --jobs), or here
-    when they are few."""
+    LETTERS_PER_JOB at a time (fewer for large handouts) by `merge.workers` processes (the
+    build's --jobs), or here when they are few."""
     rows = merge.recipients.rows
-    jobs = {at: rows[at:at + LETTERS_PER_JOB] for at in range(0, len(rows), LETTERS_PER_JOB)}
+    size = letters_per_job(max(merge.handouts.most_bytes(r.row) for r in rows))
+    jobs = {at: rows[at:at + size] for at in range(0, len(rows), size)}
     making = MessageMaking(merge.template, merge.handouts, merge.settings.from_address, Path.cwd(),
                            pool.environment())
     made: Generator[tuple[object, object], None, None]
