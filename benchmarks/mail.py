@@ -2,7 +2,7 @@
 
 Run by hand from the repository root, in the environment handout is installed in:
 
-    python benchmarks/mail.py [--recipients 1000] [--sample 20] [--large 10000]
+    python benchmarks/mail.py [--recipients 1000] [--sample 40] [--repeat 3] [--large 10000]
     python benchmarks/mail.py --handout-mb 1.5 [--recipients 2000]
 
 It makes a project in a temporary folder with the sample article and a
@@ -20,6 +20,9 @@ process, as a user's would run, building the handout too:
   3. the same two without the messages: each recipient's handout made as the dry run
      makes it, and nothing else (what the handouts alone cost, stamped or in full);
   4. stamped again for --large recipients, for the peak memory.
+Each run of 1-3 is made --repeat times, in turn, and its median time taken (the
+time a further full build adds is a difference of two runs: one run's noise is
+a large part of it).
 It prints the time per recipient, the peak resident memory of the largest
 process of each run and the outbox's size, and the ratios against the issue's
 targets: stamped at least 20x faster per recipient than a full build; 10,000
@@ -147,12 +150,22 @@ def personal(folder: Path, article: str, recipients: int, handouts_only: bool = 
     return dry_run(project, article, recipients, handouts_only)
 
 
-def compared(folder: Path, recipients: int, sample: int, handouts_only: bool = False) -> tuple[Run, float]:
+def median(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+
+
+def compared(folder: Path, recipients: int, sample: int, repeat: int,
+             handouts_only: bool = False) -> tuple[Run, float]:
     """The stamped run of `recipients`, and the time `recipients` full builds would take: the
-    time each further one adds (from `sample` and three times as many), after the first `sample`."""
-    stamped = personal(folder, "stamped.txt", recipients, handouts_only)
-    full = personal(folder, "full.txt", sample, handouts_only)
-    more = personal(folder, "full.txt", 3 * sample, handouts_only)
+    time each further one adds (from `sample` and three times as many), after the first `sample`.
+    Each of the three is run `repeat` times, in turn, and its median taken: one run's time varies
+    by a tenth, and the time a further full build adds, a difference of two, by more."""
+    runs: dict[str, list[Run]] = {"stamped": [], "full": [], "more": []}
+    for _ in range(repeat):
+        runs["stamped"].append(personal(folder, "stamped.txt", recipients, handouts_only))
+        runs["full"].append(personal(folder, "full.txt", sample, handouts_only))
+        runs["more"].append(personal(folder, "full.txt", 3 * sample, handouts_only))
+    stamped, full, more = (median(runs[name]) for name in ("stamped", "full", "more"))
     each = (more.seconds - full.seconds) / (more.recipients - full.recipients)
     print(full.line("full builds"))
     print(more.line("full builds"))
@@ -164,7 +177,8 @@ def compared(folder: Path, recipients: int, sample: int, handouts_only: bool = F
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipients", type=int, default=None, help="default 1000 (2000 with --handout-mb)")
-    parser.add_argument("--sample", type=int, default=20, help="recipients built in full, for comparison")
+    parser.add_argument("--sample", type=int, default=40, help="recipients built in full, for comparison")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each comparison, their median taken")
     parser.add_argument("--large", type=int, default=10000, help="recipients of the memory run (0: none)")
     parser.add_argument("--handout-mb", type=float, default=0.0,
                         help="measure one handout of this size to all recipients instead")
@@ -180,13 +194,14 @@ def main() -> None:
             return
         recipients = arguments.recipients or 1000
         personal(Path(folder), "stamped.txt", 2)  # the fonts' cache, made once, outside the figures
-        stamped, all_in_full = compared(Path(folder), recipients, arguments.sample)
+        stamped, all_in_full = compared(Path(folder), recipients, arguments.sample, arguments.repeat)
         print(stamped.how)
         print(stamped.line("stamped"))
         print(f"stamped is {all_in_full / stamped.seconds:.1f}x faster for {recipients} recipients"
               " (target: at least 20x)")
         print("The handouts alone, made as the dry run makes them, and no message:")
-        alone, alone_in_full = compared(Path(folder), recipients, arguments.sample, handouts_only=True)
+        alone, alone_in_full = compared(Path(folder), recipients, arguments.sample, arguments.repeat,
+                                       handouts_only=True)
         print(alone.line("stamped"))
         print(f"the handouts alone: stamped is {alone_in_full / alone.seconds:.1f}x faster for {recipients}"
               " recipients")
