@@ -288,3 +288,10 @@ def test_a_script_that_calls_build_without_a_main_guard_works(project):
     done = subprocess.run([sys.executable, "script.py"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "[('a.md', 'built'), ('b.md', 'built')]" in done.stdout
+
+
+def test_only_the_fork_server_ends_without_teardown():
+    # The fork server ends with os._exit (server_exit.py); a process that merely imports the
+    # module, as a test importing every module does, keeps its exit status.
+    result = subprocess.run([sys.executable, "-c", "import generator.server_exit, sys; sys.exit(3)"])
+    assert result.returncode == 3
