@@ -443,9 +443,8 @@ def typeset_stamps(typesetter: Typesetter, job: StampJob) -> Typeset:
         drawn = underlay.drawn_in(document.data)
         if len(drawn) != len(job.lines):
             raise ThemeError(f"{len(drawn)} line{'s' * (len(drawn) != 1)} drawn apart for {len(job.lines)} personal"
-                             " lines; the"
-                             " theme's stamps.html must print each line in an element of its own whose opacity is"
-                             " below 1, and nothing else",
+                             " lines; the theme's stamps.html must print each line in an element of its own whose"
+                             " opacity is below 1, and nothing else",
                              typesetter.renderer.template_file(page.theme, "stamps.html", source))
     except HandoutError as exc:
         return Typeset(BuildResult(source=source, status="failed", error=exc))
